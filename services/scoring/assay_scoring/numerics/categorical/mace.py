@@ -1,0 +1,127 @@
+"""MACE: each worker either knows the answer or spams from a personal label distribution."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma
+
+from ._common import CategoricalData, ConsensusResult, check_answers, clamp, finish, gold_matrix, vote_posteriors
+
+
+def mace(
+    *,
+    items: np.ndarray,
+    workers: np.ndarray,
+    labels: np.ndarray,
+    n_items: int | None = None,
+    n_workers: int | None = None,
+    n_classes: int | None = None,
+    gold_items: np.ndarray | None = None,
+    gold_labels: np.ndarray | None = None,
+    n_iter: int = 50,
+    n_restarts: int = 10,
+    init: str = "random",
+    knowing_prior: tuple[float, float] = (0.5, 0.5),
+    strategy_prior: float = 10.0,
+    seed: int = 0,
+    learn_class_priors: bool = False,
+) -> ConsensusResult:
+    """MACE (Hovy et al. 2013) with variational-Bayes M-steps, as in Crowd-Kit.
+
+    A worker answers the true label with probability ``knowing`` and otherwise draws
+    from a personal ``strategy`` distribution; the truth is uniform a priori.
+    ``knowing_prior=(a_spam, a_know)`` are the Beta prior counts, ``strategy_prior``
+    the symmetric Dirichlet count. ``init="random"`` runs ``n_restarts`` seeded random
+    starts and keeps the best marginal likelihood; ``init="majority"`` runs one EM
+    started from the majority-vote posteriors. ``worker_skill`` is P(knowing).
+    """
+    data = check_answers(items=items, workers=workers, labels=labels, n_items=n_items,
+                         n_workers=n_workers, n_classes=n_classes)
+    gold = gold_matrix(data=data, gold_items=gold_items, gold_labels=gold_labels)
+    prior_sk = np.asarray(knowing_prior, dtype=float)
+    if init == "majority":
+        spam, theta = _vb_m_step(data, clamp(vote_posteriors(data), gold), prior_sk, strategy_prior)
+        starts = [(spam, theta)]
+    elif init == "random":
+        rng = np.random.default_rng(seed)
+        starts = []
+        for _ in range(max(n_restarts, 1)):
+            s = rng.uniform(1.0, 1.5, size=(data.n_workers, 2))
+            t = rng.uniform(1.0, 1.5, size=(data.n_workers, data.n_classes))
+            starts.append((s / s.sum(axis=1, keepdims=True), t / t.sum(axis=1, keepdims=True)))
+    else:
+        raise ValueError(f"init must be 'random' or 'majority', got {init!r}")
+
+    best = None
+    k = data.n_classes
+    for spam, theta in starts:
+        log_pi = np.full(k, -np.log(k))
+        for _ in range(n_iter):
+            post, _ = _e_step(data, spam, theta, gold, log_pi)
+            spam, theta = _vb_m_step(data, post, prior_sk, strategy_prior, spam=spam, theta=theta)
+            if learn_class_priors:
+                log_pi = np.log(np.maximum(post.mean(axis=0), 1e-10))
+        post, loglik = _e_step(data, spam, theta, gold, log_pi)
+        if best is None or loglik > best[0]:
+            best = (loglik, post, spam, theta)
+    _, post, spam, theta = best
+    confusion = spam[:, 0, None, None] * theta[:, None, :] + spam[:, 1, None, None] * np.eye(k)[None]
+    return finish(method="mace", data=data, posteriors=post, worker_skill=spam[:, 1].copy(), gold=gold,
+                  worker_confusion=confusion, class_priors=np.full(k, 1.0 / k), n_iter=n_iter,
+                  extra={"log_marginal_likelihood": best[0], "strategy": theta})
+
+
+def _e_step(
+    data: CategoricalData,
+    spam: np.ndarray,
+    theta: np.ndarray,
+    gold: tuple[np.ndarray, np.ndarray] | None,
+    log_pi: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Item posteriors and the log marginal likelihood."""
+    k, n_i = data.n_classes, data.n_items
+    st = spam[data.workers, 0] * theta[data.workers, data.labels]
+    know = spam[data.workers, 1]
+    log_st = np.log(np.maximum(st, 1e-300))
+    base = np.bincount(data.items, weights=log_st, minlength=n_i)
+    bonus = np.bincount(data.items * k + data.labels, weights=np.log(st + know) - log_st,
+                        minlength=n_i * k).reshape(n_i, k)
+    z = base[:, None] + bonus + log_pi[None, :]
+    top = z.max(axis=1, keepdims=True)
+    p = np.exp(z - top)
+    tot = p.sum(axis=1, keepdims=True)
+    loglik = float((np.log(tot[:, 0]) + top[:, 0]).sum())
+    p /= tot
+    return clamp(p, gold), loglik
+
+
+def _vb_m_step(
+    data: CategoricalData,
+    post: np.ndarray,
+    prior_sk: np.ndarray,
+    strategy_prior: float,
+    *,
+    spam: np.ndarray | None = None,
+    theta: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected spam/know counts and strategy counts, then digamma normalisation."""
+    k, n_w = data.n_classes, data.n_workers
+    p_hit = post[data.items, data.labels]
+    if spam is None or theta is None:
+        know_share = p_hit * 0.5
+    else:
+        st = spam[data.workers, 0] * theta[data.workers, data.labels]
+        kn = spam[data.workers, 1]
+        know_share = p_hit * kn / (st + kn)
+    spam_share = 1.0 - know_share
+    counts_sk = np.stack([
+        np.bincount(data.workers, weights=spam_share, minlength=n_w),
+        np.bincount(data.workers, weights=know_share, minlength=n_w),
+    ], axis=1)
+    counts_t = np.bincount(data.workers * k + data.labels, weights=spam_share,
+                           minlength=n_w * k).reshape(n_w, k)
+    return _vnorm(counts_sk + prior_sk[None, :]), _vnorm(counts_t + strategy_prior)
+
+
+def _vnorm(x: np.ndarray) -> np.ndarray:
+    return np.exp(digamma(x) - digamma(x.sum(axis=1, keepdims=True)))
