@@ -1,0 +1,12 @@
+"""Settings of the assignment service: everything comes from the environment (see assay_shared.config)."""
+from assay_shared.django_settings import build_settings
+
+globals().update(
+    build_settings(
+        service="assignment",
+        apps=["assay_assignment.core"],
+        urlconf="assay_assignment.urls",
+        handlers="assay_assignment.handlers.registry",
+    asgi_application="assay_assignment.asgi.application",
+    )
+)

@@ -1,0 +1,4 @@
+"""Event handlers of the scoring service: each translates one event into one service call."""
+from assay_shared.bus.registry import HandlerRegistry
+
+registry = HandlerRegistry()

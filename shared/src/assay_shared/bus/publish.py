@@ -1,0 +1,50 @@
+"""Emitting events: written to the outbox in the caller's transaction."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from assay_shared.bus.models import OutboxEvent
+from assay_shared.events.envelope import Envelope, envelope_build
+from assay_shared.observability.context import current_correlation_id
+
+NOTIFY_CHANNEL = "assay_outbox"
+
+
+def event_emit(*, type: str, payload: dict[str, Any], tenant: str, version: int = 1,
+               correlation_id: str | None = None) -> Envelope:
+    """Validate the event and store it in the outbox; it leaves only if the transaction commits."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("event_emit must run inside the transaction that makes the state change")
+    envelope = envelope_build(
+        type=type, payload=payload, tenant=tenant, version=version,
+        producer=settings.ASSAY_SERVICE, correlation_id=correlation_id or current_correlation_id(),
+    )
+    OutboxEvent.objects.create(
+        event_id=envelope.id, event_type=envelope.type, tenant_id=envelope.tenant, body=envelope.to_dict()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    return envelope
+
+
+def events_emit_many(*, events: list[dict[str, Any]], tenant: str) -> list[Envelope]:
+    """Emit several events (dicts with type, payload and optional version) in one insert."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("events_emit_many must run inside the transaction that makes the state change")
+    correlation = current_correlation_id()
+    envelopes = [
+        envelope_build(type=e["type"], payload=e["payload"], version=e.get("version", 1), tenant=tenant,
+                       producer=settings.ASSAY_SERVICE, correlation_id=correlation)
+        for e in events
+    ]
+    OutboxEvent.objects.bulk_create(
+        [OutboxEvent(event_id=e.id, event_type=e.type, tenant_id=e.tenant, body=e.to_dict()) for e in envelopes],
+        batch_size=1000,
+    )
+    if envelopes:
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    return envelopes

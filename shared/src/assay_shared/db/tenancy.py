@@ -1,0 +1,48 @@
+"""Tenant scoping enforced by Postgres row-level security.
+
+The application connects as a role that does not own the tables. Every tenant table
+has FORCE ROW LEVEL SECURITY and a policy comparing its `tenant_id` with the
+transaction-local setting `app.tenant_id`; `tenant_atomic` opens a transaction and
+sets it. A query outside `tenant_atomic` sees no tenant rows at all.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from typing import Iterator
+
+from django.db import connections, transaction
+
+from assay_shared.auth.tokens import TENANT_RE
+
+_current_tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("assay_tenant", default=None)
+
+
+def current_tenant() -> str | None:
+    return _current_tenant.get()
+
+
+def require_tenant() -> str:
+    tenant = _current_tenant.get()
+    if tenant is None:
+        raise RuntimeError("no tenant in scope: wrap the call in tenant_atomic(tenant=...)")
+    return tenant
+
+
+@contextmanager
+def tenant_atomic(*, tenant: str, using: str = "default") -> Iterator[None]:
+    """A transaction in which row-level security admits only `tenant`'s rows."""
+    if not TENANT_RE.match(tenant or ""):
+        raise ValueError(f"invalid tenant id {tenant!r}")
+    outer = _current_tenant.get()
+    if outer is not None and outer != tenant:
+        raise RuntimeError(f"tenant {tenant!r} requested inside a transaction of tenant {outer!r}")
+    token = _current_tenant.set(tenant)
+    try:
+        with transaction.atomic(using=using):
+            if outer is None:
+                with connections[using].cursor() as cursor:
+                    cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [tenant])
+            yield
+    finally:
+        _current_tenant.reset(token)

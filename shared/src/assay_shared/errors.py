@@ -1,0 +1,114 @@
+"""One error shape for every API: {"error": {"code", "message", "fields"}}."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A business rule refused the request. Raised by services, rendered by the API layer."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None,
+                 status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.fields = fields or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFoundError(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+class ForbiddenError(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+
+
+def error_body(*, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten DRF's nested error detail into {"a.b[0].c": ["reason", ...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = str(key)
+            path = name if not prefix else (prefix if name == "non_field_errors" else f"{prefix}.{name}")
+            if name == "non_field_errors" and not prefix:
+                path = ""
+            for k, v in flatten_fields(value, path).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out.setdefault(prefix, []).extend(str(item) for item in detail)
+        else:
+            for index, item in enumerate(detail):
+                if item in ({}, [], None, ""):
+                    continue
+                for k, v in flatten_fields(item, f"{prefix}[{index}]").items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out.setdefault(prefix, []).append(str(detail))
+    return out
+
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.ParseError: "malformed_body",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.NotAcceptable: "not_acceptable",
+}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF EXCEPTION_HANDLER rendering every error in the one shape."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = flatten_fields(exc.detail)
+        message = "the request is invalid: " + "; ".join(
+            f"{k or 'body'}: {', '.join(v)}" for k, v in list(fields.items())[:5]
+        )
+        response.data = error_body(code="validation_error", message=message, fields=fields)
+    else:
+        code = getattr(exc, "assay_code", None) or next(
+            (c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error"
+        )
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = error_body(code=code, message=str(detail))
+    return response
+
+
+def json_error(*, status_code: int, code: str, message: str) -> JsonResponse:
+    """For plain Django views and middleware."""
+    return JsonResponse(error_body(code=code, message=message), status=status_code)

@@ -1,0 +1,56 @@
+"""The event catalog: one JSON schema per (event type, version).
+
+Each producing service keeps its schemas in `assay_shared.events.schemas.<producer>`
+as a dict `SCHEMAS = {(type, version): payload_schema}`; the catalog loads them all,
+so every service validates every event on publish and on consume.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from jsonschema import Draft202012Validator
+
+
+class Catalog:
+    def __init__(self) -> None:
+        self._schemas: dict[tuple[str, int], dict] = {}
+        self._validators: dict[tuple[str, int], Draft202012Validator] = {}
+        self._producers: dict[str, str] = {}
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        from assay_shared.events import schemas
+
+        for info in pkgutil.iter_modules(schemas.__path__):
+            module = importlib.import_module(f"{schemas.__name__}.{info.name}")
+            for key, schema in module.SCHEMAS.items():
+                if key in self._schemas:
+                    raise RuntimeError(f"event {key} is defined twice")
+                Draft202012Validator.check_schema(schema)
+                self._schemas[key] = schema
+                self._validators[key] = Draft202012Validator(schema)
+                self._producers[key[0]] = info.name
+        self._loaded = True
+
+    def validator(self, type_: str, version: int) -> Draft202012Validator | None:
+        self._load()
+        return self._validators.get((type_, version))
+
+    def versions(self, type_: str) -> list[int]:
+        self._load()
+        return sorted(v for (t, v) in self._schemas if t == type_)
+
+    def types(self) -> list[str]:
+        self._load()
+        return sorted({t for (t, _) in self._schemas})
+
+    def entries(self) -> list[tuple[str, int, str, dict]]:
+        """(type, version, producer, schema) for documentation."""
+        self._load()
+        return [(t, v, self._producers[t], s) for (t, v), s in sorted(self._schemas.items())]
+
+
+catalog = Catalog()

@@ -1,0 +1,1 @@
+"""Payload schemas per producing service; each module defines SCHEMAS = {(type, version): schema}."""

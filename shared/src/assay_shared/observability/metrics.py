@@ -1,0 +1,22 @@
+"""Prometheus metrics shared by every service."""
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_LATENCY = Histogram(
+    "assay_http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_PUBLISHED = Counter("assay_events_published_total", "Events published by the outbox relay", ["type"])
+EVENTS_CONSUMED = Counter("assay_events_consumed_total", "Events applied by the consumer", ["type", "outcome"])
+EVENTS_DEAD_LETTERED = Counter("assay_events_dead_lettered_total", "Events sent to the dead-letter queue", ["reason"])
+OUTBOX_BACKLOG = Gauge("assay_outbox_backlog", "Outbox events not yet published")
+OUTBOX_OLDEST_SECONDS = Gauge("assay_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox event")
+CONSUMER_LAG = Histogram(
+    "assay_consumer_lag_seconds", "Time from an event's occurrence to its consumption", ["type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+RELAY_LAG = Histogram(
+    "assay_outbox_relay_lag_seconds", "Time from outbox insert to broker confirm",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
