@@ -1,0 +1,57 @@
+"""The webhooks service's own settings, read from the environment and validated at start-up."""
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+from assay_shared.config import ConfigError
+
+# name: (default, low, high)
+_INTS = {
+    "WEBHOOKS_TIMEOUT_SECONDS": (10, 1, 60),
+    "WEBHOOKS_MAX_ATTEMPTS": (15, 1, 100),
+    "WEBHOOKS_MAX_AGE_SECONDS": (86_400, 60, 7 * 86_400),
+    "WEBHOOKS_RETRY_BASE_SECONDS": (10, 1, 3_600),
+    "WEBHOOKS_RETRY_CAP_SECONDS": (3 * 3_600, 1, 86_400),
+    "WEBHOOKS_DISABLE_AFTER_SECONDS": (5 * 86_400, 60, 60 * 86_400),
+    "WEBHOOKS_DISABLE_MIN_FAILURES": (10, 1, 10_000),
+    "WEBHOOKS_ROTATION_OVERLAP_SECONDS": (86_400, 0, 7 * 86_400),
+    "WEBHOOKS_LEASE_SECONDS": (120, 5, 3_600),
+    "WEBHOOKS_BATCH_SIZE": (50, 1, 1_000),
+    "WEBHOOKS_CONCURRENCY": (8, 1, 64),
+}
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(name, f"must be a boolean (1/0, true/false), got {value!r}")
+
+
+def webhooks_settings(env: Mapping[str, str] | None = None) -> dict:
+    """WEBHOOKS_* Django settings; raise ConfigError naming the first malformed variable."""
+    env = os.environ if env is None else env
+    out: dict = {
+        # Local development and tests only: allow receivers on loopback/private/link-local addresses.
+        "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": _bool(
+            "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", env.get("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "0")
+        ),
+    }
+    for name, (default, low, high) in _INTS.items():
+        raw = env.get(name, "").strip()
+        if not raw:
+            out[name] = default
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(name, f"must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(name, f"must be between {low} and {high}, got {value}")
+        out[name] = value
+    if out["WEBHOOKS_LEASE_SECONDS"] <= out["WEBHOOKS_TIMEOUT_SECONDS"]:
+        raise ConfigError("WEBHOOKS_LEASE_SECONDS", "must exceed WEBHOOKS_TIMEOUT_SECONDS")
+    return out

@@ -1,0 +1,189 @@
+"""Writes of the webhooks service: endpoints, their secrets, and deliveries (tenant from the transaction)."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from assay_shared.db.tenancy import require_tenant
+from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
+from assay_shared.events.envelope import Envelope, envelope_build
+
+from assay_webhooks.core.models import Delivery, DispatchEntry, Endpoint
+from assay_webhooks.core.rules import subscription_errors, subscription_matches, url_errors
+from assay_webhooks.signing import secret_generate
+
+MAX_ENDPOINTS_PER_TENANT = 50
+DELIVERED_FIELDS = ("id", "type", "version", "tenant", "occurred_at", "correlation_id", "payload")
+_UNSET: Any = object()
+
+
+def _validate(*, url: str | None = None, event_types: list[str] | None = None) -> None:
+    fields: dict[str, list[str]] = {}
+    if url is not None:
+        reasons = url_errors(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES)
+        if reasons:
+            fields["url"] = reasons
+    if event_types is not None:
+        if not event_types:
+            fields["event_types"] = ["subscribe to at least one event type"]
+        fields.update(subscription_errors(event_types))
+    if fields:
+        message = "the request is invalid: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in fields.items())
+        raise ApplicationError(message, code="validation_error", fields=fields)
+
+
+def _endpoint_get(endpoint_id: uuid.UUID, *, lock: bool = False) -> Endpoint:
+    rows = Endpoint.objects.select_for_update() if lock else Endpoint.objects
+    endpoint = rows.filter(id=endpoint_id).first()
+    if endpoint is None:
+        raise NotFoundError(f"endpoint {endpoint_id} does not exist")
+    return endpoint
+
+
+def endpoint_create(*, url: str, event_types: list[str], description: str = "", active: bool = True,
+                    created_by: str) -> tuple[Endpoint, str]:
+    """Register an endpoint; return it and its signing secret (shown to the caller only now)."""
+    tenant = require_tenant()
+    _validate(url=url, event_types=event_types)
+    if Endpoint.objects.count() >= MAX_ENDPOINTS_PER_TENANT:
+        raise ConflictError(f"a tenant may register at most {MAX_ENDPOINTS_PER_TENANT} endpoints", code="limit_reached")
+    secret = secret_generate()
+    endpoint = Endpoint.objects.create(
+        tenant_id=tenant, url=url, event_types=event_types, description=description, active=active,
+        secret=secret, created_by=created_by,
+    )
+    return endpoint, secret
+
+
+def endpoint_update(*, endpoint_id: uuid.UUID, url: str = _UNSET, event_types: list[str] = _UNSET,
+                    description: str = _UNSET, active: bool = _UNSET) -> Endpoint:
+    """Change an endpoint; enabling it again clears an automatic disablement and its failure streak."""
+    endpoint = _endpoint_get(endpoint_id, lock=True)
+    _validate(url=None if url is _UNSET else url, event_types=None if event_types is _UNSET else event_types)
+    if url is not _UNSET:
+        endpoint.url = url
+    if event_types is not _UNSET:
+        endpoint.event_types = event_types
+    if description is not _UNSET:
+        endpoint.description = description
+    if active is not _UNSET and active != endpoint.active:
+        endpoint.active = active
+        if active:
+            endpoint.disabled_at, endpoint.disabled_reason = None, ""
+            endpoint.failing_since, endpoint.consecutive_failures = None, 0
+        else:
+            endpoint.disabled_at, endpoint.disabled_reason = timezone.now(), "disabled by an administrator"
+    endpoint.save()
+    return endpoint
+
+
+def endpoint_delete(*, endpoint_id: uuid.UUID) -> None:
+    """Remove an endpoint with its deliveries and their attempts."""
+    endpoint = _endpoint_get(endpoint_id, lock=True)
+    DispatchEntry.objects.filter(delivery__endpoint=endpoint).delete()
+    endpoint.delete()
+
+
+def endpoint_secret_rotate(*, endpoint_id: uuid.UUID, overlap_seconds: int | None = None,
+                           now: datetime | None = None) -> tuple[Endpoint, str]:
+    """Issue a new secret; the current one keeps signing too until the overlap ends."""
+    now = now or timezone.now()
+    endpoint = _endpoint_get(endpoint_id, lock=True)
+    overlap = settings.WEBHOOKS_ROTATION_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds
+    secret = secret_generate()
+    if overlap > 0:
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap)
+    else:
+        endpoint.previous_secret, endpoint.previous_secret_expires_at = "", None
+    endpoint.secret = secret
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    return endpoint, secret
+
+
+def envelope_body(event: Envelope) -> str:
+    """The JSON delivered for an event: its envelope without the internal producer field."""
+    data = event.to_dict()
+    return json.dumps({k: data[k] for k in DELIVERED_FIELDS}, separators=(",", ":"), default=str)
+
+
+def _delivery_create(*, endpoint: Endpoint, event_id: str, event_type: str, body: str, now: datetime) -> Delivery:
+    delivery = Delivery.objects.create(
+        tenant_id=endpoint.tenant_id, endpoint=endpoint, event_id=event_id, event_type=event_type, body=body,
+        cycle_started_at=now, next_attempt_at=now,
+    )
+    DispatchEntry.objects.create(delivery=delivery, tenant_id=endpoint.tenant_id, due_at=now)
+    return delivery
+
+
+def deliveries_record(*, event: Envelope) -> list[Delivery]:
+    """One pending delivery per active endpoint of the event's tenant subscribed to its type."""
+    tenant = require_tenant()
+    if event.tenant != tenant:
+        raise RuntimeError(f"event of tenant {event.tenant!r} recorded in a transaction of {tenant!r}")
+    now = timezone.now()
+    body = envelope_body(event)
+    endpoints = [
+        e for e in Endpoint.objects.filter(active=True).order_by("created_at")
+        if subscription_matches(patterns=e.event_types, event_type=event.type)
+    ]
+    return [_delivery_create(endpoint=e, event_id=event.id, event_type=event.type, body=body, now=now)
+            for e in endpoints]
+
+
+def delivery_ping(*, endpoint_id: uuid.UUID) -> Delivery:
+    """Queue a `webhook.ping` for one endpoint, whatever it subscribes to."""
+    tenant = require_tenant()
+    endpoint = _endpoint_get(endpoint_id)
+    if not endpoint.active:
+        raise ConflictError("the endpoint is disabled; enable it before sending a ping", code="endpoint_disabled")
+    event = envelope_build(type="webhook.ping", tenant=tenant, producer=settings.ASSAY_SERVICE,
+                           payload={"endpoint_id": str(endpoint.id), "message": "ping from Assay"})
+    return _delivery_create(endpoint=endpoint, event_id=event.id, event_type=event.type, body=envelope_body(event),
+                            now=timezone.now())
+
+
+def _reschedule(delivery: Delivery, *, now: datetime) -> None:
+    delivery.status = Delivery.Status.PENDING
+    delivery.cycle_started_at, delivery.cycle_attempts, delivery.next_attempt_at = now, 0, now
+    delivery.finished_at = None
+    delivery.save(update_fields=["status", "cycle_started_at", "cycle_attempts", "next_attempt_at", "finished_at"])
+    DispatchEntry.objects.update_or_create(
+        delivery=delivery, defaults={"tenant_id": delivery.tenant_id, "due_at": now, "lease_until": None,
+                                     "lease_token": None},
+    )
+
+
+def delivery_redeliver(*, delivery_id: uuid.UUID, now: datetime | None = None) -> Delivery:
+    """Send a finished delivery again (same webhook-id), with a fresh retry budget."""
+    delivery = Delivery.objects.select_for_update(of=("self",)).select_related("endpoint").filter(id=delivery_id).first()
+    if delivery is None:
+        raise NotFoundError(f"delivery {delivery_id} does not exist")
+    if delivery.status == Delivery.Status.PENDING:
+        raise ConflictError("the delivery is already scheduled", code="already_pending")
+    if not delivery.endpoint.active:
+        raise ConflictError("the endpoint is disabled; enable it before redelivering", code="endpoint_disabled")
+    _reschedule(delivery, now=now or timezone.now())
+    return delivery
+
+
+def deliveries_redeliver_failed(*, since: datetime, endpoint_id: uuid.UUID | None = None,
+                                now: datetime | None = None) -> int:
+    """Redeliver every failed delivery created since `since` to active endpoints; return how many."""
+    now = now or timezone.now()
+    rows = Delivery.objects.select_for_update(of=("self",)).filter(
+        status=Delivery.Status.FAILED, created_at__gte=since, endpoint__active=True,
+    )
+    if endpoint_id is not None:
+        _endpoint_get(endpoint_id)
+        rows = rows.filter(endpoint_id=endpoint_id)
+    count = 0
+    for delivery in rows.order_by("created_at"):
+        _reschedule(delivery, now=now)
+        count += 1
+    return count
