@@ -44,7 +44,7 @@ def _f1_iou(gold: np.ndarray, pred: np.ndarray) -> tuple[int, int, int, list[flo
     return r.size, pred.shape[0], gold.shape[0], sim[r, c].tolist()
 
 
-def run(folder: Path) -> dict:
+def run(folder: Path, quorum: float = 0.5, rounds: int = 2) -> dict:
     """Per-answer F1 (micro over all answers and per answer) and consensus F1 / mean IoU."""
     crowd, expert = load(folder)
     imgs = sorted(i for i in expert if i in crowd)
@@ -73,7 +73,7 @@ def run(folder: Path) -> dict:
         batches.append(BoxBatch(boxes=boxes, annotators=ann,
                                 answered_by=np.unique([widx[w] for w, _ in lst]).astype(np.int64)))
     t0 = time.perf_counter()
-    results, _ = box_consensus_batch(batches=batches, n_annotators=len(workers), quorum=0.5, rounds=2)
+    results, _ = box_consensus_batch(batches=batches, n_annotators=len(workers), quorum=quorum, rounds=rounds)
     secs = time.perf_counter() - t0
     by_img = dict(zip(all_imgs, results))
     tp = npred = ngold = 0

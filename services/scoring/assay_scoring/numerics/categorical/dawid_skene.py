@@ -138,16 +138,17 @@ def _em(
     post = clamp(vote_posteriors(data) if init is None else init.copy(), gold)
     priors = _priors(post, mask)
     errors = m_step(design, post)
+    answer_ll = design @ _safe_log(errors)
     loss = -np.inf
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        log_err = _safe_log(errors)
-        loglik = np.log(np.maximum(priors, EPS)) + design @ log_err
+        loglik = np.log(np.maximum(priors, EPS)) + answer_ll
         post = _softmax(loglik)
         post = clamp(post, gold)
         priors = _priors(post, mask)
         errors = m_step(design, post)
-        new_loss = _elbo(design=design, post=post, priors=priors, errors=errors, n_ans=n_ans,
+        answer_ll = design @ _safe_log(errors)
+        new_loss = _elbo(answer_ll=answer_ll, post=post, priors=priors, n_ans=n_ans,
                          mask=mask) / max(data.n_answers, 1)
         if new_loss - loss < tol:
             break
@@ -174,15 +175,15 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def _elbo(
     *,
-    design: sp.csr_matrix,
+    answer_ll: np.ndarray,
     post: np.ndarray,
     priors: np.ndarray,
-    errors: np.ndarray,
     n_ans: np.ndarray,
     mask: np.ndarray,
 ) -> float:
-    """Crowd-Kit's evidence lower bound (log prior counted once per answer)."""
-    joint = design @ _safe_log(errors) + n_ans[:, None] * np.log(priors)[None, :]
+    """Crowd-Kit's evidence lower bound (log prior counted once per answer);
+    ``answer_ll[i, c]`` is the summed log-probability of item i's answers given c."""
+    joint = answer_ll + n_ans[:, None] * np.log(priors)[None, :]
     expectation = float((post * joint).sum())
     p = np.maximum(post[mask], EPS)
     entropy = float(-(p * np.log(p)).sum())

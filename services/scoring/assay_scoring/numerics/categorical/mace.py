@@ -19,7 +19,7 @@ def mace(
     gold_items: np.ndarray | None = None,
     gold_labels: np.ndarray | None = None,
     n_iter: int = 50,
-    n_restarts: int = 10,
+    n_restarts: int = 1,
     init: str = "random",
     knowing_prior: tuple[float, float] = (0.5, 0.5),
     strategy_prior: float = 10.0,

@@ -59,7 +59,8 @@ def weighted_vote(
     """Vote where each answer counts by its worker's skill.
 
     ``worker_skill`` is each worker's accuracy in [0, 1]; when omitted it is estimated
-    as accuracy against the majority vote (against gold on clamped items). With
+    as Laplace-smoothed accuracy (hits + 1) / (answers + 2) against the majority
+    vote (against gold on clamped items). With
     ``weighting="accuracy"`` the weight is the accuracy itself; with ``"log_odds"`` it
     is ``log(s (K-1) / (1-s))`` clipped to >= 0, the Bayes-optimal one-coin weight.
     Posteriors are the normalised weighted vote shares (``"accuracy"``) or the softmax
@@ -72,8 +73,9 @@ def weighted_vote(
         mv = vote_posteriors(data)
         if gold is not None:
             mv[gold[0]] = gold[1]
-        worker_skill = accuracy_vs_posteriors(data, _hard(mv))
-        worker_skill = np.nan_to_num(worker_skill, nan=0.5)
+        mv_hits = _hard(mv)[data.items, data.labels]
+        n = np.bincount(data.workers, minlength=data.n_workers)
+        worker_skill = (np.bincount(data.workers, weights=mv_hits, minlength=data.n_workers) + 1.0) / (n + 2.0)
     skill = np.asarray(worker_skill, dtype=float)
     if skill.shape != (data.n_workers,):
         raise AggregationInputError(f"worker_skill must have shape ({data.n_workers},)")
