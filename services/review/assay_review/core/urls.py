@@ -1,1 +1,15 @@
-urlpatterns: list = []
+from django.urls import path
+
+from assay_review.core import apis
+
+urlpatterns = [
+    path("sampling-policies", apis.SamplingPolicyListApi.as_view(), name="sampling-policies"),
+    path("projects/<uuid:project_id>/sampling-policy", apis.SamplingPolicyApi.as_view(), name="sampling-policy"),
+    path("sampling-decisions", apis.SamplingDecisionListApi.as_view(), name="sampling-decisions"),
+    path("sampling-rates", apis.SamplingRatesApi.as_view(), name="sampling-rates"),
+    path("review-items", apis.ReviewItemListApi.as_view(), name="review-items"),
+    path("review-items/claim", apis.ReviewItemClaimApi.as_view(), name="review-item-claim"),
+    path("review-items/<uuid:review_id>/decision", apis.ReviewItemDecideApi.as_view(), name="review-item-decide"),
+    path("batches/<str:batch_id>/inspections", apis.BatchInspectionCreateApi.as_view(), name="batch-inspections"),
+    path("inspections/<uuid:inspection_id>", apis.InspectionDetailApi.as_view(), name="inspection"),
+]

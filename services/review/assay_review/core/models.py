@@ -1,0 +1,161 @@
+"""Tables of review sampling. Every one carries tenant_id and row-level security (see migrations)."""
+import uuid
+
+from django.db import models
+
+
+class SamplingPolicy(models.Model):
+    """How often a project's submissions go to human review, and which rules raise the rate."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    base_rate = models.FloatField()
+    class_rates = models.JSONField(default=dict)
+    annotator_rates = models.JSONField(default=dict)
+    new_annotator_submissions = models.PositiveIntegerField(default=0)
+    new_annotator_rate = models.FloatField(default=0.0)
+    low_gold_threshold = models.FloatField(default=0.0)
+    low_gold_min_count = models.PositiveIntegerField(default=0)
+    low_gold_rate = models.FloatField(default=0.0)
+    updated_by = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_sampling_policy"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id"], name="review_policy_unique")]
+
+
+class AnnotatorProfile(models.Model):
+    """What sampling needs to know of an annotator in a project: how many submissions, how good on gold."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    annotator = models.CharField(max_length=128)
+    submissions = models.PositiveIntegerField(default=0)
+    gold_count = models.PositiveIntegerField(default=0)
+    gold_score_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        db_table = "review_annotator_profile"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id", "annotator"],
+                                               name="review_profile_unique")]
+
+
+class Submission(models.Model):
+    """A submission this service knows of (from annotation.submitted or a consensus event): a lot item."""
+
+    tenant_id = models.CharField(max_length=64)
+    submission_id = models.UUIDField()
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128, null=True)
+    annotator = models.CharField(max_length=128)
+    answer = models.JSONField(null=True)
+    labels = models.JSONField(default=list)
+    submitted_at = models.DateTimeField(null=True)
+    source = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "review_submission"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="review_submission_unique")]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "batch_id"], name="review_submission_batch")]
+
+
+class SamplingDecision(models.Model):
+    """Whether a submission was sampled for review, by which rule and at which rate (kept either way)."""
+
+    tenant_id = models.CharField(max_length=64)
+    submission_id = models.UUIDField()
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128, null=True)
+    annotator = models.CharField(max_length=128)
+    labels = models.JSONField(default=list)
+    sampled = models.BooleanField()
+    rule = models.CharField(max_length=40)
+    rate = models.FloatField()
+    draw = models.FloatField()
+    detail = models.CharField(max_length=300)
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "review_sampling_decision"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="review_decision_unique")]
+        indexes = [
+            models.Index(fields=["tenant_id", "project_id", "decided_at"], name="review_decision_project"),
+            models.Index(fields=["tenant_id", "annotator"], name="review_decision_annotator"),
+        ]
+
+
+class ReviewItem(models.Model):
+    """One submission waiting for, held by, or decided by a reviewer."""
+
+    PENDING, CLAIMED, DECIDED = "pending", "claimed", "decided"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant_id = models.CharField(max_length=64)
+    submission_id = models.UUIDField()
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128, null=True)
+    annotator = models.CharField(max_length=128)
+    reason = models.CharField(max_length=40)
+    rate = models.FloatField(null=True)
+    status = models.CharField(max_length=10, default=PENDING)
+    claimed_by = models.CharField(max_length=128, null=True)
+    claimed_at = models.DateTimeField(null=True)
+    reviewer = models.CharField(max_length=128, null=True)
+    verdict = models.CharField(max_length=10, null=True)
+    corrected_answer = models.JSONField(null=True)
+    comment = models.TextField(default="", blank=True)
+    decided_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "review_item"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="review_item_unique")]
+        indexes = [models.Index(fields=["tenant_id", "status", "created_at"], name="review_item_queue")]
+
+
+class BatchInspection(models.Model):
+    """Acceptance sampling of one batch at a stated AQL: the plan, the sample and the verdict."""
+
+    OPEN, ACCEPTED, REJECTED = "open", "accepted", "rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128)
+    aql = models.FloatField()
+    inspection_level = models.CharField(max_length=3)
+    lot_size = models.PositiveIntegerField()
+    code_letter = models.CharField(max_length=1)
+    sample_size = models.PositiveIntegerField()
+    acceptance_number = models.PositiveIntegerField()
+    rejection_number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, default=OPEN)
+    defects = models.PositiveIntegerField(default=0)
+    reviewed = models.PositiveIntegerField(default=0)
+    requested_by = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "review_batch_inspection"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id", "batch_id"],
+                                               condition=models.Q(status="open"), name="review_inspection_one_open")]
+
+
+class InspectionSample(models.Model):
+    """A submission drawn into an inspection's sample."""
+
+    tenant_id = models.CharField(max_length=64)
+    inspection = models.ForeignKey(BatchInspection, on_delete=models.CASCADE, related_name="samples")
+    submission_id = models.UUIDField()
+
+    class Meta:
+        db_table = "review_inspection_sample"
+        constraints = [models.UniqueConstraint(fields=["inspection", "submission_id"], name="review_sample_unique")]
+        indexes = [models.Index(fields=["tenant_id", "submission_id"], name="review_sample_submission")]

@@ -1,0 +1,101 @@
+"""Reads of review sampling (row-level security scopes them to the caller's tenant)."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Count, Q, QuerySet
+
+from assay_shared.errors import NotFoundError
+
+from assay_review.core.models import BatchInspection, ReviewItem, SamplingDecision, SamplingPolicy
+
+
+def sampling_policy_get(*, project_id: UUID) -> SamplingPolicy:
+    policy = SamplingPolicy.objects.filter(project_id=project_id).first()
+    if policy is None:
+        raise NotFoundError(f"project {project_id} has no sampling policy")
+    return policy
+
+
+def sampling_policy_list() -> QuerySet[SamplingPolicy]:
+    return SamplingPolicy.objects.order_by("project_id")
+
+
+def sampling_decision_list(*, project_id: UUID | None = None, annotator: str | None = None,
+                           sampled: bool | None = None, batch_id: str | None = None) -> QuerySet[SamplingDecision]:
+    rows = SamplingDecision.objects.order_by("-decided_at", "-id")
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    if annotator is not None:
+        rows = rows.filter(annotator=annotator)
+    if sampled is not None:
+        rows = rows.filter(sampled=sampled)
+    if batch_id is not None:
+        rows = rows.filter(batch_id=batch_id)
+    return rows
+
+
+def _rate_rows(rows) -> list[dict]:
+    out = []
+    for row in rows:
+        decisions, sampled = row["decisions"], row["sampled"]
+        out.append({**row, "effective_rate": round(sampled / decisions, 6) if decisions else 0.0})
+    return out
+
+
+def sampling_rates(*, project_id: UUID) -> dict:
+    """Decisions and sampled share overall, per annotator, per class (a submission counts for each of its labels)."""
+    decisions = SamplingDecision.objects.filter(project_id=project_id)
+    counts = {"decisions": Count("id"), "sampled": Count("id", filter=Q(sampled=True))}
+    overall = _rate_rows([decisions.aggregate(**counts)])[0]
+    per_annotator = _rate_rows(decisions.values("annotator").annotate(**counts).order_by("annotator"))
+    per_rule = _rate_rows(decisions.values("rule").annotate(**counts).order_by("rule"))
+    per_class: dict[str, dict] = {}
+    for labels, sampled in decisions.values_list("labels", "sampled").iterator(chunk_size=2000):
+        for label in labels:
+            entry = per_class.setdefault(label, {"label": label, "decisions": 0, "sampled": 0})
+            entry["decisions"] += 1
+            entry["sampled"] += int(sampled)
+    return {
+        "project_id": project_id, **overall,
+        "per_annotator": per_annotator, "per_rule": per_rule,
+        "per_class": _rate_rows(sorted(per_class.values(), key=lambda e: e["label"])),
+    }
+
+
+def review_item_list(*, status: str | None = None, project_id: UUID | None = None,
+                     batch_id: str | None = None) -> QuerySet[ReviewItem]:
+    rows = ReviewItem.objects.order_by("created_at", "id")
+    if status is not None:
+        rows = rows.filter(status=status)
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    if batch_id is not None:
+        rows = rows.filter(batch_id=batch_id)
+    return rows
+
+
+def review_item_answer(*, item: ReviewItem):
+    from assay_review.core.models import Submission
+
+    return Submission.objects.filter(submission_id=item.submission_id).values_list("answer", flat=True).first()
+
+
+def inspection_get(*, inspection_id: UUID) -> BatchInspection:
+    inspection = BatchInspection.objects.filter(id=inspection_id).first()
+    if inspection is None:
+        raise NotFoundError(f"inspection {inspection_id} does not exist")
+    return inspection
+
+
+def inspection_list(*, batch_id: str | None = None, project_id: UUID | None = None) -> QuerySet[BatchInspection]:
+    rows = BatchInspection.objects.order_by("-created_at")
+    if batch_id is not None:
+        rows = rows.filter(batch_id=batch_id)
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    return rows
+
+
+def inspection_sample_ids(*, inspection: BatchInspection) -> list[str]:
+    return [str(s) for s in inspection.samples.order_by("submission_id").values_list("submission_id", flat=True)]

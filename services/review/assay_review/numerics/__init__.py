@@ -1,0 +1,1 @@
+"""Numerical code of review sampling: plain Python, never Django."""

@@ -1,0 +1,18 @@
+"""Event builders for the review service's tests."""
+import uuid
+from datetime import datetime, timezone
+
+from assay_shared.events.envelope import envelope_build
+
+
+def submitted(*, project_id: str, annotator: str = "teammate", answer=None, batch_id: str | None = None,
+              submission_id: str | None = None, tenant: str = "acme", task_id: str | None = None):
+    return envelope_build(
+        type="annotation.submitted", tenant=tenant, producer="assignment",
+        payload={
+            "submission_id": submission_id or str(uuid.uuid4()), "task_id": task_id or str(uuid.uuid4()),
+            "project_id": project_id, "annotator": annotator,
+            "answer": {"label": "cat"} if answer is None else answer, "batch_id": batch_id,
+            "submitted_at": datetime.now(timezone.utc).isoformat(), "duration_ms": 1200,
+        },
+    )
