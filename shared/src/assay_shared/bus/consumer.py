@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, connections
 from kombu.mixins import ConsumerMixin
 
 from assay_shared.bus.registry import HandlerRegistry
@@ -170,9 +170,12 @@ class EventConsumer(ConsumerMixin):
         self._stop = stop
         watcher = threading.Thread(target=self._watch_stop, daemon=True)
         watcher.start()
-        self.run()
-        if self._dead_conn is not None:
-            self._dead_conn.release()
+        try:
+            self.run()
+        finally:
+            if self._dead_conn is not None:
+                self._dead_conn.release()
+            connections.close_all()
 
     def _watch_stop(self) -> None:
         assert self._stop is not None

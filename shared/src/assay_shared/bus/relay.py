@@ -12,7 +12,7 @@ import threading
 import time
 
 import psycopg
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from assay_shared.bus.models import OutboxEvent
@@ -123,6 +123,7 @@ class OutboxRelay:
         self._drop_producer()
         if listener is not None:
             listener.close()
+        connections.close_all()
 
 
 def outbox_backlog() -> tuple[int, float]:

@@ -43,6 +43,14 @@ class Topology:
     def dead_letter_queue(self, *, service: str) -> Queue:
         return Queue(f"{self.prefix}.{service}.dlq", exchange=self.dead_exchange(), routing_key=service, durable=True)
 
+    def declare(self, *, service: str, routing_keys: list[str]) -> None:
+        """Declare the exchanges, the service's queue with its bindings, and its dead-letter queue."""
+        with self.connection() as conn:
+            channel = conn.default_channel
+            self.dead_exchange()(channel).declare()
+            self.service_queue(service=service, routing_keys=routing_keys)(channel).declare()
+            self.dead_letter_queue(service=service)(channel).declare()
+
     def connection(self, *, confirm: bool = False, heartbeat: int = 0) -> Connection:
         options: dict = {}
         if confirm and self.is_amqp:

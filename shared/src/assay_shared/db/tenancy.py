@@ -38,11 +38,16 @@ def tenant_atomic(*, tenant: str, using: str = "default") -> Iterator[None]:
     if outer is not None and outer != tenant:
         raise RuntimeError(f"tenant {tenant!r} requested inside a transaction of tenant {outer!r}")
     token = _current_tenant.set(tenant)
+    conn = connections[using]
     try:
         with transaction.atomic(using=using):
             if outer is None:
-                with connections[using].cursor() as cursor:
+                with conn.cursor() as cursor:
                     cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [tenant])
             yield
     finally:
         _current_tenant.reset(token)
+        if outer is None and conn.in_atomic_block and not conn.needs_rollback:
+            # Nested in a transaction that goes on: take the tenant back out of it.
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT set_config('app.tenant_id', '', true)")

@@ -37,6 +37,7 @@ class Command(BaseCommand):
             threads.append(threading.Thread(target=relay.run, kwargs={"stop": stop}, name="relay", daemon=True))
         if not options["no_consume"] and settings.ASSAY_EVENT_HANDLERS:
             processor = EventProcessor(registry=registry_from_settings(), service=settings.ASSAY_SERVICE)
+            topology.declare(service=settings.ASSAY_SERVICE, routing_keys=processor.registry.routing_keys())
             consumer = EventConsumer(processor=processor, topology=topology)
             threads.append(threading.Thread(target=consumer.run_until, args=(stop,), name="consumer", daemon=True))
         for thread in threads:

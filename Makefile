@@ -1,0 +1,50 @@
+# Assay — one entry point for every job. `make help` lists them.
+SHELL := /bin/bash
+UV ?= uv
+SERVICES := assignment scoring review metrics webhooks
+PYTEST := $(UV) run pytest
+
+.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring tokens
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+install:  ## install the locked workspace (uv from PyPI if missing)
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+up: install  ## start every service (local servers from env, else the embedded stack)
+	$(UV) run assay up
+
+down:  ## stop what `make up` started
+	$(UV) run assay down
+
+status:  ## show the running stack
+	$(UV) run assay status
+
+demo: install  ## the main job: whole system on the embedded stack with simulated annotators
+	$(UV) run assay demo
+
+test: install test-shared test-services test-e2e  ## every test, against real Postgres and real brokers
+
+test-shared:
+	PYTHONPATH=shared/tests DJANGO_SETTINGS_MODULE=assay_bustest.settings $(PYTEST) shared/tests
+
+test-services:
+	@set -e; for s in $(SERVICES); do \
+	  echo "== $$s =="; \
+	  DJANGO_SETTINGS_MODULE=assay_$$s.settings $(PYTEST) services/$$s; \
+	done
+
+test-e2e:
+	$(PYTEST) tests
+
+bench-bus: install  ## events/s and relay lag on RabbitMQ and on the embedded stack
+	$(UV) run python -m assay_shared.bench.bus
+
+bench-assignment: install  ## closed-loop next→submit benchmark of task assignment
+	$(UV) run python services/assignment/bench/run.py $(ARGS)
+
+bench-scoring: install  ## accuracy and speed of consensus on ../shared/data
+	$(UV) sync --frozen --group bench
+	$(UV) run --group bench python services/scoring/bench/run.py $(ARGS)
