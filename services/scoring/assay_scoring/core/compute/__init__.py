@@ -1,0 +1,1 @@
+"""Pure adapters between the service's stored answers and the numerical core (no ORM here)."""

@@ -1,0 +1,178 @@
+"""Tables of the scoring service. Every tenant table carries tenant_id under row-level security."""
+from __future__ import annotations
+
+from django.db import models
+
+ANSWER_TYPES = ("single_choice", "multi_choice", "boxes", "polygons", "keypoints", "text_spans", "free_text")
+CATEGORICAL_METHODS = ("majority_vote", "weighted_vote", "dawid_skene", "one_coin_dawid_skene", "glad", "mace")
+
+
+class ProjectSettings(models.Model):
+    """What scoring knows of a project: its answer schema (from project.configured or, until then,
+    from annotation.submitted) and its scoring settings (from the settings API or the event)."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    answer_type = models.CharField(max_length=32)
+    labels = models.JSONField(default=list)
+    overlap = models.PositiveIntegerField(default=1)
+    consensus_method = models.CharField(max_length=32, default="weighted_vote")
+    consensus_threshold = models.FloatField(default=0.7)
+    gold_pass_threshold = models.FloatField(default=0.8)
+    cost_matrix = models.JSONField(default=dict)
+    training_mode = models.BooleanField(default=False)
+    multi_choice_metric = models.CharField(max_length=16, default="jaccard")
+    overlap_threshold = models.FloatField(default=0.5)
+    quorum = models.FloatField(default=0.5)
+    keypoint_sigmas = models.JSONField(default=list)
+    configured = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=128, default="")
+
+    class Meta:
+        db_table = "scoring_project_settings"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "project_id"], name="scoring_project_unique"),
+        ]
+
+
+class Submission(models.Model):
+    """One annotation.submitted, as received."""
+
+    tenant_id = models.CharField(max_length=64)
+    submission_id = models.UUIDField()
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=64, null=True)
+    annotator = models.CharField(max_length=128)
+    answer = models.JSONField(null=True)
+    answer_type = models.CharField(max_length=32)
+    submitted_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "scoring_submission"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="scoring_submission_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant_id", "task_id"], name="scoring_submission_task"),
+            models.Index(fields=["tenant_id", "project_id", "id"], name="scoring_submission_project"),
+        ]
+
+
+class GoldAnswer(models.Model):
+    """One version of a task's gold answer; the highest version is current; a retired version
+    (answer null) takes the task out of the gold set."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    task_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    answer = models.JSONField(null=True)
+    retired = models.BooleanField(default=False)
+    set_by = models.CharField(max_length=128)
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "scoring_gold_answer"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "task_id", "version"], name="scoring_gold_version_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "task_id"], name="scoring_gold_project")]
+
+
+class GoldScore(models.Model):
+    """The score of one submission on a gold task against the gold version then current."""
+
+    tenant_id = models.CharField(max_length=64)
+    submission_id = models.UUIDField()
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    annotator = models.CharField(max_length=128)
+    answer_type = models.CharField(max_length=32)
+    gold_version = models.PositiveIntegerField()
+    score = models.FloatField()
+    passed = models.BooleanField()
+    error_counts = models.JSONField()
+    errors = models.JSONField(default=list)
+    confusion = models.JSONField(default=list)
+    metrics = models.JSONField(default=dict)
+    scored_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "scoring_gold_score"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="scoring_gold_score_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "annotator"], name="scoring_gold_score_ann")]
+
+
+class ConsensusResult(models.Model):
+    """The latest consensus of a task; `revision` counts recomputations (dynamic overlap)."""
+
+    tenant_id = models.CharField(max_length=64)
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=64, null=True)
+    answer_type = models.CharField(max_length=32)
+    method = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)
+    answer = models.JSONField(null=True)
+    confidence = models.FloatField()
+    agreement = models.FloatField()
+    details = models.JSONField(default=dict)
+    annotators = models.JSONField(default=list)
+    submission_ids = models.JSONField(default=list)
+    revision = models.PositiveIntegerField(default=1)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "scoring_consensus"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "task_id"], name="scoring_consensus_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "status"], name="scoring_consensus_project")]
+
+
+class WorkerModel(models.Model):
+    """A project's latest fitted annotator model: per annotator a skill and a confusion matrix
+    over `labels` (P(answer o | truth t) at [t][o]), plus class priors."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    method = models.CharField(max_length=64)
+    labels = models.JSONField()
+    annotators = models.JSONField()
+    skills = models.JSONField()
+    confusions = models.JSONField()
+    class_priors = models.JSONField()
+    n_answers = models.PositiveIntegerField()
+    n_tasks = models.PositiveIntegerField()
+    n_gold = models.PositiveIntegerField()
+    fitted_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "scoring_worker_model"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "project_id"], name="scoring_worker_model_unique"),
+        ]
+
+
+class RefitDue(models.Model):
+    """Projects whose annotator model is stale. Not under row-level security: the periodic job
+    must find due projects of every tenant; it holds only ids and is never read by an API."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    due_since = models.DateTimeField(null=True)
+    changed_at = models.DateTimeField(null=True)
+    last_fit_at = models.DateTimeField(null=True)
+    claimed_until = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "scoring_refit_due"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "project_id"], name="scoring_refit_due_unique"),
+        ]

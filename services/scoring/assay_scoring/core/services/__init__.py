@@ -1,0 +1,1 @@
+"""Writes of the scoring service, one module per concern."""

@@ -1,0 +1,138 @@
+"""Gold answers (versioned, with who and why) and gold scoring of submissions."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Max
+
+from assay_shared.bus.publish import event_emit
+from assay_shared.db.tenancy import require_tenant
+from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
+
+from assay_scoring.core.compute.answers import answer_validate
+from assay_scoring.core.compute.gold import gold_outcome_compute
+from assay_scoring.core.models import ANSWER_TYPES, GoldAnswer, GoldScore, ProjectSettings, Submission
+from assay_scoring.core.services.projects import config_of
+from assay_scoring.numerics.errors import AnswerValidationError
+
+
+def _answer_path(prefix: str, path: str) -> str:
+    if not path:
+        return prefix
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
+
+
+def gold_current(*, task_id: UUID) -> GoldAnswer | None:
+    """The task's current gold version, or None when the task is not (or no longer) gold."""
+    row = GoldAnswer.objects.filter(task_id=task_id).order_by("-version").first()
+    return None if row is None or row.retired else row
+
+
+def _project_for_gold(*, project_id: UUID, answer_type: str | None, path: str) -> ProjectSettings:
+    tenant = require_tenant()
+    project = ProjectSettings.objects.filter(project_id=project_id).first()
+    if project is None:
+        if answer_type is None:
+            raise ApplicationError("scoring does not know this project yet: give its answer_type",
+                                   fields={_answer_path(path, "answer_type"): [
+                                       "is required for a project scoring has not seen"]})
+        if answer_type not in ANSWER_TYPES:
+            raise ApplicationError("unknown answer type", fields={_answer_path(path, "answer_type"): [
+                f"must be one of {', '.join(ANSWER_TYPES)}"]})
+        project, _ = ProjectSettings.objects.get_or_create(tenant_id=tenant, project_id=project_id,
+                                                           defaults={"answer_type": answer_type})
+    elif answer_type is not None and answer_type != project.answer_type:
+        raise ApplicationError("the answer type does not match the project", fields={
+            _answer_path(path, "answer_type"): [f"the project's answer type is {project.answer_type!r}"]})
+    return project
+
+
+def gold_answer_check(*, project: ProjectSettings, answer: Any, path: str = "answer") -> None:
+    """Refuse a gold answer that does not fit the project's answer type, naming the field."""
+    try:
+        answer_validate(config=config_of(project), answer=answer)
+    except AnswerValidationError as exc:
+        raise ApplicationError(f"the gold answer is invalid: {exc}",
+                               fields={_answer_path(path, exc.path): [exc.reason]}) from None
+
+
+def gold_answer_set(*, project_id: UUID, task_id: UUID, answer: Any, reason: str, actor: str,
+                    answer_type: str | None = None) -> GoldAnswer:
+    """Make `answer` the task's gold (a new version), then score the task's unscored submissions."""
+    tenant = require_tenant()
+    project = _project_for_gold(project_id=project_id, answer_type=answer_type, path="")
+    gold_answer_check(project=project, answer=answer)
+    latest = GoldAnswer.objects.select_for_update().filter(task_id=task_id).order_by("-version").first()
+    if latest is not None and str(latest.project_id) != str(project_id):
+        raise ConflictError("the task already has gold in another project",
+                            fields={"project_id": [f"task {task_id} belongs to project {latest.project_id}"]})
+    gold = GoldAnswer.objects.create(tenant_id=tenant, project_id=project_id, task_id=task_id,
+                                     version=(latest.version + 1) if latest else 1, answer=answer,
+                                     set_by=actor, reason=reason)
+    scored = set(GoldScore.objects.filter(task_id=task_id).values_list("submission_id", flat=True))
+    for submission in Submission.objects.filter(task_id=task_id).order_by("submitted_at", "id"):
+        if submission.submission_id not in scored:
+            submission_gold_score(submission=submission, project=project, gold=gold)
+    return gold
+
+
+def gold_answer_retire(*, task_id: UUID, reason: str, actor: str) -> GoldAnswer:
+    """Take the task out of the gold set (a retired version keeps the history)."""
+    latest = GoldAnswer.objects.select_for_update().filter(task_id=task_id).order_by("-version").first()
+    if latest is None or latest.retired:
+        raise NotFoundError("the task has no current gold answer")
+    return GoldAnswer.objects.create(tenant_id=latest.tenant_id, project_id=latest.project_id, task_id=task_id,
+                                     version=latest.version + 1, answer=None, retired=True, set_by=actor,
+                                     reason=reason)
+
+
+def gold_answers_import(*, rows: list[dict[str, Any]], actor: str) -> list[GoldAnswer]:
+    """Set many gold answers at once; every row is checked first and one bad row refuses them all."""
+    errors: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        prefix = f"lines[{index}]"
+        task = str(row["task_id"])
+        if task in seen:
+            errors.setdefault(f"{prefix}.task_id", []).append(f"repeats line {seen[task]}")
+            continue
+        seen[task] = index
+        try:
+            project = _project_for_gold(project_id=row["project_id"], answer_type=row.get("answer_type"),
+                                        path=prefix)
+            gold_answer_check(project=project, answer=row["answer"], path=f"{prefix}.answer")
+        except ApplicationError as exc:
+            for key, reasons in exc.fields.items():
+                errors.setdefault(key, []).extend(reasons)
+    if errors:
+        raise ApplicationError(f"{len(errors)} line(s) of the import are invalid; nothing was imported",
+                               fields=errors)
+    return [gold_answer_set(project_id=row["project_id"], task_id=row["task_id"], answer=row["answer"],
+                            reason=row["reason"], actor=actor, answer_type=row.get("answer_type"))
+            for row in rows]
+
+
+def submission_gold_score(*, submission: Submission, project: ProjectSettings, gold: GoldAnswer) -> GoldScore | None:
+    """Score a submission against the gold version; store it and emit gold.scored (never with the gold)."""
+    try:
+        outcome = gold_outcome_compute(config=config_of(project), answer=submission.answer, gold=gold.answer)
+    except AnswerValidationError as exc:
+        raise ApplicationError(f"submission {submission.submission_id} cannot be scored: {exc}") from None
+    row = GoldScore.objects.create(
+        tenant_id=submission.tenant_id, submission_id=submission.submission_id, task_id=submission.task_id,
+        project_id=submission.project_id, annotator=submission.annotator, answer_type=project.answer_type,
+        gold_version=gold.version, score=outcome.score, passed=outcome.passed, error_counts=outcome.error_counts,
+        errors=outcome.errors, confusion=outcome.confusion, metrics=outcome.metrics,
+    )
+    event_emit(type="gold.scored", tenant=submission.tenant_id, payload={
+        "submission_id": str(submission.submission_id), "task_id": str(submission.task_id),
+        "project_id": str(submission.project_id), "annotator": submission.annotator,
+        "answer_type": project.answer_type, "score": outcome.score, "passed": outcome.passed,
+        "error_counts": outcome.error_counts, "batch_id": submission.batch_id, "gold_version": gold.version,
+    })
+    return row
+
+
+def gold_versions_max(*, task_id: UUID) -> int:
+    return GoldAnswer.objects.filter(task_id=task_id).aggregate(v=Max("version"))["v"] or 0

@@ -1,0 +1,131 @@
+"""The periodic refit: fit the project's annotator model on all its answers (gold clamped), keep the
+fitted parameters for online consensus, and publish each annotator's skill."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from assay_shared.bus.publish import events_emit_many
+from assay_shared.db.tenancy import require_tenant, tenant_atomic
+
+from assay_scoring.core.models import GoldAnswer, ProjectSettings, RefitDue, Submission, WorkerModel
+from assay_scoring.numerics.categorical import (
+    dawid_skene,
+    glad,
+    mace,
+    majority_vote,
+    one_coin_dawid_skene,
+    weighted_vote,
+)
+from assay_scoring.numerics.encoding import encode_answers
+
+FITTERS = {
+    "majority_vote": majority_vote,
+    "weighted_vote": weighted_vote,
+    "dawid_skene": dawid_skene,
+    "one_coin_dawid_skene": one_coin_dawid_skene,
+    "glad": glad,
+    "mace": mace,
+}
+MAX_CONFUSION_LABELS = 32
+CLAIM_SECONDS = 600
+
+
+def _one_coin(skill: np.ndarray, k: int) -> np.ndarray:
+    off = (1.0 - skill) / max(k - 1, 1)
+    cube = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
+    cube[:, np.arange(k), np.arange(k)] = skill[:, None]
+    return cube
+
+
+def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
+    """Refit the project's single-choice annotator model; None when there is nothing to fit."""
+    project = ProjectSettings.objects.filter(project_id=project_id).first()
+    if project is None or project.answer_type != "single_choice":
+        return None
+    rows = list(Submission.objects.filter(project_id=project_id)
+                .order_by("task_id", "annotator", "-submitted_at", "-id")
+                .distinct("task_id", "annotator").values_list("task_id", "annotator", "answer"))
+    if not rows:
+        return None
+    gold_rows = [g for g in GoldAnswer.objects.filter(project_id=project_id).order_by("task_id", "-version")
+                 .distinct("task_id").values_list("task_id", "answer", "retired") if not g[2]]
+    names = list(project.labels) or sorted({r[2]["label"] for r in rows} | {g[1]["label"] for g in gold_rows})
+    enc = encode_answers(items=[str(r[0]) for r in rows], workers=[r[1] for r in rows],
+                         labels=[r[2]["label"] for r in rows], label_names=names)
+    gold_items = enc.item_index(names=[str(g[0]) for g in gold_rows])
+    gold_labels = enc.label_index(names=[g[1]["label"] for g in gold_rows])
+    keep = (gold_items >= 0) & (gold_labels >= 0)
+    method = project.consensus_method
+    result = FITTERS[method](items=enc.items, workers=enc.workers, labels=enc.labels, n_items=enc.n_items,
+                             n_workers=enc.n_workers, n_classes=enc.n_classes,
+                             gold_items=gold_items[keep] if keep.any() else None,
+                             gold_labels=gold_labels[keep] if keep.any() else None)
+    k = enc.n_classes
+    skill = np.clip(np.nan_to_num(np.asarray(result.worker_skill, dtype=float), nan=0.5), 0.0, 1.0)
+    confusion = result.worker_confusion if result.worker_confusion is not None else _one_coin(skill, k)
+    confusion = np.clip(np.nan_to_num(np.asarray(confusion, dtype=float), nan=1.0 / k), 0.0, 1.0)
+    priors = result.class_priors if result.class_priors is not None else result.posteriors.mean(axis=0)
+    annotators = [str(w) for w in enc.worker_names]
+    model, _ = WorkerModel.objects.update_or_create(
+        tenant_id=require_tenant(), project_id=project_id,
+        defaults=dict(method=method, labels=[str(x) for x in enc.label_names], annotators=annotators,
+                      skills=skill.tolist(), confusions=confusion.tolist(),
+                      class_priors=np.asarray(priors, dtype=float).tolist(), n_answers=len(rows),
+                      n_tasks=enc.n_items, n_gold=int(keep.sum())),
+    )
+    per_worker = np.bincount(enc.workers, minlength=enc.n_workers)
+    events = []
+    for w, name in enumerate(annotators):
+        payload = {"project_id": str(project_id), "annotator": name, "method": method, "skill": float(skill[w]),
+                   "n_answers": int(per_worker[w])}
+        if k <= MAX_CONFUSION_LABELS:
+            payload["confusion"] = confusion[w].tolist()
+            payload["labels"] = model.labels
+        events.append({"type": "annotator.skill_estimated", "payload": payload})
+    events_emit_many(events=events, tenant=require_tenant())
+    return model
+
+
+@dataclass(frozen=True)
+class DueProject:
+    tenant_id: str
+    project_id: UUID
+    claimed_at: datetime
+
+
+def refit_claim_due(*, limit: int = 20) -> list[DueProject]:
+    """Claim up to `limit` stale projects of any tenant (safe with several workers)."""
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scoring_refit_due SET claimed_until = %s WHERE id IN ("
+            " SELECT id FROM scoring_refit_due WHERE due_since IS NOT NULL"
+            " AND (claimed_until IS NULL OR claimed_until < %s) ORDER BY due_since LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " RETURNING tenant_id, project_id",
+            [now + timedelta(seconds=CLAIM_SECONDS), now, limit],
+        )
+        return [DueProject(tenant_id=t, project_id=p, claimed_at=now) for t, p in cursor.fetchall()]
+
+
+def refit_release(*, due: DueProject) -> None:
+    """Drop the claim; the project stays due only if answers arrived after the claim."""
+    RefitDue.objects.filter(tenant_id=due.tenant_id, project_id=due.project_id).update(claimed_until=None)
+    RefitDue.objects.filter(tenant_id=due.tenant_id, project_id=due.project_id,
+                            changed_at__lte=due.claimed_at).update(due_since=None, last_fit_at=timezone.now())
+
+
+def projects_refit_due(*, limit: int = 20) -> int:
+    """The periodic job: refit every stale project, each in its own tenant transaction."""
+    done = 0
+    for due in refit_claim_due(limit=limit):
+        with tenant_atomic(tenant=due.tenant_id):
+            project_model_refit(project_id=due.project_id)
+        refit_release(due=due)
+        done += 1
+    return done

@@ -1,0 +1,59 @@
+"""Events produced by scoring. None of them carries a gold answer."""
+from assay_shared.events.schemas._common import NUMBER_0_1, SUBJECT, UUID, obj
+
+ANSWER_TYPE = {"type": "string", "minLength": 1, "maxLength": 32}
+METHOD = {"type": "string", "minLength": 1, "maxLength": 64}
+COUNT = {"type": "integer", "minimum": 0}
+
+ERROR_COUNTS = obj({"missing": COUNT, "extra": COUNT, "wrong_label": COUNT, "low_overlap": COUNT,
+                    "wrong_attribute": COUNT})
+
+CONSENSUS = obj(
+    {
+        "task_id": UUID,
+        "project_id": UUID,
+        "answer_type": ANSWER_TYPE,
+        "method": METHOD,
+        "answer": {"type": ["object", "null"]},
+        "confidence": NUMBER_0_1,
+        "agreement": NUMBER_0_1,
+        "annotators": {"type": "array", "items": SUBJECT, "minItems": 1},
+        "submission_ids": {"type": "array", "items": UUID, "minItems": 1},
+    },
+    {
+        "batch_id": {"type": ["string", "null"]},
+        "revision": {"type": "integer", "minimum": 1},
+        "threshold": NUMBER_0_1,
+    },
+)
+
+SCHEMAS = {
+    ("gold.scored", 1): obj(
+        {
+            "submission_id": UUID,
+            "task_id": UUID,
+            "project_id": UUID,
+            "annotator": SUBJECT,
+            "answer_type": ANSWER_TYPE,
+            "score": NUMBER_0_1,
+            "passed": {"type": "boolean"},
+            "error_counts": ERROR_COUNTS,
+        },
+        {"batch_id": {"type": ["string", "null"]}, "gold_version": {"type": "integer", "minimum": 1}},
+    ),
+    ("consensus.reached", 1): CONSENSUS,
+    ("consensus.disputed", 1): CONSENSUS,
+    ("annotator.skill_estimated", 1): obj(
+        {
+            "project_id": UUID,
+            "annotator": SUBJECT,
+            "method": METHOD,
+            "skill": NUMBER_0_1,
+        },
+        {
+            "confusion": {"type": "array", "items": {"type": "array", "items": NUMBER_0_1}},
+            "labels": {"type": "array", "items": {"type": "string"}},
+            "n_answers": COUNT,
+        },
+    ),
+}
