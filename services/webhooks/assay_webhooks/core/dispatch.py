@@ -111,9 +111,9 @@ def _finish(delivery: Delivery, *, claim: Claim, status: str, now: datetime, err
     DispatchEntry.objects.filter(delivery_id=delivery.id, lease_token=claim.token).delete()
 
 
-def _endpoint_failed(endpoint_id: uuid.UUID, *, tenant: str, now: datetime) -> None:
+def _endpoint_failed(endpoint_id: uuid.UUID, *, tenant: str, failed_at: datetime, now: datetime) -> None:
     Endpoint.objects.filter(id=endpoint_id).update(
-        consecutive_failures=F("consecutive_failures") + 1, failing_since=Coalesce("failing_since", now),
+        consecutive_failures=F("consecutive_failures") + 1, failing_since=Coalesce("failing_since", failed_at),
     )
     endpoint = Endpoint.objects.get(id=endpoint_id)
     since_limit = now - timedelta(seconds=settings.WEBHOOKS_DISABLE_AFTER_SECONDS)
@@ -154,7 +154,7 @@ def _record(claim: Claim, *, started: datetime, now: datetime, result: Sent | Tr
             _finish(delivery, claim=claim, status=Delivery.Status.SUCCEEDED, now=now, status_code=result.status_code)
             Endpoint.objects.filter(id=delivery.endpoint_id).update(failing_since=None, consecutive_failures=0)
             return "succeeded"
-        _endpoint_failed(delivery.endpoint_id, tenant=claim.tenant, now=now)
+        _endpoint_failed(delivery.endpoint_id, tenant=claim.tenant, failed_at=started, now=now)
         if isinstance(result, RetryableError):
             delay = retry_delay(cycle_attempts=delivery.cycle_attempts, retry_after=result.retry_after)
             due = now + timedelta(seconds=delay)
