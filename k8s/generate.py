@@ -1,0 +1,110 @@
+"""Render k8s/base from the Helm chart, so the plain manifests equal the chart's defaults.
+
+    uv run --with helm-python-sdk==0.2.2 python k8s/generate.py          # write k8s/base
+    uv run --with helm-python-sdk==0.2.2 python k8s/generate.py --check  # exit 1 if stale
+
+Uses the `helm` binary when it is on PATH, otherwise the helm-python-sdk package
+(Helm's Go SDK behind a Python binding, from PyPI).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "charts" / "assay"
+VALUES = ROOT / "k8s" / "chart-values.yaml"
+BASE = ROOT / "k8s" / "base"
+RELEASE = "assay"
+HEADER = "# Generated from charts/assay with k8s/chart-values.yaml by k8s/generate.py; do not edit.\n"
+HELM_ONLY_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
+
+
+def chart_render(*, values_file: Path, release: str = RELEASE, namespace: str = "default",
+                 extra_values: dict | None = None) -> list[dict]:
+    """The chart's objects for these values, in template order."""
+    values = yaml.safe_load(values_file.read_text()) or {}
+    for key, value in (extra_values or {}).items():
+        values[key] = value
+    helm_bin = shutil.which("helm")
+    if helm_bin:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
+            yaml.safe_dump(values, fh)
+            fh.flush()
+            text = subprocess.run(
+                [helm_bin, "template", release, str(CHART), "--namespace", namespace, "-f", fh.name],
+                check=True, capture_output=True, text=True,
+            ).stdout
+    else:
+        import helm_python  # noqa: PLC0415 - optional
+
+        with helm_python.Chart.load(str(CHART)) as chart:
+            rendered = chart.render(values, name=release, namespace=namespace)
+        text = "\n---\n".join(rendered[k] for k in sorted(rendered) if not k.endswith("NOTES.txt"))
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def _strip_helm(obj: dict) -> dict:
+    def clean(meta: dict) -> None:
+        for key in HELM_ONLY_LABELS:
+            meta.get("labels", {}).pop(key, None)
+        annotations = meta.get("annotations") or {}
+        annotations.pop("checksum/config", None)
+        if not annotations:
+            meta.pop("annotations", None)
+
+    clean(obj["metadata"])
+    template = obj.get("spec", {}).get("template")
+    if template:
+        clean(template["metadata"])
+    return obj
+
+
+def base_files(objects: list[dict]) -> dict[str, str]:
+    """File name -> YAML text: one file per service, plus the kustomization."""
+    groups: dict[str, list[dict]] = {}
+    for obj in objects:
+        service = obj["metadata"].get("labels", {}).get("assay/service", "common")
+        groups.setdefault(service, []).append(_strip_helm(obj))
+    files = {
+        f"{service}.yaml": HEADER + yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
+        for service, docs in sorted(groups.items())
+    }
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "labels": [{"pairs": {"app.kubernetes.io/managed-by": "kustomize"}, "includeSelectors": False}],
+        "resources": sorted(files),
+    }
+    files["kustomization.yaml"] = HEADER + yaml.safe_dump(kustomization, sort_keys=False)
+    return files
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 if stale")
+    args = parser.parse_args()
+    files = base_files(chart_render(values_file=VALUES))
+    existing = {p.name: p.read_text() for p in BASE.glob("*.yaml")}
+    if args.check:
+        stale = sorted(set(files) ^ set(existing) | {n for n in files if existing.get(n) != files[n]})
+        for name in stale:
+            print(f"k8s/base/{name} differs from the chart; run k8s/generate.py", file=sys.stderr)
+        return 1 if stale else 0
+    BASE.mkdir(exist_ok=True)
+    for name in set(existing) - set(files):
+        (BASE / name).unlink()
+    for name, text in files.items():
+        (BASE / name).write_text(text)
+    print(f"wrote {len(files)} files to k8s/base")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
