@@ -16,3 +16,10 @@ def submitted(*, project_id: str, annotator: str = "teammate", answer=None, batc
             "submitted_at": datetime.now(timezone.utc).isoformat(), "duration_ms": 1200,
         },
     )
+
+
+def acme():
+    """Direct reads in tests go through row-level security like everything else: open the tenant's scope."""
+    from assay_shared.db.tenancy import tenant_atomic
+
+    return tenant_atomic(tenant="acme")

@@ -7,7 +7,7 @@ from assay_shared.bus.consumer import Outcome
 
 from assay_review.core.models import ReviewItem, SamplingDecision
 from assay_review.numerics.sampling import draw
-from tests.events import submitted
+from tests.events import acme, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +45,9 @@ def test_replayed_submission_under_a_new_event_id_keeps_its_first_decision(deliv
                        task_id=event.payload["task_id"])
     assert deliver(replay).outcome is Outcome.APPLIED
     # then there is still one decision, one review item and one review.requested
-    assert SamplingDecision.objects.filter(submission_id=event.payload["submission_id"]).count() == 1
-    assert ReviewItem.objects.filter(submission_id=event.payload["submission_id"]).count() == 1
+    with acme():
+        assert SamplingDecision.objects.filter(submission_id=event.payload["submission_id"]).count() == 1
+        assert ReviewItem.objects.filter(submission_id=event.payload["submission_id"]).count() == 1
     assert len(outbox_events("review.requested")) == 1
 
 
@@ -58,7 +59,8 @@ def test_sampled_submission_queues_a_review_and_emits_review_requested(deliver, 
     # when it is delivered
     deliver(event)
     # then it is sampled by the base rate and review.requested carries the item
-    item = ReviewItem.objects.get(submission_id=event.payload["submission_id"])
+    with acme():
+        item = ReviewItem.objects.get(submission_id=event.payload["submission_id"])
     [requested] = outbox_events("review.requested")
     assert requested.payload == {
         "review_id": str(item.id), "task_id": event.payload["task_id"], "project_id": project,
@@ -76,7 +78,8 @@ def test_decision_follows_the_deterministic_draw(deliver, api, cast):
         deliver(event)
     # then each is sampled exactly when its draw falls below the rate
     for event in events:
-        decision = SamplingDecision.objects.get(submission_id=event.payload["submission_id"])
+        with acme():
+            decision = SamplingDecision.objects.get(submission_id=event.payload["submission_id"])
         expected = draw(key=event.payload["submission_id"], salt=project)
         assert (decision.draw, decision.sampled) == (expected, expected < 0.5)
 
@@ -90,8 +93,9 @@ def test_class_rate_samples_the_rare_class(deliver, api, cast):
     deliver(with_ped)
     deliver(without)
     # then the box answer with a pedestrian is sampled by the class rule, the plain car is not
-    a = SamplingDecision.objects.get(submission_id=with_ped.payload["submission_id"])
-    b = SamplingDecision.objects.get(submission_id=without.payload["submission_id"])
+    with acme():
+        a = SamplingDecision.objects.get(submission_id=with_ped.payload["submission_id"])
+        b = SamplingDecision.objects.get(submission_id=without.payload["submission_id"])
     assert (a.sampled, a.rule, a.rate, a.labels) == (True, "class_rate", 1.0, ["car", "pedestrian"])
     assert (b.sampled, b.rule, b.rate, b.labels) == (False, "base_rate", 0.0, ["car"])
 
@@ -104,7 +108,8 @@ def test_new_annotator_rule_applies_to_the_first_n_submissions(deliver, api, cas
     for event in events:
         deliver(event)
     # then the first two are sampled as a new annotator's, the third is not
-    rows = [SamplingDecision.objects.get(submission_id=e.payload["submission_id"]) for e in events]
+    with acme():
+        rows = [SamplingDecision.objects.get(submission_id=e.payload["submission_id"]) for e in events]
     assert [(r.sampled, r.rule) for r in rows] == [(True, "new_annotator"), (True, "new_annotator"),
                                                    (False, "base_rate")]
 
@@ -115,8 +120,9 @@ def test_annotator_override_replaces_the_base_rate(deliver, api, cast):
     mine, theirs = submitted(project_id=project), submitted(project_id=project, annotator="annotator2")
     deliver(mine)
     deliver(theirs)
-    a = SamplingDecision.objects.get(submission_id=mine.payload["submission_id"])
-    b = SamplingDecision.objects.get(submission_id=theirs.payload["submission_id"])
+    with acme():
+        a = SamplingDecision.objects.get(submission_id=mine.payload["submission_id"])
+        b = SamplingDecision.objects.get(submission_id=theirs.payload["submission_id"])
     assert (a.sampled, a.rule, a.rate) == (False, "annotator_override", 0.0)
     assert (b.sampled, b.rule, b.rate) == (True, "base_rate", 1.0)
 
