@@ -1,7 +1,18 @@
+"""ASGI entry point: HTTP goes to Django, WebSocket /ws/work to the annotators' work consumer."""
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay_assignment.settings")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from assay_assignment.core.consumers import WorkConsumer  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_application,
+    "websocket": URLRouter([path("ws/work", WorkConsumer.as_asgi())]),
+})

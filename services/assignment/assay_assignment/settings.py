@@ -7,6 +7,12 @@ globals().update(
         apps=["assay_assignment.core"],
         urlconf="assay_assignment.urls",
         handlers="assay_assignment.handlers.registry",
-    asgi_application="assay_assignment.asgi.application",
+        asgi_application="assay_assignment.asgi.application",
+        extra={
+            "CELERY_BEAT_SCHEDULE": {
+                "assignment-leases-expire": {"task": "assignment.leases_expire", "schedule": 15.0},
+            },
+            "SPECTACULAR_SETTINGS": {"TITLE": "Assay task assignment API"},
+        },
     )
 )

@@ -1,1 +1,21 @@
-urlpatterns: list = []
+from django.urls import path
+
+from assay_assignment.core.apis import admin, work
+
+urlpatterns = [
+    path("projects", admin.ProjectListCreateApi.as_view(), name="projects"),
+    path("projects/<uuid:project_id>", admin.ProjectDetailApi.as_view(), name="project"),
+    path("projects/<uuid:project_id>/schemas", admin.SchemaListCreateApi.as_view(), name="schemas"),
+    path("projects/<uuid:project_id>/schemas/<int:version>", admin.SchemaDetailApi.as_view(), name="schema"),
+    path("projects/<uuid:project_id>/batches", admin.BatchListImportApi.as_view(), name="batches"),
+    path("projects/<uuid:project_id>/tasks", admin.TaskCreateApi.as_view(), name="tasks"),
+    path("projects/<uuid:project_id>/progress", admin.ProgressApi.as_view(), name="progress"),
+    path("projects/<uuid:project_id>/leases", admin.LeasesApi.as_view(), name="leases"),
+    path("projects/<uuid:project_id>/next", work.NextTaskApi.as_view(), name="next"),
+    path("tasks/<uuid:task_id>", admin.TaskDetailApi.as_view(), name="task"),
+    path("tasks/<uuid:task_id>/submit", work.SubmitApi.as_view(), name="submit"),
+    path("tasks/<uuid:task_id>/heartbeat", work.HeartbeatApi.as_view(), name="heartbeat"),
+    path("tasks/<uuid:task_id>/release", work.ReleaseApi.as_view(), name="release"),
+    path("tasks/<uuid:task_id>/skip", work.SkipApi.as_view(), name="skip"),
+    path("annotators/<str:annotator>/skills", admin.AnnotatorSkillsApi.as_view(), name="annotator-skills"),
+]

@@ -1,0 +1,1 @@
+"""Writes of the assignment service, one module per area."""

@@ -1,0 +1,239 @@
+"""Tasks: one at a time, or a whole file (JSON Lines or CSV) through COPY into a staging table."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+from urllib.parse import urlparse
+
+from django.db import connection
+
+from assay_shared.bus.publish import event_emit
+from assay_shared.db.tenancy import require_tenant
+from assay_shared.errors import ApplicationError, NotFoundError
+
+from assay_assignment.core.models import Batch, Project
+from assay_assignment.core.push import work_available_push
+from assay_assignment.core.services.progress import progress_add, progress_rows_create
+
+MAX_LISTED_ERRORS = 100_000
+ROW_KEYS = {"external_id", "url", "metadata", "priority", "gold", "required_skills"}
+
+
+@dataclass
+class ImportResult:
+    batch: Batch
+    imported: int
+    duplicates: int
+    errors: list[dict] = field(default_factory=list)
+    rejected_rows: int = 0
+
+
+def _row_check(row: dict, line: int, errors: list[dict]) -> tuple | None:
+    bad = len(errors)
+    for key in sorted(set(row) - ROW_KEYS):
+        errors.append({"line": line, "field": key, "reason": "is not a task field"})
+    external_id = row.get("external_id")
+    if external_id is not None and (not isinstance(external_id, str) or not 0 < len(external_id) <= 200):
+        errors.append({"line": line, "field": "external_id", "reason": "must be a string of 1-200 characters"})
+    url = row.get("url")
+    if not isinstance(url, str) or not url or len(url) > 2048 or not urlparse(url).scheme:
+        errors.append({"line": line, "field": "url", "reason": "is required: a URL or URI with a scheme (https://, s3://, ...)"})
+    metadata = row.get("metadata", {})
+    if not isinstance(metadata, dict):
+        errors.append({"line": line, "field": "metadata", "reason": "must be an object"})
+    priority = row.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool) or not -1_000_000 <= priority <= 1_000_000:
+        errors.append({"line": line, "field": "priority", "reason": "must be an integer between -1000000 and 1000000"})
+    gold = row.get("gold", False)
+    if not isinstance(gold, bool):
+        errors.append({"line": line, "field": "gold", "reason": "must be true or false"})
+    skills = row.get("required_skills", [])
+    if not isinstance(skills, list) or not all(isinstance(s, str) and 0 < len(s) <= 64 for s in skills):
+        errors.append({"line": line, "field": "required_skills", "reason": "must be a list of skill names (1-64 characters)"})
+    if len(errors) > bad:
+        return None
+    return external_id, {"url": url, "metadata": metadata}, priority, gold, sorted(set(skills))
+
+
+def _jsonl_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str | None]]:
+    for number, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            row = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            yield number, None, f"is not valid JSON: {getattr(exc, 'msg', exc)}"
+            continue
+        if not isinstance(row, dict):
+            yield number, None, "must be a JSON object"
+            continue
+        yield number, row, None
+
+
+def _csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str | None]]:
+    text = io.TextIOWrapper(io.BufferedReader(_LineStream(lines)), encoding="utf-8", newline="")
+    reader = csv.DictReader(text)
+    if not reader.fieldnames or "url" not in reader.fieldnames:
+        yield 1, None, "the header row must name the columns and include url"
+        return
+    for record in reader:
+        line = reader.line_num
+        if None in record:
+            yield line, None, "has more values than the header has columns"
+            continue
+        row: dict = {"metadata": {}}
+        try:
+            for key, value in record.items():
+                if key == "external_id":
+                    row["external_id"] = value or None
+                elif key == "url":
+                    row["url"] = value
+                elif key == "priority":
+                    row["priority"] = int(value) if value.strip() else 0
+                elif key == "gold":
+                    if value.strip().lower() not in ("", "true", "false", "1", "0"):
+                        raise ValueError("gold must be true or false")
+                    row["gold"] = value.strip().lower() in ("true", "1")
+                elif key == "required_skills":
+                    row["required_skills"] = [s for s in value.split(";") if s]
+                else:
+                    row["metadata"][key] = value
+        except ValueError as exc:
+            yield line, None, f"has a malformed value: {exc}"
+            continue
+        if row.get("external_id") is None:
+            row.pop("external_id", None)
+        yield line, row, None
+
+
+class _LineStream(io.RawIOBase):
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self._it, self._buf = iter(lines), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._it)
+            except StopIteration:
+                return 0
+        n = min(len(target), len(self._buf))
+        target[:n], self._buf = self._buf[:n], self._buf[n:]
+        return n
+
+
+def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: str,
+                 skip_invalid: bool = False) -> ImportResult:
+    """Import a file of tasks as a new batch. Bad rows refuse the whole file unless skip_invalid.
+
+    Rows whose external_id the project already has are not imported again (counted as duplicates).
+    """
+    tenant = require_tenant()
+    project = Project.objects.filter(id=project_id).first()
+    if project is None:
+        raise NotFoundError(f"project {project_id} does not exist")
+    rows = _jsonl_rows(lines) if file_format == "jsonl" else _csv_rows(lines)
+    errors: list[dict] = []
+    seen: dict[str, int] = {}
+    batch = Batch.objects.create(tenant_id=tenant, project=project, name=name)
+    pg = connection.connection
+    pg.execute("CREATE TEMP TABLE IF NOT EXISTS assignment_import_stage (id uuid, line int, external_id text,"
+               " data jsonb, priority int, is_gold bool, skills varchar(64)[]) ON COMMIT DROP")
+    pg.execute("TRUNCATE assignment_import_stage")
+    total = 0
+    with pg.cursor() as cursor:
+        with cursor.copy("COPY assignment_import_stage (id, line, external_id, data, priority, is_gold, skills)"
+                         " FROM STDIN") as copy:
+            for line, row, problem in rows:
+                total += 1
+                if problem is not None:
+                    errors.append({"line": line, "field": "", "reason": problem})
+                    continue
+                checked = _row_check(row, line, errors)
+                if checked is None:
+                    continue
+                external_id, data, priority, gold, skills = checked
+                if external_id is not None:
+                    first = seen.setdefault(external_id, line)
+                    if first != line:
+                        errors.append({"line": line, "field": "external_id",
+                                       "reason": f"repeats the external_id of line {first}"})
+                        continue
+                copy.write_row((uuid.uuid4(), line, external_id, json.dumps(data, separators=(",", ":")),
+                                priority, gold, skills))
+    if total == 0:
+        raise ApplicationError("the file holds no tasks", code="validation_error", fields={"file": ["is empty"]})
+    if errors and not skip_invalid:
+        raise ApplicationError(
+            f"the file was refused: {len(errors)} bad row(s); nothing was imported",
+            code="invalid_rows",
+            fields={f"lines[{e['line']}]{'.' + e['field'] if e['field'] else ''}": [e["reason"]]
+                    for e in errors[:MAX_LISTED_ERRORS]},
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO assignment_task (id, tenant_id, project_id, batch_id, external_id, data, priority,"
+            " schema_version, is_gold, required_skills, overlap, free_slots, answered, created_at)"
+            " SELECT id, %s, %s, %s, external_id, data, priority, %s, is_gold, skills, %s,"
+            " CASE WHEN is_gold THEN 0 ELSE %s END, 0, now() FROM assignment_import_stage ORDER BY line"
+            " ON CONFLICT (tenant_id, project_id, external_id) DO NOTHING RETURNING is_gold",
+            [tenant, project.id, batch.id, project.schema_version, project.overlap, project.overlap],
+        )
+        inserted = cursor.fetchall()
+    imported = len(inserted)
+    regular = sum(1 for (gold,) in inserted if not gold)
+    staged = total - len({e["line"] for e in errors})
+    batch.task_count = imported
+    batch.save(update_fields=["task_count"])
+    progress_rows_create(tenant=tenant, project_id=project.id, batch_id=batch.id)
+    progress_add(project_id=project.id, batch_id=batch.id, tasks=imported, queued=regular * project.overlap)
+    event_emit(type="batch.imported", tenant=tenant,
+               payload={"batch_id": str(batch.id), "project_id": str(project.id), "task_count": imported})
+    if regular:
+        work_available_push(tenant=tenant, project_id=project.id)
+    return ImportResult(batch=batch, imported=imported, duplicates=staged - imported, errors=errors,
+                        rejected_rows=len({e["line"] for e in errors}))
+
+
+def task_create(*, project_id, url: str, metadata: dict | None = None, external_id: str | None = None,
+                priority: int = 0, gold: bool = False, required_skills: list[str] | None = None,
+                batch_id=None) -> dict:
+    """One task; emits task.created."""
+    tenant = require_tenant()
+    project = Project.objects.filter(id=project_id).first()
+    if project is None:
+        raise NotFoundError(f"project {project_id} does not exist")
+    if batch_id is not None and not Batch.objects.filter(id=batch_id, project_id=project.id).exists():
+        raise ApplicationError("the batch is not a batch of this project", code="validation_error",
+                               fields={"batch_id": ["is not a batch of this project"]})
+    task_id = uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO assignment_task (id, tenant_id, project_id, batch_id, external_id, data, priority,"
+            " schema_version, is_gold, required_skills, overlap, free_slots, answered, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, now())"
+            " ON CONFLICT (tenant_id, project_id, external_id) DO NOTHING RETURNING id",
+            [task_id, tenant, project.id, batch_id, external_id, json.dumps({"url": url, "metadata": metadata or {}}),
+             priority, project.schema_version, gold, sorted(set(required_skills or [])), project.overlap,
+             0 if gold else project.overlap],
+        )
+        if cursor.fetchone() is None:
+            raise ApplicationError(f"the project already has a task with external_id {external_id!r}",
+                                   code="duplicate_external_id", status_code=409,
+                                   fields={"external_id": ["is already used in this project"]})
+    if not gold:
+        progress_add(project_id=project.id, batch_id=batch_id, tasks=1, queued=project.overlap)
+        work_available_push(tenant=tenant, project_id=project.id)
+    else:
+        progress_add(project_id=project.id, batch_id=batch_id, tasks=1)
+    payload = {"task_id": str(task_id), "project_id": str(project.id),
+               "batch_id": str(batch_id) if batch_id else None, "external_id": external_id, "priority": priority}
+    event_emit(type="task.created", tenant=tenant, payload=payload)
+    return {"id": task_id, **payload}
