@@ -20,6 +20,8 @@ from assay_scoring.numerics.errors import AnswerValidationError
 def _answer_path(prefix: str, path: str) -> str:
     if not path:
         return prefix
+    if not prefix:
+        return path
     return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
@@ -53,7 +55,7 @@ def gold_answer_check(*, project: ProjectSettings, answer: Any, path: str = "ans
     try:
         answer_validate(config=config_of(project), answer=answer)
     except AnswerValidationError as exc:
-        raise ApplicationError(f"the gold answer is invalid: {exc}",
+        raise ApplicationError(f"the gold answer is invalid: {exc}", code="validation_error",
                                fields={_answer_path(path, exc.path): [exc.reason]}) from None
 
 
@@ -106,7 +108,7 @@ def gold_answers_import(*, rows: list[dict[str, Any]], actor: str) -> list[GoldA
             for key, reasons in exc.fields.items():
                 errors.setdefault(key, []).extend(reasons)
     if errors:
-        raise ApplicationError(f"{len(errors)} line(s) of the import are invalid; nothing was imported",
+        raise ApplicationError(f"{len(errors)} line(s) of the import are invalid; nothing was imported", code="validation_error",
                                fields=errors)
     return [gold_answer_set(project_id=row["project_id"], task_id=row["task_id"], answer=row["answer"],
                             reason=row["reason"], actor=actor, answer_type=row.get("answer_type"))

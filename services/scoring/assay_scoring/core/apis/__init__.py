@@ -1,0 +1,1 @@
+"""Thin DRF views of the scoring service, one module per resource."""

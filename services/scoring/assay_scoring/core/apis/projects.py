@@ -1,0 +1,103 @@
+"""Project scoring settings, agreement and fitted annotator skills."""
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assay_shared.auth.drf import principal_of
+
+from assay_scoring.core.agreement import project_agreement
+from assay_scoring.core.apis.common import CanReadResults, IsLead
+from assay_scoring.core.models import ANSWER_TYPES, CATEGORICAL_METHODS
+from assay_scoring.core.selectors import project_settings_get, worker_model_get
+from assay_scoring.core.services.projects import project_settings_update
+
+
+class ProjectSettingsOutput(serializers.Serializer):
+    project_id = serializers.UUIDField()
+    answer_type = serializers.CharField()
+    labels = serializers.JSONField()
+    overlap = serializers.IntegerField()
+    consensus_method = serializers.CharField()
+    consensus_threshold = serializers.FloatField()
+    gold_pass_threshold = serializers.FloatField()
+    cost_matrix = serializers.JSONField()
+    training_mode = serializers.BooleanField()
+    multi_choice_metric = serializers.CharField()
+    overlap_threshold = serializers.FloatField()
+    quorum = serializers.FloatField()
+    keypoint_sigmas = serializers.JSONField()
+    configured = serializers.BooleanField()
+    updated_by = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class ProjectSettingsApi(APIView):
+    """GET / PATCH a project's scoring settings (qa_lead, admin)."""
+
+    permission_classes = [IsLead]
+
+    class InputSerializer(serializers.Serializer):
+        answer_type = serializers.ChoiceField(choices=ANSWER_TYPES, required=False)
+        labels = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=1000)
+        overlap = serializers.IntegerField(required=False, min_value=1, max_value=100)
+        consensus_method = serializers.ChoiceField(choices=CATEGORICAL_METHODS, required=False)
+        consensus_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+        gold_pass_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+        cost_matrix = serializers.JSONField(required=False)
+        training_mode = serializers.BooleanField(required=False)
+        multi_choice_metric = serializers.ChoiceField(choices=("jaccard", "f1"), required=False)
+        overlap_threshold = serializers.FloatField(required=False, min_value=0.01, max_value=1)
+        quorum = serializers.FloatField(required=False, min_value=0.01, max_value=1)
+        keypoint_sigmas = serializers.ListField(child=serializers.FloatField(min_value=1e-6), required=False,
+                                                max_length=1000)
+
+        def validate(self, attrs):
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({k: ["is not a scoring setting"] for k in unknown})
+            return attrs
+
+    def get(self, request, project_id):
+        return Response(ProjectSettingsOutput(project_settings_get(project_id=project_id)).data)
+
+    def patch(self, request, project_id):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        principal = principal_of(request)
+        project = project_settings_update(project_id=project_id, values=body.validated_data,
+                                          actor=principal.subject)
+        return Response(ProjectSettingsOutput(project).data)
+
+
+class ProjectAgreementApi(APIView):
+    """Krippendorff's alpha, Fleiss' kappa, per class and per annotator pair."""
+
+    permission_classes = [CanReadResults]
+
+    class FilterSerializer(serializers.Serializer):
+        min_overlap = serializers.IntegerField(required=False, min_value=1, max_value=100000, default=1)
+
+    def get(self, request, project_id):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        body = project_agreement(project_id=project_id, min_overlap=filters.validated_data["min_overlap"])
+        body["project_id"] = str(body["project_id"])
+        return Response(body)
+
+
+class AnnotatorSkillsApi(APIView):
+    """The project's latest fitted annotator model: skill and confusion per annotator (qa_lead, admin)."""
+
+    permission_classes = [IsLead]
+
+    def get(self, request, project_id):
+        model = worker_model_get(project_id=project_id)
+        return Response({
+            "project_id": str(project_id), "method": model.method, "labels": model.labels,
+            "fitted_at": serializers.DateTimeField().to_representation(model.fitted_at),
+            "n_answers": model.n_answers, "n_tasks": model.n_tasks, "n_gold": model.n_gold,
+            "annotators": [{"annotator": a, "skill": s, "confusion": c}
+                           for a, s, c in zip(model.annotators, model.skills, model.confusions)],
+        })
