@@ -26,6 +26,21 @@ HEADER = "# Generated from charts/assay with k8s/chart-values.yaml by k8s/genera
 HELM_ONLY_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 
 
+class ChartRenderError(Exception):
+    """The chart refused the values; the message is Helm's (it names the value)."""
+
+
+def helm_available() -> bool:
+    """True when the chart can be rendered here (helm binary or helm-python-sdk)."""
+    if shutil.which("helm"):
+        return True
+    try:
+        import helm_python  # noqa: F401, PLC0415 - optional
+    except ImportError:
+        return False
+    return True
+
+
 def chart_render(*, values_file: Path, release: str = RELEASE, namespace: str = "default",
                  extra_values: dict | None = None) -> list[dict]:
     """The chart's objects for these values, in template order."""
@@ -37,15 +52,21 @@ def chart_render(*, values_file: Path, release: str = RELEASE, namespace: str = 
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
             yaml.safe_dump(values, fh)
             fh.flush()
-            text = subprocess.run(
+            done = subprocess.run(
                 [helm_bin, "template", release, str(CHART), "--namespace", namespace, "-f", fh.name],
-                check=True, capture_output=True, text=True,
-            ).stdout
+                capture_output=True, text=True,
+            )
+            if done.returncode != 0:
+                raise ChartRenderError(done.stderr.strip())
+            text = done.stdout
     else:
         import helm_python  # noqa: PLC0415 - optional
 
         with helm_python.Chart.load(str(CHART)) as chart:
-            rendered = chart.render(values, name=release, namespace=namespace)
+            try:
+                rendered = chart.render(values, name=release, namespace=namespace)
+            except helm_python.HelmError as exc:
+                raise ChartRenderError(str(exc)) from None
         text = "\n---\n".join(rendered[k] for k in sorted(rendered) if not k.endswith("NOTES.txt"))
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
