@@ -23,3 +23,25 @@ def acme():
     from assay_shared.db.tenancy import tenant_atomic
 
     return tenant_atomic(tenant="acme")
+
+
+def gold_scored(*, project_id: str, annotator: str = "teammate", score: float, tenant: str = "acme"):
+    return envelope_build(
+        type="gold.scored", tenant=tenant, producer="scoring",
+        payload={"submission_id": str(uuid.uuid4()), "task_id": str(uuid.uuid4()), "project_id": project_id,
+                 "annotator": annotator, "answer_type": "single_choice", "score": score, "passed": score >= 0.5,
+                 "error_counts": {"missing": 0, "extra": 0, "wrong_label": int(score < 1), "low_overlap": 0,
+                                  "wrong_attribute": 0}},
+    )
+
+
+def consensus(*, type_: str, project_id: str, annotators: list[str], submission_ids: list[str],
+              task_id: str | None = None, batch_id: str | None = None, answer=None, agreement: float = 0.5,
+              tenant: str = "acme"):
+    return envelope_build(
+        type=type_, tenant=tenant, producer="scoring",
+        payload={"task_id": task_id or str(uuid.uuid4()), "project_id": project_id, "batch_id": batch_id,
+                 "answer_type": "single_choice", "method": "majority_vote",
+                 "answer": {"label": "cat"} if answer is None else answer, "confidence": 0.6,
+                 "agreement": agreement, "annotators": annotators, "submission_ids": submission_ids},
+    )
