@@ -1,7 +1,7 @@
 """Delivery history with every attempt, and redelivery."""
 import json
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,6 +47,7 @@ class DeliveryDetailOutputSerializer(DeliveryOutputSerializer):
 class DeliveryListApi(APIView):
     permission_classes = ADMIN_ONLY
 
+    @extend_schema_serializer(component_name="DeliveryFilter")
     class FilterSerializer(StrictSerializer):
         status = serializers.ChoiceField(choices=Delivery.Status.choices, required=False)
         event_type = serializers.CharField(max_length=100, required=False)
@@ -55,11 +56,12 @@ class DeliveryListApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=500, required=False, default=100)
         offset = serializers.IntegerField(min_value=0, required=False, default=0)
 
+    @extend_schema_serializer(component_name="DeliveryPage")
     class OutputSerializer(serializers.Serializer):
         count = serializers.IntegerField()
         results = DeliveryOutputSerializer(many=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
+    @extend_schema(operation_id="deliveries_list", parameters=[FilterSerializer], responses=OutputSerializer)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
@@ -72,7 +74,7 @@ class DeliveryListApi(APIView):
 class DeliveryDetailApi(APIView):
     permission_classes = ADMIN_ONLY
 
-    @extend_schema(responses=DeliveryDetailOutputSerializer)
+    @extend_schema(operation_id="deliveries_retrieve", responses=DeliveryDetailOutputSerializer)
     def get(self, request, delivery_id):
         return Response(DeliveryDetailOutputSerializer(delivery_get(delivery_id=delivery_id)).data)
 
@@ -94,10 +96,12 @@ class DeliveriesRedeliverFailedApi(APIView):
 
     permission_classes = ADMIN_ONLY
 
+    @extend_schema_serializer(component_name="RedeliverFailed")
     class InputSerializer(StrictSerializer):
         since = serializers.DateTimeField()
         endpoint_id = serializers.UUIDField(required=False)
 
+    @extend_schema_serializer(component_name="RedeliverFailedResult")
     class OutputSerializer(serializers.Serializer):
         redelivered = serializers.IntegerField()
 

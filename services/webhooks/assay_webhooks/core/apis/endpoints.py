@@ -1,5 +1,5 @@
 """Endpoint administration: register, list, change, delete, rotate the secret, ping."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +45,7 @@ def _event_types_field(**kwargs):
 class EndpointListApi(APIView):
     permission_classes = ADMIN_ONLY
 
+    @extend_schema_serializer(component_name="EndpointCreate")
     class InputSerializer(StrictSerializer):
         url = serializers.CharField(max_length=2000)
         event_types = _event_types_field()
@@ -67,6 +68,7 @@ class EndpointListApi(APIView):
 class EndpointDetailApi(APIView):
     permission_classes = ADMIN_ONLY
 
+    @extend_schema_serializer(component_name="EndpointUpdate")
     class InputSerializer(StrictSerializer):
         url = serializers.CharField(max_length=2000, required=False)
         event_types = _event_types_field(required=False)
@@ -95,9 +97,11 @@ class EndpointRotateSecretApi(APIView):
 
     permission_classes = ADMIN_ONLY
 
+    @extend_schema_serializer(component_name="SecretRotate")
     class InputSerializer(StrictSerializer):
         overlap_seconds = serializers.IntegerField(min_value=0, max_value=7 * 86_400, required=False)
 
+    @extend_schema_serializer(component_name="SecretRotated")
     class OutputSerializer(serializers.Serializer):
         secret = serializers.CharField()
         previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
