@@ -181,7 +181,8 @@ def test_services_pdbs_and_hpas_select_their_pods(render):
 def test_per_service_overrides_including_false_and_zero(render):
     # when one service turns beat off, disables a PDB and adds an env var; another is disabled
     out = render({"shared": {"extraEnv": {"FORWARDED_ALLOW_IPS": "*"}},
-                  "services": {"review": {"beat": {"enabled": False}, "web": {"pdb": {"enabled": False},
+                  "services": {"review": {"beat": {"enabled": False}, "worker": {"pdb": {"minAvailable": "50%"}},
+                                          "web": {"pdb": {"enabled": False},
                                "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}},
                                "env": {"LOG_LEVEL": "DEBUG"}},
                                "webhooks": {"enabled": False}}})
@@ -190,6 +191,8 @@ def test_per_service_overrides_including_false_and_zero(render):
     assert not any(n.startswith("assay-webhooks") for n in names | out.names("Job") | out.names("Service"))
     assert "WEBHOOKS_DATABASE_URL" not in out.get("Secret", "assay-runtime")["stringData"]
     assert "assay-review-web" not in out.names("PodDisruptionBudget")
+    assert out.get("PodDisruptionBudget", "assay-review-worker")["spec"] == {
+        "minAvailable": "50%", "selector": out.get("PodDisruptionBudget", "assay-review-worker")["spec"]["selector"]}
     web = out.get("Deployment", "assay-review-web")["spec"]["template"]["spec"]["containers"][0]
     assert web["resources"] == {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
     assert env_of(web)["LOG_LEVEL"]["value"] == "DEBUG"
