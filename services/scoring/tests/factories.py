@@ -37,7 +37,10 @@ def project_configured(*, project_id: str, answer_type: str, labels: list[str], 
                        settings: dict | None = None, tenant: str = "acme"):
     return envelope_build(type="project.configured", tenant=tenant, producer="assignment", payload={
         "project_id": project_id, "answer_type": answer_type, "labels": labels, "overlap": overlap,
-        "gold_rate": 0.1, "settings": settings or {},
+        "gold_rate": 0.1, "settings": {
+            "name": "Project", "schema_version": 1, "schema": {"answer_type": answer_type}, "max_overlap": overlap,
+            "exam_size": 0, "lease_ttl_seconds": 600, "max_open_leases": 1, "required_skills": [],
+            "training_mode": False, **(settings or {})},
     })
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.db import models
 
-ANSWER_TYPES = ("single_choice", "multi_choice", "boxes", "polygons", "keypoints", "text_spans", "free_text")
+# The answer types of task assignment's label schemas (assay_assignment.core.labels).
+ANSWER_TYPES = ("single_choice", "multi_choice", "bbox", "polygon", "keypoints", "text_span", "free_text")
 CATEGORICAL_METHODS = ("majority_vote", "weighted_vote", "dawid_skene", "one_coin_dawid_skene", "glad", "mace")
 
 

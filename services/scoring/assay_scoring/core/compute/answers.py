@@ -20,6 +20,20 @@ from assay_scoring.numerics.validation import (
 DEFAULT_KEYPOINT_SIGMA = 0.05
 
 
+def answer_normalise(*, config: ScoringConfig, answer: Any) -> Any:
+    """Task assignment's keypoint objects carry "points" ([x, y] or [x, y, v]); the numerical core
+    reads "keypoints" as [x, y, v] with v = 2 (visible) when absent. Other shapes pass unchanged."""
+    if config.answer_type != "keypoints" or not isinstance(answer, dict) or not isinstance(answer.get("objects"), list):
+        return answer
+    objects = []
+    for obj in answer["objects"]:
+        if isinstance(obj, dict) and "keypoints" not in obj and isinstance(obj.get("points"), list):
+            points = [list(p) + [2] if isinstance(p, list) and len(p) == 2 else p for p in obj["points"]]
+            obj = {**{k: v for k, v in obj.items() if k != "points"}, "keypoints": points}
+        objects.append(obj)
+    return {**answer, "objects": objects}
+
+
 def keypoint_sigmas(*, config: ScoringConfig, answer: Any) -> np.ndarray:
     """The project's per-keypoint sigmas; without them, a uniform sigma for as many keypoints as
     the answer's first object has."""
@@ -35,20 +49,21 @@ def keypoint_sigmas(*, config: ScoringConfig, answer: Any) -> np.ndarray:
 
 def answer_validate(*, config: ScoringConfig, answer: Any) -> Any:
     """The validated, normalised form of `answer` for the project's answer type."""
+    answer = answer_normalise(config=config, answer=answer)
     labels = config.label_set
     kind = config.answer_type
     if kind == "single_choice":
         return validate_single_choice(answer=answer, labels=labels)
     if kind == "multi_choice":
         return validate_multi_choice(answer=answer, labels=labels)
-    if kind == "boxes":
+    if kind == "bbox":
         return validate_boxes(answer=answer, labels=labels)
-    if kind == "polygons":
+    if kind == "polygon":
         return validate_polygons(answer=answer, labels=labels)
     if kind == "keypoints":
         return validate_keypoints(answer=answer, n_keypoints=keypoint_sigmas(config=config, answer=answer).size,
                                   labels=labels)
-    if kind == "text_spans":
+    if kind == "text_span":
         return validate_spans(answer=answer, labels=labels)
     if kind == "free_text":
         return validate_free_text(answer=answer)

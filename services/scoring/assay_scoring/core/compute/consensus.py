@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from assay_scoring.core.compute.answers import answer_validate, keypoint_sigmas
+from assay_scoring.core.compute.answers import answer_normalise, answer_validate, keypoint_sigmas
 from assay_scoring.core.compute.config import FittedModel, ScoringConfig
 from assay_scoring.core.compute.online import posterior_from_model
 from assay_scoring.numerics.categorical import majority_vote, weighted_vote
@@ -125,11 +125,11 @@ def _objects(config, model, annotators, answers) -> TaskConsensus:
     weights = _weights(model=model, annotators=annotators)
     common = dict(annotators=owner, n_annotators=len(answers), labels=labels, annotator_weights=weights,
                   quorum=config.quorum)
-    if kind == "boxes":
+    if kind == "bbox":
         result = box_consensus(boxes=np.array([o["bbox"] for o in objects], dtype=float).reshape(-1, 4),
                                iou_threshold=config.overlap_threshold, **common)
         fused = [{"bbox": [float(v) for v in g]} for g in result.geometry]
-    elif kind == "polygons":
+    elif kind == "polygon":
         shapes = [polygon_from_points(points=o["points"], path="points") for o in objects]
         result = polygon_consensus(polygons=shapes, iou_threshold=config.overlap_threshold, **common)
         fused = [{"points": [list(p) for p in objects[next(i for i in m.tolist() if shapes[i] is g)]["points"]]}
@@ -191,10 +191,10 @@ def _free_text(config, model, annotators, answers) -> TaskConsensus:
 _BY_TYPE = {
     "single_choice": _single_choice,
     "multi_choice": _multi_choice,
-    "boxes": _objects,
-    "polygons": _objects,
+    "bbox": _objects,
+    "polygon": _objects,
     "keypoints": _objects,
-    "text_spans": _text_spans,
+    "text_span": _text_spans,
     "free_text": _free_text,
 }
 
@@ -204,4 +204,5 @@ def task_consensus_compute(*, config: ScoringConfig, model: FittedModel | None, 
     """Consensus of one task from one answer per annotator (parallel lists).
 
     Raises AnswerValidationError when a stored answer does not fit the project's answer type."""
+    answers = [answer_normalise(config=config, answer=a) for a in answers]
     return _BY_TYPE[config.answer_type](config, model, annotators, answers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from assay_scoring.core.compute.answers import keypoint_sigmas
+from assay_scoring.core.compute.answers import answer_normalise, keypoint_sigmas
 from assay_scoring.core.compute.config import ScoringConfig
 from assay_scoring.numerics.errors import AnswerValidationError
 from assay_scoring.numerics.gold_objects import score_boxes, score_keypoints, score_polygons
@@ -29,14 +29,14 @@ def _score(*, config: ScoringConfig, answer: Any, gold: Any) -> GoldScore:
         return score_single_choice(answer=answer, gold=gold, labels=labels, cost=config.cost_pairs())
     if kind == "multi_choice":
         return score_multi_choice(answer=answer, gold=gold, labels=labels, metric=config.multi_choice_metric)
-    if kind == "boxes":
+    if kind == "bbox":
         return score_boxes(answer=answer, gold=gold, iou_threshold=config.overlap_threshold, labels=labels)
-    if kind == "polygons":
+    if kind == "polygon":
         return score_polygons(answer=answer, gold=gold, iou_threshold=config.overlap_threshold, labels=labels)
     if kind == "keypoints":
         return score_keypoints(answer=answer, gold=gold, sigmas=keypoint_sigmas(config=config, answer=gold),
                                oks_threshold=config.overlap_threshold, labels=labels)
-    if kind == "text_spans":
+    if kind == "text_span":
         return score_spans(answer=answer, gold=gold, mode="overlap", min_overlap=config.overlap_threshold,
                            labels=labels)
     if kind == "free_text":
@@ -53,7 +53,8 @@ def _plain(value: Any) -> Any:
 
 def gold_outcome_compute(*, config: ScoringConfig, answer: Any, gold: Any) -> GoldOutcome:
     """Score `answer` against `gold`; raises AnswerValidationError when either is malformed."""
-    result = _score(config=config, answer=answer, gold=gold)
+    result = _score(config=config, answer=answer_normalise(config=config, answer=answer),
+                    gold=answer_normalise(config=config, answer=gold))
     score = min(1.0, max(0.0, float(result.score)))
     return GoldOutcome(
         score=score,
