@@ -1,10 +1,25 @@
-from rest_framework import serializers
+"""Thin DRF views of annotator metrics: validate, call one selector or service, serialize."""
+from datetime import datetime, timezone
+
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assay_shared.auth.drf import principal_of
+from assay_shared.auth.drf import HasRole, principal_of
 
-from assay_metrics.core.selectors import annotator_stats_list
+from assay_metrics.core import selectors, services
+
+PRIVILEGED = ("admin", "qa_lead", "reviewer", "service")
+
+
+def _own_view(request, annotator: str | None) -> tuple[str | None, datetime | None]:
+    """Annotators see only themselves, and their gold results only up to the start of today (UTC),
+    so a result appearing right after a submission never tells them which task was gold."""
+    principal = principal_of(request)
+    if principal.has_any(*PRIVILEGED):
+        return annotator, None
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return principal.subject, today
 
 
 class AnnotatorStatsListApi(APIView):
@@ -26,7 +41,130 @@ class AnnotatorStatsListApi(APIView):
         filters.is_valid(raise_exception=True)
         principal = principal_of(request)
         annotator = filters.validated_data.get("annotator")
-        if not principal.has_any("admin", "qa_lead", "reviewer", "service"):
+        if not principal.has_any(*PRIVILEGED):
             annotator = principal.subject
-        rows = annotator_stats_list(annotator=annotator, project_id=filters.validated_data.get("project_id"))
+        rows = selectors.annotator_stats_list(annotator=annotator, project_id=filters.validated_data.get("project_id"))
         return Response({"results": self.OutputSerializer(rows, many=True).data})
+
+
+class MetricsOutput(serializers.Serializer):
+    annotator = serializers.CharField()
+    project_id = serializers.UUIDField()
+    submissions = serializers.IntegerField()
+    mean_duration_ms = serializers.FloatField(allow_null=True)
+    last_submitted_at = serializers.DateTimeField(allow_null=True)
+    skill = serializers.FloatField(allow_null=True)
+    skill_method = serializers.CharField(allow_null=True)
+    gold = serializers.DictField()
+    consensus = serializers.DictField()
+    reviews = serializers.DictField()
+
+
+class StandingOutput(serializers.Serializer):
+    annotator = serializers.CharField()
+    project_id = serializers.UUIDField(allow_null=True)
+    suspended = serializers.BooleanField()
+    flagged = serializers.BooleanField()
+    qualified = serializers.BooleanField()
+    since = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class AnnotatorMetricsListApi(APIView):
+    """Every annotator's metrics per project (annotators: only their own)."""
+
+    class FilterSerializer(serializers.Serializer):
+        annotator = serializers.CharField(required=False, max_length=128)
+        project_id = serializers.UUIDField(required=False)
+
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        annotator, gold_before = _own_view(request, filters.validated_data.get("annotator"))
+        rows = selectors.annotator_metrics_list(annotator=annotator, project_id=filters.validated_data.get("project_id"),
+                                                gold_before=gold_before)
+        return Response({"results": MetricsOutput(rows, many=True).data})
+
+
+class AnnotatorMetricsDetailApi(APIView):
+    """One annotator: metrics per project, trend (daily, last 7 days vs before), standings."""
+
+    class FilterSerializer(serializers.Serializer):
+        project_id = serializers.UUIDField(required=False)
+
+    def get(self, request, annotator):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        allowed, gold_before = _own_view(request, annotator)
+        if allowed != annotator:
+            return Response({"error": {"code": "forbidden", "message": "annotators see only their own metrics",
+                                       "fields": {}}}, status=status.HTTP_403_FORBIDDEN)
+        project_id = filters.validated_data.get("project_id")
+        return Response({
+            "annotator": annotator,
+            "projects": MetricsOutput(selectors.annotator_metrics_list(
+                annotator=annotator, project_id=project_id, gold_before=gold_before), many=True).data,
+            "trend": selectors.annotator_trend(annotator=annotator, project_id=project_id,
+                                               now=datetime.now(timezone.utc), gold_before=gold_before),
+            "standings": StandingOutput(selectors.standing_list(annotator=annotator), many=True).data,
+        })
+
+
+class StandingListApi(APIView):
+    """Suspension, flag and qualification state (annotators: only their own)."""
+
+    class FilterSerializer(serializers.Serializer):
+        annotator = serializers.CharField(required=False, max_length=128)
+        project_id = serializers.UUIDField(required=False)
+        state = serializers.ChoiceField(choices=["suspended", "flagged", "qualified"], required=False)
+
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = dict(filters.validated_data)
+        data["annotator"], _ = _own_view(request, data.get("annotator"))
+        return Response({"results": StandingOutput(selectors.standing_list(**data), many=True).data})
+
+
+class StandingChangeListApi(APIView):
+    """The history of state changes with the rule and the numbers (annotators: only their own)."""
+
+    class FilterSerializer(serializers.Serializer):
+        annotator = serializers.CharField(required=False, max_length=128)
+
+    class OutputSerializer(serializers.Serializer):
+        annotator = serializers.CharField()
+        project_id = serializers.UUIDField(allow_null=True)
+        change = serializers.CharField()
+        rule = serializers.CharField()
+        rule_id = serializers.UUIDField(allow_null=True)
+        reason = serializers.CharField()
+        value = serializers.FloatField(allow_null=True)
+        threshold = serializers.FloatField(allow_null=True)
+        count = serializers.IntegerField()
+        actor = serializers.CharField()
+        at = serializers.DateTimeField()
+
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        annotator, _ = _own_view(request, filters.validated_data.get("annotator"))
+        rows = selectors.standing_change_list(annotator=annotator)[:500]
+        return Response({"results": self.OutputSerializer(rows, many=True).data})
+
+
+class AnnotatorReinstateApi(APIView):
+    """POST: lift the annotator's suspension or flag in a project (or tenant-wide with project_id null)."""
+
+    permission_classes = [HasRole.of("admin")]
+
+    class InputSerializer(serializers.Serializer):
+        project_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+        reason = serializers.CharField(max_length=500)
+
+    def post(self, request, annotator):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        standing = services.annotator_reinstate(annotator=annotator, actor=principal_of(request).subject,
+                                                **body.validated_data)
+        return Response(StandingOutput(standing).data)

@@ -1,9 +1,24 @@
 """Reads of the metrics service (row-level security scopes them to the caller's tenant)."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime, timedelta
+from uuid import UUID
 
-from assay_metrics.core.models import AnnotatorStats
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from assay_shared.errors import NotFoundError
+
+from assay_metrics.core.models import (
+    AnnotatorStats,
+    ConsensusMatch,
+    GoldResult,
+    QualityRule,
+    ReviewOutcome,
+    Standing,
+    StandingChange,
+    SubmissionLog,
+)
 
 
 def annotator_stats_list(*, annotator: str | None = None, project_id: str | None = None) -> QuerySet[AnnotatorStats]:
@@ -13,3 +28,140 @@ def annotator_stats_list(*, annotator: str | None = None, project_id: str | None
     if project_id is not None:
         rows = rows.filter(project_id=project_id)
     return rows
+
+
+def _filtered(rows, *, annotator, project_id):
+    if annotator is not None:
+        rows = rows.filter(annotator=annotator)
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    return rows
+
+
+def _ratio(part, whole) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def annotator_metrics_list(*, annotator: str | None = None, project_id: UUID | None = None,
+                           gold_before: datetime | None = None) -> list[dict]:
+    """Per (annotator, project): speed, gold accuracy, agreement with consensus, review outcomes, skill.
+
+    `gold_before` hides gold results recorded from that moment on (what an annotator sees of their own).
+    """
+    rows: dict[tuple[str, str], dict] = {}
+
+    def row(a: str, p) -> dict:
+        return rows.setdefault((a, str(p)), {
+            "annotator": a, "project_id": str(p), "submissions": 0, "mean_duration_ms": None,
+            "last_submitted_at": None, "skill": None, "skill_method": None,
+            "gold": {"count": 0, "mean_score": None, "pass_rate": None},
+            "consensus": {"count": 0, "agreement": None, "disputed": 0},
+            "reviews": {"count": 0, "accepted": 0, "rejected": 0, "corrected": 0, "rejection_rate": None},
+        })
+
+    timed = _filtered(SubmissionLog.objects.filter(duration_ms__isnull=False), annotator=annotator, project_id=project_id)
+    durations = {(d["annotator"], str(d["project_id"])): d["mean"]
+                 for d in timed.values("annotator", "project_id").annotate(mean=Avg("duration_ms"))}
+    for s in _filtered(AnnotatorStats.objects.all(), annotator=annotator, project_id=project_id):
+        r = row(s.annotator, s.project_id)
+        r.update(submissions=s.submissions, last_submitted_at=s.last_submitted_at, skill=s.skill,
+                 skill_method=s.skill_method)
+        mean = durations.get((s.annotator, str(s.project_id)))
+        r["mean_duration_ms"] = round(mean, 1) if mean is not None else None
+    gold = _filtered(GoldResult.objects.all(), annotator=annotator, project_id=project_id)
+    if gold_before is not None:
+        gold = gold.filter(recorded_at__lt=gold_before)
+    for g in gold.values("annotator", "project_id").annotate(
+            n=Count("id"), mean=Avg("score"), passed=Count("id", filter=Q(passed=True))):
+        row(g["annotator"], g["project_id"])["gold"] = {
+            "count": g["n"], "mean_score": round(g["mean"], 6), "pass_rate": _ratio(g["passed"], g["n"])}
+    consensus = _filtered(ConsensusMatch.objects.all(), annotator=annotator, project_id=project_id)
+    for c in consensus.values("annotator", "project_id").annotate(
+            n=Count("id"), mean=Avg("agreement"), disputed=Count("id", filter=Q(disputed=True))):
+        row(c["annotator"], c["project_id"])["consensus"] = {
+            "count": c["n"], "agreement": round(c["mean"], 6), "disputed": c["disputed"]}
+    reviews = _filtered(ReviewOutcome.objects.all(), annotator=annotator, project_id=project_id)
+    for v in reviews.values("annotator", "project_id").annotate(
+            n=Count("id"), accepted=Count("id", filter=Q(verdict="accepted")),
+            rejected=Count("id", filter=Q(verdict="rejected")), corrected=Count("id", filter=Q(verdict="corrected"))):
+        row(v["annotator"], v["project_id"])["reviews"] = {
+            "count": v["n"], "accepted": v["accepted"], "rejected": v["rejected"], "corrected": v["corrected"],
+            "rejection_rate": _ratio(v["rejected"], v["n"])}
+    return [rows[k] for k in sorted(rows)]
+
+
+def _period(*, annotator: str, project_id: UUID | None, start: datetime | None, end: datetime,
+            gold_before: datetime | None) -> dict:
+    subs = _filtered(SubmissionLog.objects.filter(submitted_at__lt=end), annotator=annotator, project_id=project_id)
+    gold = _filtered(GoldResult.objects.filter(recorded_at__lt=min(end, gold_before) if gold_before else end),
+                     annotator=annotator, project_id=project_id)
+    if start is not None:
+        subs, gold = subs.filter(submitted_at__gte=start), gold.filter(recorded_at__gte=start)
+    s = subs.aggregate(n=Count("id"), mean=Avg("duration_ms"))
+    g = gold.aggregate(n=Count("id"), mean=Avg("score"))
+    return {"submissions": s["n"], "mean_duration_ms": round(s["mean"], 1) if s["mean"] is not None else None,
+            "gold_count": g["n"], "gold_mean_score": round(g["mean"], 6) if g["mean"] is not None else None}
+
+
+def annotator_trend(*, annotator: str, project_id: UUID | None, now: datetime, days: int = 14,
+                    gold_before: datetime | None = None) -> dict:
+    """Daily buckets for the last `days` days (UTC), and the last 7 days against everything before."""
+    start_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    subs = _filtered(SubmissionLog.objects.filter(submitted_at__gte=start_day), annotator=annotator, project_id=project_id)
+    gold = _filtered(GoldResult.objects.filter(recorded_at__gte=start_day), annotator=annotator, project_id=project_id)
+    if gold_before is not None:
+        gold = gold.filter(recorded_at__lt=gold_before)
+    by_day_subs = {r["day"]: r for r in subs.annotate(day=TruncDate("submitted_at")).values("day").annotate(
+        n=Count("id"), total=Sum("duration_ms"), timed=Count("duration_ms"))}
+    by_day_gold = {r["day"]: r for r in gold.annotate(day=TruncDate("recorded_at")).values("day").annotate(
+        n=Count("id"), mean=Avg("score"))}
+    daily = []
+    for offset in range(days):
+        day = (start_day + timedelta(days=offset)).date()
+        s, g = by_day_subs.get(day), by_day_gold.get(day)
+        daily.append({
+            "date": day.isoformat(),
+            "submissions": s["n"] if s else 0,
+            "mean_duration_ms": round(s["total"] / s["timed"], 1) if s and s["timed"] else None,
+            "gold_count": g["n"] if g else 0,
+            "gold_mean_score": round(g["mean"], 6) if g else None,
+        })
+    boundary = now - timedelta(days=7)
+    return {
+        "daily": daily,
+        "last_7_days": _period(annotator=annotator, project_id=project_id, start=boundary, end=now, gold_before=gold_before),
+        "before": _period(annotator=annotator, project_id=project_id, start=None, end=boundary, gold_before=gold_before),
+    }
+
+
+def standing_list(*, annotator: str | None = None, project_id: UUID | None = None,
+                  state: str | None = None) -> QuerySet[Standing]:
+    rows = Standing.objects.order_by("annotator", "scope")
+    if annotator is not None:
+        rows = rows.filter(annotator=annotator)
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    if state is not None:
+        rows = rows.filter(**{state: True})
+    return rows
+
+
+def standing_change_list(*, annotator: str | None = None) -> QuerySet[StandingChange]:
+    rows = StandingChange.objects.order_by("-at", "-id")
+    if annotator is not None:
+        rows = rows.filter(annotator=annotator)
+    return rows
+
+
+def quality_rule_list(*, project_id: UUID | None = None) -> QuerySet[QualityRule]:
+    rows = QualityRule.objects.order_by("created_at", "id")
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    return rows
+
+
+def quality_rule_get(*, rule_id: UUID) -> QualityRule:
+    rule = QualityRule.objects.filter(id=rule_id).first()
+    if rule is None:
+        raise NotFoundError(f"quality rule {rule_id} does not exist")
+    return rule

@@ -1,7 +1,14 @@
 from django.urls import path
 
-from assay_metrics.core.apis import AnnotatorStatsListApi
+from assay_metrics.core import apis, apis_rules
 
 urlpatterns = [
-    path("annotator-stats", AnnotatorStatsListApi.as_view(), name="annotator-stats"),
+    path("annotator-stats", apis.AnnotatorStatsListApi.as_view(), name="annotator-stats"),
+    path("annotators", apis.AnnotatorMetricsListApi.as_view(), name="annotators"),
+    path("annotators/<str:annotator>", apis.AnnotatorMetricsDetailApi.as_view(), name="annotator"),
+    path("annotators/<str:annotator>/reinstate", apis.AnnotatorReinstateApi.as_view(), name="annotator-reinstate"),
+    path("standings", apis.StandingListApi.as_view(), name="standings"),
+    path("standing-changes", apis.StandingChangeListApi.as_view(), name="standing-changes"),
+    path("quality-rules", apis_rules.QualityRuleListApi.as_view(), name="quality-rules"),
+    path("quality-rules/<uuid:rule_id>", apis_rules.QualityRuleDetailApi.as_view(), name="quality-rule"),
 ]

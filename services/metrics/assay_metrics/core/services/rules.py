@@ -1,0 +1,30 @@
+"""Quality rules: create, update, delete."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from assay_shared.db.tenancy import require_tenant
+from assay_shared.errors import NotFoundError
+
+from assay_metrics.core.models import QualityRule
+
+
+def quality_rule_create(*, kind: str, threshold: float, min_count: int, project_id: UUID | None = None,
+                        enabled: bool = True, actor: str) -> QualityRule:
+    return QualityRule.objects.create(tenant_id=require_tenant(), project_id=project_id, kind=kind,
+                                      threshold=threshold, min_count=min_count, enabled=enabled, created_by=actor)
+
+
+def quality_rule_update(*, rule_id: UUID, threshold: float, min_count: int, enabled: bool) -> QualityRule:
+    rule = QualityRule.objects.select_for_update().filter(id=rule_id).first()
+    if rule is None:
+        raise NotFoundError(f"quality rule {rule_id} does not exist")
+    rule.threshold, rule.min_count, rule.enabled = threshold, min_count, enabled
+    rule.save(update_fields=["threshold", "min_count", "enabled", "updated_at"])
+    return rule
+
+
+def quality_rule_delete(*, rule_id: UUID) -> None:
+    deleted, _ = QualityRule.objects.filter(id=rule_id).delete()
+    if not deleted:
+        raise NotFoundError(f"quality rule {rule_id} does not exist")
