@@ -1,4 +1,4 @@
-"""Start real service processes (ASGI server and worker) for end-to-end tests."""
+"""Run a service as OS processes: ASGI server, worker (relay + consumer), Celery worker with beat."""
 from __future__ import annotations
 
 import os
@@ -12,9 +12,6 @@ from pathlib import Path
 import httpx
 
 from assay_shared.db.bootstrap import database_bootstrap, database_drop, url_with
-
-REPO_ROOT = Path(__file__).resolve().parents[4]
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -35,7 +32,7 @@ def service_migrate(*, service: str, admin_url: str, database: str, env: dict[st
 
 @dataclass
 class ServiceProcess:
-    """One service's web server and worker, as separate OS processes."""
+    """One service's web server, worker and (optionally) Celery worker with beat, as separate OS processes."""
 
     service: str
     env: dict[str, str]
@@ -56,13 +53,18 @@ class ServiceProcess:
             out = open(self.log_dir / f"{self.service}-{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.procs.append(subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
 
-    def start(self, *, web: bool = True, worker: bool = True, timeout: float = 30.0) -> "ServiceProcess":
+    def start(self, *, web: bool = True, worker: bool = True, celery: bool = False,
+              timeout: float = 30.0) -> "ServiceProcess":
         if web:
             self._spawn("web", [sys.executable, "-m", "uvicorn", f"assay_{self.service}.asgi:application",
                                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.web_workers),
                                 "--no-access-log", "--log-level", "warning"])
         if worker:
             self._spawn("worker", [sys.executable, "-m", "django", "assay_worker"])
+        if celery:
+            schedule = (self.log_dir or Path("/tmp")) / f"{self.service}-celerybeat-schedule"
+            self._spawn("celery", [sys.executable, "-m", "celery", "-A", f"assay_{self.service}.celery", "worker",
+                                   "--beat", "--pool", "solo", "--loglevel", "WARNING", "--schedule", str(schedule)])
         if web:
             self.wait_ready(timeout=timeout)
         return self

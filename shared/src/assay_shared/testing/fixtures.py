@@ -18,7 +18,7 @@ def django_db_setup(django_db_blocker):
     from django.db import connections
 
     from assay_shared.db.bootstrap import database_drop
-    from assay_shared.testing.processes import service_migrate
+    from assay_shared.stack.processes import service_migrate
 
     with django_db_blocker.unblock():
         connections.close_all()
