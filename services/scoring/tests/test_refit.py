@@ -1,0 +1,92 @@
+"""The periodic refit: annotator models fitted per project with gold clamped, skills published, and
+online consensus from the fitted parameters."""
+import pytest
+from django.conf import settings
+
+from assay_shared.db.tenancy import tenant_atomic
+
+from assay_scoring.core.models import RefitDue, WorkerModel
+from assay_scoring.core.services.gold import gold_answer_set
+from assay_scoring.core.services.projects import project_settings_update
+from assay_scoring.core.tasks import refit_due_projects
+from tests.factories import new_id, submitted, task_completed
+
+pytestmark = pytest.mark.django_db
+
+
+def seeded_project(deliver, *, method: str, n_tasks: int = 12) -> str:
+    """good-1 and good-2 always right, spammer always says dog; two tasks are gold."""
+    project = new_id()
+    with tenant_atomic(tenant="acme"):
+        project_settings_update(project_id=project, actor="owner", values={
+            "answer_type": "single_choice", "labels": ["cat", "dog"], "overlap": 3, "consensus_method": method})
+    for t in range(n_tasks):
+        task, truth = new_id(), ("cat", "dog")[t % 2]
+        if t < 2:
+            with tenant_atomic(tenant="acme"):
+                gold_answer_set(project_id=project, task_id=task, answer={"label": truth}, reason="seed", actor="owner")
+        for i, (annotator, label) in enumerate([("good-1", truth), ("good-2", truth), ("spammer", "dog")]):
+            deliver(submitted(task_id=task, project_id=project, annotator=annotator, answer={"label": label},
+                              overlap=None, minutes=t * 3 + i))
+    return project
+
+
+def two_answer_task(deliver, outbox_events, project: str):
+    task = new_id()
+    ids = []
+    for i, (annotator, label) in enumerate([("good-1", "cat"), ("spammer", "dog")]):
+        event = submitted(task_id=task, project_id=project, annotator=annotator, answer={"label": label},
+                          overlap=None, minutes=100 + i)
+        ids.append(event.payload["submission_id"])
+        deliver(event)
+    deliver(task_completed(task_id=task, project_id=project, submission_ids=ids))
+    return [e for e in outbox_events() if e.type.startswith("consensus.") and e.payload["task_id"] == task]
+
+
+@pytest.mark.parametrize("method", ["dawid_skene", "one_coin_dawid_skene", "mace", "glad"])
+def test_refit_publishes_skills_and_online_consensus_uses_them(deliver, outbox_events, method):
+    # given a project with two reliable annotators and a spammer, not yet fitted
+    project = seeded_project(deliver, method=method)
+    # when a task answered by good-1 (cat) and the spammer (dog) completes before any fit
+    [before] = two_answer_task(deliver, outbox_events, project)
+    # then weighted vote (equal weights) cannot tell them apart
+    assert (before.type, before.payload["method"], before.payload["confidence"]) == (
+        "consensus.disputed", "weighted_vote", 0.5)
+    # when the periodic job refits the project
+    assert refit_due_projects.run(limit=10) == 1
+    skills = {e.payload["annotator"]: e.payload for e in outbox_events("annotator.skill_estimated")}
+    assert sorted(skills) == ["good-1", "good-2", "spammer"]
+    assert all(skills[a]["method"] == method and skills[a]["labels"] == ["cat", "dog"] for a in skills)
+    assert skills["good-1"]["skill"] > 0.8 and skills["spammer"]["skill"] < skills["good-1"]["skill"]
+    assert skills["good-1"]["n_answers"] == 13
+    # then the same kind of task is resolved for good-1 by the fitted model
+    [after] = two_answer_task(deliver, outbox_events, project)
+    assert (after.type, after.payload["method"], after.payload["answer"]) == (
+        "consensus.reached", method, {"label": "cat"})
+    assert after.payload["confidence"] > 0.7
+
+
+def test_refit_claims_only_stale_projects_and_new_answers_make_them_stale_again(deliver):
+    project = seeded_project(deliver, method="dawid_skene", n_tasks=4)
+    assert refit_due_projects.run(limit=10) == 1
+    assert refit_due_projects.run(limit=10) == 0
+    with tenant_atomic(tenant="acme"):
+        model = WorkerModel.objects.get(project_id=project)
+        assert (model.n_answers, model.n_tasks, model.n_gold, model.annotators) == (
+            12, 4, 2, ["good-1", "good-2", "spammer"])
+    deliver(submitted(task_id=new_id(), project_id=project, annotator="good-1", answer={"label": "cat"}, overlap=None))
+    assert RefitDue.objects.filter(project_id=project, due_since__isnull=False).count() == 1
+    assert refit_due_projects.run(limit=10) == 1
+
+
+def test_majority_vote_projects_get_skills_as_accuracy_against_the_vote_and_gold(deliver, outbox_events):
+    seeded_project(deliver, method="majority_vote", n_tasks=4)
+    refit_due_projects.run(limit=10)
+    skills = {e.payload["annotator"]: e.payload["skill"] for e in outbox_events("annotator.skill_estimated")}
+    assert skills == {"good-1": 1.0, "good-2": 1.0, "spammer": 0.5}
+
+
+def test_the_refit_runs_on_a_beat_schedule():
+    entry = settings.CELERY_BEAT_SCHEDULE["scoring-refit-due-projects"]
+    assert (entry["task"], entry["schedule"]) == ("scoring.refit_due_projects", 300.0)
+    assert refit_due_projects.name == "scoring.refit_due_projects"
