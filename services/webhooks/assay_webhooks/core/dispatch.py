@@ -152,7 +152,8 @@ def _record(claim: Claim, *, started: datetime, now: datetime, result: Sent | Tr
             return "lease_lost"
         if not failed:
             _finish(delivery, claim=claim, status=Delivery.Status.SUCCEEDED, now=now, status_code=result.status_code)
-            Endpoint.objects.filter(id=delivery.endpoint_id).update(failing_since=None, consecutive_failures=0)
+            (Endpoint.objects.filter(id=delivery.endpoint_id).exclude(consecutive_failures=0, failing_since=None)
+             .update(failing_since=None, consecutive_failures=0))
             return "succeeded"
         _endpoint_failed(delivery.endpoint_id, tenant=claim.tenant, failed_at=started, now=now)
         if isinstance(result, RetryableError):

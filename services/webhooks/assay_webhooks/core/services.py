@@ -132,8 +132,13 @@ def deliveries_record(*, event: Envelope) -> list[Delivery]:
         e for e in Endpoint.objects.filter(active=True).order_by("created_at")
         if subscription_matches(patterns=e.event_types, event_type=event.type)
     ]
-    return [_delivery_create(endpoint=e, event_id=event.id, event_type=event.type, body=body, now=now)
-            for e in endpoints]
+    deliveries = Delivery.objects.bulk_create([
+        Delivery(tenant_id=tenant, endpoint=e, event_id=event.id, event_type=event.type, body=body,
+                 cycle_started_at=now, next_attempt_at=now)
+        for e in endpoints
+    ])
+    DispatchEntry.objects.bulk_create([DispatchEntry(delivery=d, tenant_id=tenant, due_at=now) for d in deliveries])
+    return deliveries
 
 
 def delivery_ping(*, endpoint_id: uuid.UUID) -> Delivery:
