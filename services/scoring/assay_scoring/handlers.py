@@ -51,4 +51,4 @@ def on_project_configured(*, event: Envelope) -> None:
 @registry.on("task.completed")
 @refused_is_permanent
 def on_task_completed(*, event: Envelope) -> None:
-    task_complete(task_id=event.payload["task_id"])
+    task_complete(task_id=event.payload["task_id"], submission_ids=event.payload["submission_ids"])

@@ -135,3 +135,53 @@ def test_submission_without_answer_type_for_an_unknown_project_is_dead_lettered(
                       answer_type=None)
     result = deliver(event)
     assert (result.outcome, "unknown to scoring" in result.reason) == (Outcome.DEAD, True)
+
+
+def test_task_completed_before_its_last_submission_waits_for_it(deliver, outbox_events):
+    # given a project of overlap 3 and a task completed by assignment with two submissions
+    from tests.factories import task_completed
+
+    project, task = new_id(), new_id()
+    first = submitted(task_id=task, project_id=project, annotator="ann-a", answer={"label": "cat"})
+    second = submitted(task_id=task, project_id=project, annotator="ann-b", answer={"label": "cat"}, minutes=1)
+    deliver(first)
+    ids = [first.payload["submission_id"], second.payload["submission_id"]]
+    # when task.completed overtakes the second submission
+    assert deliver(task_completed(task_id=task, project_id=project, submission_ids=ids)).outcome is Outcome.APPLIED
+    assert outbox_events("consensus.reached") == []
+    # then the consensus comes once the second submission arrives, once
+    deliver(second)
+    [reached] = outbox_events("consensus.reached")
+    assert (reached.payload["submission_ids"], reached.payload["revision"]) == (sorted(ids), 1)
+
+
+def test_task_completed_after_overlap_consensus_emits_nothing_new(deliver, outbox_events):
+    from tests.factories import task_completed
+
+    project, task = new_id(), new_id()
+    events = [submitted(task_id=task, project_id=project, annotator=a, answer={"label": "cat"}, minutes=i)
+              for i, a in enumerate(["ann-a", "ann-b", "ann-c"])]
+    for event in events:
+        deliver(event)
+    deliver(task_completed(task_id=task, project_id=project, submission_ids=[e.payload["submission_id"] for e in events]))
+    assert len(outbox_events("consensus.reached")) == 1
+
+
+def test_gold_set_after_a_submission_scores_it(deliver, outbox_events):
+    project, task = new_id(), new_id()
+    event = submitted(task_id=task, project_id=project, annotator="teammate", answer={"label": "cat"})
+    deliver(event)
+    set_gold(project=project, task=task, answer={"label": "cat"})
+    [scored] = outbox_events("gold.scored")
+    assert (scored.payload["submission_id"], scored.payload["score"]) == (event.payload["submission_id"], 1.0)
+
+
+def test_tenants_do_not_share_tasks_or_projects(deliver, outbox_events):
+    project, task = new_id(), new_id()
+    for i, tenant in enumerate(["acme", "globex", "acme", "acme"]):
+        deliver(submitted(task_id=task, project_id=project, annotator=f"ann-{i}", answer={"label": "cat"},
+                          tenant=tenant, minutes=i))
+    [reached] = outbox_events("consensus.reached")
+    assert (reached.tenant, reached.payload["annotators"]) == ("acme", ["ann-0", "ann-2", "ann-3"])
+    with tenant_atomic(tenant="globex"):
+        assert list(Submission.objects.values_list("annotator", flat=True)) == ["ann-1"]

@@ -177,3 +177,19 @@ class RefitDue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant_id", "project_id"], name="scoring_refit_due_unique"),
         ]
+
+
+class TaskCompletion(models.Model):
+    """task.completed as received: the task is aggregated once every listed submission is here,
+    whatever the project's overlap says."""
+
+    tenant_id = models.CharField(max_length=64)
+    task_id = models.UUIDField()
+    submission_ids = models.JSONField()
+    completed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "scoring_task_completion"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "task_id"], name="scoring_task_completion_unique"),
+        ]

@@ -10,7 +10,7 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.consensus import task_consensus_compute
-from assay_scoring.core.models import ConsensusResult, GoldAnswer, ProjectSettings, Submission
+from assay_scoring.core.models import ConsensusResult, GoldAnswer, ProjectSettings, Submission, TaskCompletion
 from assay_scoring.core.services.projects import config_of, fitted_model_of
 from assay_scoring.numerics.errors import AnswerValidationError
 
@@ -31,12 +31,21 @@ def latest_answers(*, task_id: UUID) -> list[Submission]:
     return list(out.values())
 
 
-def task_consensus_update(*, task_id: UUID, completed: bool = False) -> ConsensusResult | None:
+def _completed(task_id: UUID) -> bool:
+    """Task assignment said the task is complete and every submission it listed is here."""
+    completion = TaskCompletion.objects.filter(task_id=task_id).first()
+    if completion is None:
+        return False
+    return set(completion.submission_ids) <= {str(a.submission_id) for a in Submission.objects.filter(task_id=task_id)}
+
+
+def task_consensus_update(*, task_id: UUID) -> ConsensusResult | None:
     """Compute (or recompute) the task's consensus and emit consensus.reached / consensus.disputed.
 
     Runs when the task's distinct annotators reach the project's overlap, when the task was
-    completed, or when a consensus exists and a new answer arrived. Gold tasks get none: their
-    answer is the gold. Nothing is emitted when the answers are those of the last consensus.
+    completed (and its listed submissions arrived), or when a consensus exists and a new answer
+    arrived. Gold tasks get none: their answer is the gold. Nothing is emitted when the answers
+    are those of the last consensus.
     """
     task_lock(task_id=task_id)
     gold = GoldAnswer.objects.filter(task_id=task_id).order_by("-version").first()
@@ -47,7 +56,7 @@ def task_consensus_update(*, task_id: UUID, completed: bool = False) -> Consensu
         return None
     project = ProjectSettings.objects.get(project_id=answers[0].project_id)
     existing = ConsensusResult.objects.filter(task_id=task_id).first()
-    if len(answers) < project.overlap and not completed and existing is None:
+    if len(answers) < project.overlap and existing is None and not _completed(task_id):
         return None
     submission_ids = sorted(str(a.submission_id) for a in answers)
     if existing is not None and sorted(existing.submission_ids) == submission_ids:

@@ -13,7 +13,7 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.answers import answer_validate
-from assay_scoring.core.models import ANSWER_TYPES, RefitDue, Submission
+from assay_scoring.core.models import ANSWER_TYPES, RefitDue, Submission, TaskCompletion
 from assay_scoring.core.services.consensus import task_consensus_update, task_lock
 from assay_scoring.core.services.gold import gold_current, submission_gold_score
 from assay_scoring.core.services.projects import config_of, project_settings_ensure
@@ -61,6 +61,9 @@ def submission_record(*, submission_id: UUID, task_id: UUID, project_id: UUID, a
     return submission
 
 
-def task_complete(*, task_id: UUID) -> None:
-    """task.completed: aggregate the task with the answers received so far."""
-    task_consensus_update(task_id=task_id, completed=True)
+def task_complete(*, task_id: UUID, submission_ids: list[str]) -> None:
+    """task.completed: aggregate the task now, or as soon as the submissions it lists have arrived."""
+    task_lock(task_id=task_id)
+    TaskCompletion.objects.update_or_create(tenant_id=require_tenant(), task_id=task_id,
+                                            defaults={"submission_ids": sorted(str(s) for s in submission_ids)})
+    task_consensus_update(task_id=task_id)
