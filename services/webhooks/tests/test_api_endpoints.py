@@ -1,13 +1,15 @@
 """Endpoint administration over HTTP: validation with field paths, roles, secrets shown once, rotation."""
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from assay_shared.db.tenancy import tenant_atomic
 
 from assay_webhooks.core.dispatch import deliveries_dispatch
 from assay_webhooks.core.models import Delivery, Endpoint
-from assay_webhooks.signing import webhook_verify, WebhookVerificationError
+from assay_webhooks.signing import WebhookVerificationError, webhook_verify
 
 from .conftest import submitted
 
@@ -234,3 +236,19 @@ def test_ping_of_a_disabled_endpoint_is_refused(api, cast):
     assert (response.status_code, response.json()["error"]["code"]) == (409, "endpoint_disabled")
     with tenant_atomic(tenant="acme"):
         assert Delivery.objects.count() == 0
+
+
+def test_old_secret_stops_signing_when_the_overlap_ends(api, cast, deliver, receiver):
+    # given a rotation with a one-hour overlap
+    created = create(api, cast.owner, receiver.url)
+    new = post(api(cast.owner), f"{BASE}/{created['id']}/rotate-secret", {"overlap_seconds": 3600}).json()["secret"]
+    deliver(submitted())
+    # when the delivery is first attempted after the overlap
+    later = timezone.now() + timedelta(hours=1, seconds=1)
+    deliveries_dispatch(now=later, concurrency=1)
+    # then it carries only the new signature
+    [request] = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    webhook_verify(secret=new, headers=request.headers, body=request.body, now=later.timestamp())
+    with pytest.raises(WebhookVerificationError, match="no signature matches"):
+        webhook_verify(secret=created["secret"], headers=request.headers, body=request.body, now=later.timestamp())
