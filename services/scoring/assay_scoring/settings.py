@@ -1,9 +1,22 @@
 """Settings of the scoring service: everything comes from the environment (see assay_shared.config)."""
 import os
+import sys
 
 from assay_shared.django_settings import build_settings
 
-REFIT_SECONDS = float(os.environ.get("SCORING_REFIT_SECONDS", "300"))
+
+def _refit_seconds() -> float:
+    raw = os.environ.get("SCORING_REFIT_SECONDS", "300")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 10 <= seconds <= 86400:
+        print(f"assay-scoring: configuration error: SCORING_REFIT_SECONDS: must be a number of seconds between 10 "
+              f"and 86400, got {raw!r}", file=sys.stderr)
+        raise SystemExit(2)
+    return seconds
+
 
 globals().update(
     build_settings(
@@ -13,7 +26,7 @@ globals().update(
         handlers="assay_scoring.handlers.registry",
         extra={
             "CELERY_BEAT_SCHEDULE": {
-                "scoring-refit-due-projects": {"task": "scoring.refit_due_projects", "schedule": REFIT_SECONDS},
+                "scoring-refit-due-projects": {"task": "scoring.refit_due_projects", "schedule": _refit_seconds()},
             },
         },
     )

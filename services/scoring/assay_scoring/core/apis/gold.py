@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,6 +40,21 @@ class GoldAnswerInput(serializers.Serializer):
     answer_type = serializers.ChoiceField(choices=ANSWER_TYPES, required=False)
 
 
+class GoldAnswerPage(serializers.Serializer):
+    results = GoldAnswerOutput(many=True)
+    count = serializers.IntegerField()
+
+
+class GoldAnswerHistory(serializers.Serializer):
+    current = GoldAnswerOutput(allow_null=True)
+    versions = GoldAnswerOutput(many=True)
+
+
+class GoldImportOutput(serializers.Serializer):
+    imported = serializers.IntegerField()
+    results = GoldAnswerOutput(many=True)
+
+
 class GoldAnswerListApi(APIView):
     """GET: current gold answers (filter by project_id, task_id). POST: set a task's gold (new version)."""
 
@@ -47,6 +64,7 @@ class GoldAnswerListApi(APIView):
         project_id = serializers.UUIDField(required=False)
         task_id = serializers.UUIDField(required=False)
 
+    @extend_schema(operation_id="gold_answers_list", parameters=[FilterSerializer], responses=GoldAnswerPage)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -54,6 +72,7 @@ class GoldAnswerListApi(APIView):
         rows = gold_answer_list(project_id=data.get("project_id"), task_id=data.get("task_id"))
         return Response({"results": GoldAnswerOutput(page(rows, data), many=True).data, "count": len(rows)})
 
+    @extend_schema(operation_id="gold_answers_set", request=GoldAnswerInput, responses={201: GoldAnswerOutput})
     def post(self, request):
         body = GoldAnswerInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -70,11 +89,13 @@ class GoldAnswerDetailApi(APIView):
     class RetireInput(serializers.Serializer):
         reason = serializers.CharField(max_length=500)
 
+    @extend_schema(operation_id="gold_answers_retrieve", responses=GoldAnswerHistory)
     def get(self, request, task_id):
         versions = gold_answer_history(task_id=task_id)
         return Response({"current": None if versions[0].retired else GoldAnswerOutput(versions[0]).data,
                          "versions": GoldAnswerOutput(versions, many=True).data})
 
+    @extend_schema(operation_id="gold_answers_retire", request=RetireInput, responses=GoldAnswerOutput)
     def delete(self, request, task_id):
         body = self.RetireInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -90,6 +111,13 @@ class GoldAnswerImportApi(APIView):
 
     permission_classes = [CanManageGold]
 
+    @extend_schema(
+        operation_id="gold_answers_import", request={"application/x-ndjson": OpenApiTypes.STR},
+        responses={201: GoldImportOutput},
+        examples=[OpenApiExample("two lines", request_only=True, media_type="application/x-ndjson", value=(
+            '{"task_id": "6f1c...", "project_id": "0b7e...", "answer": {"label": "cat"}, "reason": "expert"}\n'
+            '{"task_id": "9a2d...", "project_id": "0b7e...", "answer": {"label": "dog"}, "reason": "expert"}'))],
+    )
     def post(self, request):
         raw = request.body
         if len(raw) > MAX_IMPORT_BYTES:

@@ -1,6 +1,7 @@
 """Project scoring settings, agreement and fitted annotator skills."""
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -59,9 +60,11 @@ class ProjectSettingsApi(APIView):
                 raise serializers.ValidationError({k: ["is not a scoring setting"] for k in unknown})
             return attrs
 
+    @extend_schema(operation_id="scoring_settings_retrieve", responses=ProjectSettingsOutput)
     def get(self, request, project_id):
         return Response(ProjectSettingsOutput(project_settings_get(project_id=project_id)).data)
 
+    @extend_schema(operation_id="scoring_settings_update", request=InputSerializer, responses=ProjectSettingsOutput)
     def patch(self, request, project_id):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -79,6 +82,18 @@ class ProjectAgreementApi(APIView):
     class FilterSerializer(serializers.Serializer):
         min_overlap = serializers.IntegerField(required=False, min_value=1, max_value=100000, default=1)
 
+    class AgreementOutput(serializers.Serializer):
+        project_id = serializers.UUIDField()
+        answer_type = serializers.CharField()
+        n_tasks = serializers.IntegerField()
+        n_annotators = serializers.IntegerField()
+        n_answers = serializers.IntegerField()
+        krippendorff_alpha = serializers.DictField(child=serializers.FloatField(allow_null=True))
+        fleiss_kappa = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True)
+        per_class = serializers.ListField(child=serializers.DictField())
+        pairs = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(operation_id="agreement_retrieve", parameters=[FilterSerializer], responses=AgreementOutput)
     def get(self, request, project_id):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -92,6 +107,17 @@ class AnnotatorSkillsApi(APIView):
 
     permission_classes = [IsLead]
 
+    class SkillsOutput(serializers.Serializer):
+        project_id = serializers.UUIDField()
+        method = serializers.CharField()
+        labels = serializers.ListField(child=serializers.CharField())
+        fitted_at = serializers.DateTimeField()
+        n_answers = serializers.IntegerField()
+        n_tasks = serializers.IntegerField()
+        n_gold = serializers.IntegerField()
+        annotators = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(operation_id="annotator_skills_retrieve", responses=SkillsOutput)
     def get(self, request, project_id):
         model = worker_model_get(project_id=project_id)
         return Response({

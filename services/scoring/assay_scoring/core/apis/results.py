@@ -1,6 +1,7 @@
 """Gold scores and consensus results."""
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +37,11 @@ class GoldScoreListApi(APIView):
         metrics = serializers.JSONField()
         scored_at = serializers.DateTimeField()
 
+    class GoldScorePage(serializers.Serializer):
+        results = serializers.ListField(child=serializers.DictField())
+        count = serializers.IntegerField()
+
+    @extend_schema(operation_id="gold_scores_list", parameters=[FilterSerializer], responses=GoldScorePage)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -76,6 +82,10 @@ class MyGoldScoresApi(APIView):
         scores = serializers.ListField(allow_null=True)
         through = serializers.DateTimeField(required=False)
 
+    class MyGoldScores(serializers.Serializer):
+        results = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(operation_id="my_gold_scores", parameters=[FilterSerializer], responses=MyGoldScores)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -109,6 +119,11 @@ class ConsensusOutput(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
+class ConsensusPage(serializers.Serializer):
+    results = ConsensusOutput(many=True)
+    count = serializers.IntegerField()
+
+
 class ConsensusListApi(APIView):
     """Consensus results, newest first (qa_lead, admin, expert, reviewer, service)."""
 
@@ -119,6 +134,7 @@ class ConsensusListApi(APIView):
         batch_id = serializers.CharField(required=False, max_length=64)
         status = serializers.ChoiceField(choices=("reached", "disputed"), required=False)
 
+    @extend_schema(operation_id="consensus_list", parameters=[FilterSerializer], responses=ConsensusPage)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -131,5 +147,6 @@ class ConsensusListApi(APIView):
 class ConsensusDetailApi(APIView):
     permission_classes = [CanReadResults]
 
+    @extend_schema(operation_id="consensus_retrieve", responses=ConsensusOutput)
     def get(self, request, task_id):
         return Response(ConsensusOutput(consensus_get(task_id=task_id)).data)
