@@ -252,3 +252,16 @@ def test_old_secret_stops_signing_when_the_overlap_ends(api, cast, deliver, rece
     webhook_verify(secret=new, headers=request.headers, body=request.body, now=later.timestamp())
     with pytest.raises(WebhookVerificationError, match="no signature matches"):
         webhook_verify(secret=created["secret"], headers=request.headers, body=request.body, now=later.timestamp())
+
+
+def test_a_tenant_may_register_at_most_fifty_endpoints(api, cast):
+    # given fifty endpoints of acme
+    with tenant_atomic(tenant="acme"):
+        Endpoint.objects.bulk_create([
+            Endpoint(tenant_id="acme", url=f"https://203.0.113.9/{i}", event_types=["*"], secret="whsec_x",
+                     created_by="owner") for i in range(50)])
+    # when a fifty-first is registered, it is refused and not created; globex is not affected
+    response = post(api(cast.owner), BASE, {"url": "https://203.0.113.9/51", "event_types": ["*"]})
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "limit_reached")
+    assert len(endpoints_of("acme")) == 50
+    assert post(api(cast.outsider), BASE, {"url": "https://203.0.113.9/g", "event_types": ["*"]}).status_code == 201

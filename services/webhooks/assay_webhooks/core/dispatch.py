@@ -190,16 +190,24 @@ def delivery_attempt(*, claim: Claim, transport: HttpTransport, now: datetime | 
         result: Sent | TransportError = transport.send(url=prepared.url, body=prepared.body, headers=prepared.headers)
     except TransportError as exc:
         result = exc
+    except Exception as exc:  # noqa: BLE001 - an unforeseen client failure is recorded and retried, not lost
+        log.exception("unexpected error sending delivery %s", claim.delivery_id)
+        result = RetryableError(f"unexpected error: {type(exc).__name__}: {exc}")
     finished = started + timedelta(milliseconds=result.latency_ms) if now is not None else timezone.now()
     return _record(claim, started=started, now=finished, result=result)
 
 
-def _in_thread(claim: Claim, transport: HttpTransport, now: datetime | None) -> str:
+def _guarded(claim: Claim, transport: HttpTransport, now: datetime | None) -> str:
     try:
         return delivery_attempt(claim=claim, transport=transport, now=now)
     except Exception:  # noqa: BLE001 - one broken delivery must not stop the others; its lease expires
         log.exception("delivery %s could not be attempted", claim.delivery_id)
         return "error"
+
+
+def _in_thread(claim: Claim, transport: HttpTransport, now: datetime | None) -> str:
+    try:
+        return _guarded(claim, transport, now)
     finally:
         connections.close_all()
 
@@ -219,7 +227,7 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None
     try:
         if concurrency == 1 or len(claims) == 1:
             for claim in claims:
-                summary.add(delivery_attempt(claim=claim, transport=transport, now=now))
+                summary.add(_guarded(claim, transport, now))
         else:
             with ThreadPoolExecutor(max_workers=min(concurrency, len(claims)), thread_name_prefix="webhook") as pool:
                 for outcome in pool.map(lambda c: _in_thread(c, transport, now), claims):

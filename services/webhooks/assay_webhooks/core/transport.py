@@ -91,7 +91,7 @@ class HttpTransport:
                 retry_after = response.headers.get("retry-after")
         except httpx.TimeoutException as exc:
             raise RetryableError(f"timed out: {type(exc).__name__}", latency_ms=_ms(started)) from None
-        except httpx.UnsupportedProtocol as exc:
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise PermanentError(f"invalid URL: {exc}", latency_ms=_ms(started)) from None
         except (httpx.TransportError, OSError) as exc:
             raise RetryableError(f"connection failed: {type(exc).__name__}: {exc}", latency_ms=_ms(started)) from None
