@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -23,6 +24,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-relay", action="store_true", help="do not publish the outbox")
         parser.add_argument("--no-consume", action="store_true", help="do not consume events")
+        parser.add_argument("--consumers", type=int, default=int(os.environ.get("ASSAY_CONSUMERS", "2")),
+                            help="consumer threads (default ASSAY_CONSUMERS or 2); the inbox keeps them idempotent")
 
     def handle(self, *args, **options) -> None:
         stop = threading.Event()
@@ -38,8 +41,10 @@ class Command(BaseCommand):
         if not options["no_consume"] and settings.ASSAY_EVENT_HANDLERS:
             processor = EventProcessor(registry=registry_from_settings(), service=settings.ASSAY_SERVICE)
             topology.declare(service=settings.ASSAY_SERVICE, routing_keys=processor.registry.routing_keys())
-            consumer = EventConsumer(processor=processor, topology=topology)
-            threads.append(threading.Thread(target=consumer.run_until, args=(stop,), name="consumer", daemon=True))
+            for index in range(max(1, options["consumers"])):
+                consumer = EventConsumer(processor=processor, topology=topology)
+                threads.append(threading.Thread(target=consumer.run_until, args=(stop,), name=f"consumer-{index}",
+                                                daemon=True))
         for thread in threads:
             thread.start()
         log.info("worker started: %s", ", ".join(t.name for t in threads) or "nothing to do")
