@@ -43,7 +43,7 @@ def two_answer_task(deliver, outbox_events, project: str):
     return [e for e in outbox_events() if e.type.startswith("consensus.") and e.payload["task_id"] == task]
 
 
-@pytest.mark.parametrize("method", ["dawid_skene", "one_coin_dawid_skene", "mace", "glad"])
+@pytest.mark.parametrize("method", ["default", "dawid_skene", "one_coin_dawid_skene", "mace", "glad"])
 def test_refit_publishes_skills_and_online_consensus_uses_them(deliver, outbox_events, method):
     # given a project with two reliable annotators and a spammer, not yet fitted
     project = seeded_project(deliver, method=method)

@@ -100,6 +100,6 @@ def test_annotator_skills_after_refit(api, cast, world):
     assert api(cast.owner).get(f"/api/v1/projects/{world['project']}/annotator-skills").status_code == 404
     refit_due_projects.run(limit=10)
     body = api(cast.owner).get(f"/api/v1/projects/{world['project']}/annotator-skills").json()
-    assert (body["method"], body["labels"], body["n_gold"]) == ("weighted_vote", ["cat", "dog", "car"], 1)
+    assert (body["method"], body["labels"], body["n_gold"]) == ("default", ["cat", "dog", "car"], 1)
     assert [a["annotator"] for a in body["annotators"]] == ["a1", "a2", "a3"]
     assert api(cast.teammate).get(f"/api/v1/projects/{world['project']}/annotator-skills").status_code == 403

@@ -104,7 +104,7 @@ def test_project_configured_sets_schema_and_scoring_settings(deliver):
                                         overlap=5, settings={"training_mode": True}))
     assert result.outcome is Outcome.APPLIED
     assert stored(project) == {"answer_type": "single_choice", "labels": ["cat", "dog"],
-                               "consensus_method": "weighted_vote",
+                               "consensus_method": "default",
                                "consensus_threshold": 0.7, "cost_matrix": {}, "training_mode": True}
 
 

@@ -5,7 +5,9 @@ from django.db import models
 
 # The answer types of task assignment's label schemas (assay_assignment.core.labels).
 ANSWER_TYPES = ("single_choice", "multi_choice", "bbox", "polygon", "keypoints", "text_span", "free_text")
-CATEGORICAL_METHODS = ("majority_vote", "weighted_vote", "dawid_skene", "one_coin_dawid_skene", "glad", "mace")
+# "default" is the numerical core's fixed configuration of MACE (categorical_consensus).
+CATEGORICAL_METHODS = ("default", "majority_vote", "weighted_vote", "dawid_skene", "one_coin_dawid_skene", "glad",
+                       "mace")
 
 
 class ProjectSettings(models.Model):
@@ -17,7 +19,7 @@ class ProjectSettings(models.Model):
     answer_type = models.CharField(max_length=32)
     labels = models.JSONField(default=list)
     overlap = models.PositiveIntegerField(default=1)
-    consensus_method = models.CharField(max_length=32, default="weighted_vote")
+    consensus_method = models.CharField(max_length=32, default="default")
     consensus_threshold = models.FloatField(default=0.7)
     gold_pass_threshold = models.FloatField(default=0.8)
     cost_matrix = models.JSONField(default=dict)

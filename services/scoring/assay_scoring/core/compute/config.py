@@ -9,7 +9,7 @@ class ScoringConfig:
     answer_type: str
     labels: tuple[str, ...] = ()
     overlap: int = 1
-    consensus_method: str = "weighted_vote"
+    consensus_method: str = "default"
     consensus_threshold: float = 0.7
     gold_pass_threshold: float = 0.8
     cost_matrix: dict = field(default_factory=dict)

@@ -19,7 +19,7 @@ from assay_scoring.numerics.consensus_objects import (
 from assay_scoring.numerics.geometry import polygon_from_points
 from assay_scoring.numerics.gold_simple import normalized_edit_distance
 
-MODEL_METHODS = ("dawid_skene", "one_coin_dawid_skene", "glad", "mace")
+MODEL_METHODS = ("default", "dawid_skene", "one_coin_dawid_skene", "glad", "mace")
 FREE_TEXT_CLOSE = 0.1
 
 

@@ -15,6 +15,7 @@ from assay_shared.db.tenancy import require_tenant, tenant_atomic
 
 from assay_scoring.core.models import GoldAnswer, ProjectSettings, RefitDue, Submission, WorkerModel
 from assay_scoring.numerics.categorical import (
+    categorical_consensus,
     dawid_skene,
     glad,
     mace,
@@ -25,6 +26,7 @@ from assay_scoring.numerics.categorical import (
 from assay_scoring.numerics.encoding import encode_answers
 
 FITTERS = {
+    "default": categorical_consensus,
     "majority_vote": majority_vote,
     "weighted_vote": weighted_vote,
     "dawid_skene": dawid_skene,
