@@ -54,3 +54,51 @@ def test_worker_process_delivers_queued_events(process, deliver, receiver, tmp_p
     assert webhook_verify(secret=secret, headers=request.headers, body=request.body) == event.id
     with tenant_atomic(tenant="acme"):
         assert list(Delivery.objects.values_list("status", "attempt_count")) == [("succeeded", 1)]
+
+
+def test_events_on_the_real_bus_reach_the_endpoint(receiver, tmp_path, bus_prefix):
+    # given an endpoint, and the service's bus worker and delivery loop running on a fresh bus prefix
+    from kombu import Connection, Exchange
+
+    from assay_shared.testing import env as test_env
+
+    _, secret = make_endpoint(url=receiver.url, event_types=["annotation.*"])
+    _, globex_secret = make_endpoint(url=receiver.url.replace("/hooks/assay", "/globex"), tenant="globex",
+                                     event_types=["*"])
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "assay_webhooks.settings", "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
+           "ASSAY_BUS_PREFIX": bus_prefix}
+    procs = [subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+             for argv in ([sys.executable, "-m", "django", "assay_worker", "--no-relay"], COMMANDS["loop"])]
+    try:
+        with Connection(test_env.TEST_BROKER_URL) as conn:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # the consumer declares its queue when it is ready
+                try:
+                    conn.default_channel.queue_declare(f"{bus_prefix}.webhooks", passive=True)
+                    break
+                except Exception:  # noqa: BLE001 - not declared yet
+                    conn.close()
+                    conn.connect()
+                    time.sleep(0.2)
+            # when an event of each tenant is published as a producer's relay would
+            acme_event, globex_event = submitted(), submitted(tenant="globex")
+            producer = conn.Producer()
+            for event in (acme_event, globex_event):
+                producer.publish(event.to_json(), exchange=Exchange(f"{bus_prefix}.events", type="topic", durable=True),
+                                 routing_key=event.type, content_type="application/json", delivery_mode=2)
+        deadline = time.monotonic() + 30
+        while len(receiver.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=20)
+    # then each tenant's endpoint received its own tenant's event only, signed with its own secret
+    by_path = {r.path: r for r in receiver.requests}
+    assert sorted((r.path, r.headers["webhook-id"]) for r in receiver.requests) == sorted(
+        [("/hooks/assay", acme_event.id), ("/globex", globex_event.id)])
+    acme, globex = by_path["/hooks/assay"], by_path["/globex"]
+    assert webhook_verify(secret=secret, headers=acme.headers, body=acme.body) == acme_event.id
+    assert webhook_verify(secret=globex_secret, headers=globex.headers, body=globex.body) == globex_event.id
