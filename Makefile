@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring tokens
+.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring tokens bench-review
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,3 +48,6 @@ bench-assignment: install  ## closed-loop next→submit benchmark of task assign
 bench-scoring: install  ## accuracy and speed of consensus on ../shared/data
 	$(UV) sync --frozen --group bench
 	$(UV) run --group bench python services/scoring/bench/run.py $(ARGS)
+
+bench-review: install  ## sampling decisions/s and reviewer claim cycles
+	$(UV) run python services/review/bench/sampling.py $(ARGS)
