@@ -16,3 +16,8 @@ globals().update(
         },
     )
 )
+
+# Bind parameters on the server so psycopg prepares the hot statements once per connection and Postgres stops
+# re-planning the claim and submit statements on every request.
+DATABASES["default"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "server_side_binding": True,  # noqa: F821
+                                   "prepare_threshold": 2}

@@ -82,7 +82,7 @@ class Task(models.Model):
             models.CheckConstraint(condition=models.Q(answered__lte=models.F("overlap")), name="assignment_task_answered_within_overlap"),
         ]
         indexes = [
-            models.Index(fields=["project", "-priority", "seq"], name="assignment_task_available",
+            models.Index(fields=["tenant_id", "project", "-priority", "seq"], name="assignment_task_available",
                          condition=models.Q(free_slots__gt=0, is_gold=False)),
             models.Index(fields=["project"], name="assignment_task_gold", condition=models.Q(is_gold=True)),
             models.Index(fields=["batch_id"], name="assignment_task_batch"),

@@ -194,7 +194,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='task',
-            index=models.Index(condition=models.Q(('free_slots__gt', 0), ('is_gold', False)), fields=['project', '-priority', 'seq'], name='assignment_task_available'),
+            index=models.Index(condition=models.Q(('free_slots__gt', 0), ('is_gold', False)), fields=['tenant_id', 'project', '-priority', 'seq'], name='assignment_task_available'),
         ),
         migrations.AddIndex(
             model_name='task',
@@ -249,5 +249,13 @@ class Migration(migrations.Migration):
         EnableRowLevelSecurity("assignment_submission"),
         EnableRowLevelSecurity("assignment_annotator_status"),
         EnableRowLevelSecurity("assignment_progress"),
+        # A bulk import leaves the planner with stale statistics until autovacuum comes by (it then sorts a
+        # whole project instead of reading the available-work index), and the application role may not
+        # ANALYZE a table it does not own: the import calls this function, which runs as the owner.
+        migrations.RunSQL(
+            """CREATE FUNCTION assignment_task_analyze() RETURNS void LANGUAGE sql SECURITY DEFINER
+               SET search_path = public AS 'ANALYZE assignment_task'""",
+            "DROP FUNCTION assignment_task_analyze()",
+        ),
         GrantAppRole(),
     ]

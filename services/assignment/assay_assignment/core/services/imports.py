@@ -190,6 +190,9 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
     imported = len(inserted)
     regular = sum(1 for (gold,) in inserted if not gold)
     staged = total - len({e["line"] for e in errors})
+    if imported >= 1000:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT assignment_task_analyze()")
     batch.task_count = imported
     batch.save(update_fields=["task_count"])
     progress_rows_create(tenant=tenant, project_id=project.id, batch_id=batch.id)

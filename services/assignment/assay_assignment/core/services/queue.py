@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from dataclasses import dataclass
 
 from django.db import connection
@@ -17,7 +18,7 @@ from django.db import connection
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ConflictError, ForbiddenError, NotFoundError
 
-from assay_assignment.core.models import TENANT_WIDE
+from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
 from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add
 
@@ -36,25 +37,28 @@ SELECT p.gold_rate, p.exam_size, p.lease_ttl_seconds, p.max_open_leases, p.requi
        me.served, me.suspended OR coalesce(w.suspended, false), me.qualified,
        me.skills || coalesce(w.skills, '{}'),
        (SELECT count(*) FROM assignment_assignment x WHERE x.annotator = %(a)s AND x.project_id = p.id
-          AND x.state = 'leased' AND x.expires_at > now())
+          AND x.state = 'leased' AND x.expires_at > now()),
+       set_config('synchronous_commit', 'off', true)
 FROM assignment_project p CROSS JOIN me
 LEFT JOIN assignment_annotator_status w ON w.annotator = %(a)s AND w.project_id = %(all)s
 WHERE p.id = %(p)s"""
 
-TAKEOVER_SQL = """
-UPDATE assignment_assignment a SET annotator = %(a)s, leased_at = now(),
-       expires_at = now() + make_interval(secs => %(ttl)s)
-FROM (SELECT x.id, t.batch_id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
-      WHERE x.project_id = %(p)s AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
-        AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + """
-      ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED) pick
-WHERE a.id = pick.id
-RETURNING a.task_id, a.expires_at"""
-
+# One statement: take over a lapsed lease if there is one, else a free slot of the first available task in
+# priority order; count it in a progress shard; return what the annotator is handed.
 CLAIM_SQL = """
-WITH pick AS (
+WITH takeover AS (
+  UPDATE assignment_assignment a SET annotator = %(a)s, leased_at = now(),
+         expires_at = now() + make_interval(secs => %(ttl)s)
+  FROM (SELECT x.id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
+        WHERE x.project_id = %(p)s AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
+          AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + """
+        ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED) lapsed
+  WHERE a.id = lapsed.id
+  RETURNING a.task_id, a.expires_at),
+pick AS (
   SELECT t.id FROM assignment_task t
-  WHERE t.project_id = %(p)s AND t.free_slots > 0 AND NOT t.is_gold
+  WHERE NOT EXISTS (SELECT 1 FROM takeover)
+    AND t.project_id = %(p)s AND t.free_slots > 0 AND NOT t.is_gold
     AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + """
   ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE SKIP LOCKED),
 upd AS (
@@ -63,19 +67,26 @@ upd AS (
 ins AS (
   INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
   SELECT %(t)s, %(p)s, upd.id, %(a)s, 'leased', false, now(), now() + make_interval(secs => %(ttl)s) FROM upd
-  RETURNING task_id, expires_at)
-SELECT ins.task_id, ins.expires_at, upd.batch_id FROM ins JOIN upd ON upd.id = ins.task_id"""
+  RETURNING task_id, expires_at),
+prog AS (
+  UPDATE assignment_progress g SET queued = g.queued - 1, leased = g.leased + 1 FROM upd
+  WHERE g.project_id = %(p)s AND g.batch_id = coalesce(upd.batch_id, %(nobatch)s) AND g.shard = %(shard)s),
+got AS (SELECT task_id, expires_at FROM takeover UNION ALL SELECT task_id, expires_at FROM ins)
+SELECT t.id, t.project_id, t.data, t.schema_version, got.expires_at
+FROM got JOIN assignment_task t ON t.id = got.task_id"""
 
 GOLD_SQL = """
-INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
-SELECT %(t)s, %(p)s, t.id, %(a)s, 'leased', true, now(), now() + make_interval(secs => %(ttl)s)
-FROM assignment_task t
-WHERE t.project_id = %(p)s AND t.is_gold """ + NOT_MINE + """
-ORDER BY md5(%(a)s || t.id::text) LIMIT 1
-ON CONFLICT (task_id, annotator) DO NOTHING
-RETURNING task_id, expires_at"""
+WITH ins AS (
+  INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
+  SELECT %(t)s, %(p)s, t.id, %(a)s, 'leased', true, now(), now() + make_interval(secs => %(ttl)s)
+  FROM assignment_task t
+  WHERE t.project_id = %(p)s AND t.is_gold """ + NOT_MINE + """
+  ORDER BY md5(%(a)s || t.id::text) LIMIT 1
+  ON CONFLICT (task_id, annotator) DO NOTHING
+  RETURNING task_id, expires_at)
+SELECT t.id, t.project_id, t.data, t.schema_version, ins.expires_at
+FROM ins JOIN assignment_task t ON t.id = ins.task_id"""
 
-TASK_SQL = "SELECT id, project_id, data, schema_version FROM assignment_task WHERE id = %s"
 
 
 @dataclass(frozen=True)
@@ -99,10 +110,12 @@ def gold_draw(*, seed: int, annotator: str, position: int) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def _handout(cursor, task_id, expires_at) -> Handout:
-    cursor.execute(TASK_SQL, [task_id])
-    tid, project_id, data, version = cursor.fetchone()
-    return Handout(task_id=str(tid), project_id=str(project_id), data=data if isinstance(data, dict) else json.loads(data),
+def _handout(row) -> Handout | None:
+    if row is None:
+        return None
+    task_id, project_id, data, version, expires_at = row
+    return Handout(task_id=str(task_id), project_id=str(project_id),
+                   data=data if isinstance(data, dict) else json.loads(data),
                    schema_version=version, lease_expires_at=expires_at.isoformat())
 
 
@@ -114,7 +127,7 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
         row = cursor.fetchone()
         if row is None:
             raise NotFoundError(f"project {project_id} does not exist")
-        gold_rate, exam_size, ttl, cap, required, seed, served, suspended, qualified, skills, open_leases = row
+        gold_rate, exam_size, ttl, cap, required, seed, served, suspended, qualified, skills, open_leases, _ = row
         if suspended:
             raise ForbiddenError("you are suspended and receive no tasks", code="annotator_suspended")
         if not set(required) <= set(skills):
@@ -123,7 +136,8 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
         if open_leases >= cap:
             raise ConflictError(f"you already hold {open_leases} open lease(s), the most this project allows; "
                                 "submit, skip or release one first", code="lease_cap_reached")
-        params = {"t": tenant, "a": annotator, "p": project_id, "ttl": ttl, "skills": list(skills)}
+        params = {"t": tenant, "a": annotator, "p": project_id, "ttl": ttl, "skills": list(skills),
+                  "nobatch": NO_BATCH, "shard": random.randrange(Progress.SHARDS)}
         if exam_size and not qualified:
             cursor.execute("SELECT count(*) FROM assignment_assignment WHERE annotator = %s AND project_id = %s"
                            " AND gold AND state = 'done'", [annotator, project_id])
@@ -131,23 +145,14 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
                 raise ConflictError("your qualification answers are being scored; regular work opens when you"
                                     " qualify", code="awaiting_qualification")
             cursor.execute(GOLD_SQL, params)
-            found = cursor.fetchone()
-            return _handout(cursor, *found) if found else None
+            return _handout(cursor.fetchone())
         if gold_rate > 0 and gold_draw(seed=seed, annotator=annotator, position=served) < gold_rate:
             cursor.execute(GOLD_SQL, params)
             found = cursor.fetchone()
-            if found:
-                return _handout(cursor, *found)
-        cursor.execute(TAKEOVER_SQL, params)
-        found = cursor.fetchone()
-        if found is None:
-            cursor.execute(CLAIM_SQL, params)
-            claimed = cursor.fetchone()
-            if claimed is None:
-                return None
-            progress_add(project_id=project_id, batch_id=claimed[2], queued=-1, leased=1)
-            found = claimed[:2]
-        return _handout(cursor, *found)
+            if found is not None:
+                return _handout(found)
+        cursor.execute(CLAIM_SQL, params)
+        return _handout(cursor.fetchone())
 
 
 def lease_heartbeat(*, task_id, annotator: str) -> str:

@@ -1,0 +1,259 @@
+"""Benchmark of the assignment service: a closed loop of simulated annotators against the real server.
+
+    uv run python services/assignment/bench/run.py            # the issue's matrix (10k/100k/1M × 20/50/200)
+    uv run python services/assignment/bench/run.py --quick    # 10k tasks, 20 annotators, 15 s
+    uv run python services/assignment/bench/run.py --sizes 10000 --concurrency 20,200 --duration 20
+
+It creates the database bench_assay_assignment afresh, starts the service (uvicorn, --web-workers workers,
+plus the outbox relay), imports N tasks (overlap 3) over HTTP, runs C annotators (next → submit → repeat) in a
+separate process, prints cycles/s and next/submit p50/p99, measures WebSocket push latency, and finally checks
+the invariants on the database: no task over its overlap, no annotator twice on one task, no accepted
+submission lost (each in the table and in the outbox).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from assay_shared.auth.tokens import token_mint  # noqa: E402
+from assay_shared.db.bootstrap import database_drop, url_with  # noqa: E402
+from assay_shared.testing import env as test_env  # noqa: E402
+from assay_shared.testing.processes import ServiceProcess, service_migrate  # noqa: E402
+
+DATABASE = "bench_assay_assignment"
+TENANT = "bench"
+SCHEMA = {"answer_type": "single_choice", "labels": [
+    {"name": "cat", "attributes": [{"name": "occluded", "type": "boolean"}]}, {"name": "dog"}]}
+
+
+def token(subject: str, roles: list[str]) -> str:
+    keys = test_env.SESSION_KEYS
+    return token_mint(private_pem=keys.private_pem, kid=keys.kid, tenant=TENANT, subject=subject, roles=roles,
+                      ttl_seconds=6 * 3600)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def import_tasks(http: httpx.Client, project_id: str, n: int, tag: str) -> float:
+    def body():
+        chunk = []
+        for i in range(n):
+            chunk.append(f'{{"external_id":"{tag}-{i}","url":"https://img.example/{tag}/{i}.jpg",'
+                         f'"metadata":{{"i":{i}}},"priority":{i % 3}}}\n')
+            if len(chunk) == 5000:
+                yield "".join(chunk).encode()
+                chunk = []
+        if chunk:
+            yield "".join(chunk).encode()
+
+    started = time.perf_counter()
+    response = http.post(f"/api/v1/projects/{project_id}/batches?name={tag}", content=body(),
+                         headers={"Content-Type": "application/x-ndjson"}, timeout=600)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["imported"] == n, response.json()
+    return elapsed
+
+
+def project_create(http: httpx.Client, name: str) -> str:
+    response = http.post("/api/v1/projects", json={"name": name, "schema": SCHEMA, "overlap": 3,
+                                                   "lease_ttl_seconds": 300, "max_open_leases": 1})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def loop(server: ServiceProcess, project_id: str, concurrency: int, duration: float, run_tag: str) -> dict:
+    tokens = [token(f"ann-{run_tag}-{i}", ["annotator"]) for i in range(concurrency)]
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    from loadgen import loop_run
+
+    proc = ctx.Process(target=loop_run, args=("127.0.0.1", server.port, tokens, project_id, duration, child))
+    proc.start()
+    stats = parent.recv()
+    proc.join()
+    return stats
+
+
+def invariants(admin_url: str, accepted: list[str]) -> list[tuple[str, int, bool]]:
+    with psycopg.connect(url_with(admin_url, database=DATABASE)) as conn:
+        over = conn.execute(
+            "SELECT count(*) FROM assignment_task t WHERE NOT t.is_gold AND (t.answered > t.overlap OR"
+            " (SELECT count(*) FROM assignment_assignment a WHERE a.task_id = t.id) > t.overlap)").fetchone()[0]
+        unbalanced = conn.execute(
+            "SELECT count(*) FROM assignment_task t WHERE NOT t.is_gold AND t.free_slots +"
+            " (SELECT count(*) FROM assignment_assignment a WHERE a.task_id = t.id) <> t.overlap").fetchone()[0]
+        twice = conn.execute("SELECT count(*) FROM (SELECT 1 FROM assignment_submission GROUP BY task_id, annotator"
+                             " HAVING count(*) > 1) d").fetchone()[0]
+        conn.execute("CREATE TEMP TABLE accepted (id uuid PRIMARY KEY)")
+        with conn.cursor().copy("COPY accepted (id) FROM STDIN") as copy:
+            for sid in accepted:
+                copy.write_row((sid,))
+        lost = conn.execute("SELECT count(*) FROM accepted a WHERE NOT EXISTS (SELECT 1 FROM assignment_submission s"
+                            " WHERE s.id = a.id)").fetchone()[0]
+        unannounced = conn.execute(
+            "SELECT count(*) FROM accepted a WHERE NOT EXISTS (SELECT 1 FROM bus_outbox o WHERE o.event_type ="
+            " 'annotation.submitted' AND (o.body->'payload'->>'submission_id')::uuid = a.id)").fetchone()[0]
+        stored = conn.execute("SELECT count(*) FROM assignment_submission").fetchone()[0]
+    return [("tasks over their overlap", over, over == 0),
+            ("tasks whose free + held + answered slots differ from overlap", unbalanced, unbalanced == 0),
+            ("(task, annotator) pairs answered twice", twice, twice == 0),
+            (f"accepted submissions missing from the database (of {len(accepted)}; {stored} stored)", lost, lost == 0),
+            ("accepted submissions without an annotation.submitted event", unannounced, unannounced == 0)]
+
+
+def ws_latency(server: ServiceProcess, http: httpx.Client, waiting: int, samples: int) -> dict:
+    import asyncio
+
+    import websockets
+
+    project_id = project_create(http, f"ws-{uuid.uuid4().hex[:6]}")
+
+    async def main():
+        sockets = []
+        for i in range(waiting):
+            ws = await websockets.connect(f"ws://127.0.0.1:{server.port}/ws/work?project={project_id}"
+                                          f"&token={token(f'ws-{project_id[:8]}-{i}', ['annotator'])}")
+            assert json.loads(await ws.recv())["type"] == "ready"
+            assert json.loads(await ws.recv())["type"] == "waiting"
+            sockets.append(ws)
+        lead = httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token('lead', ['qa_lead'])}"})
+        latencies = []
+        for n in range(samples):
+            # one task becomes available; the first waiting annotator to claim it receives it
+            started = time.perf_counter()
+            created = asyncio.create_task(lead.post(f"/api/v1/projects/{project_id}/tasks",
+                                                    json={"url": f"https://img.example/ws/{n}.jpg"}))
+            receivers = [asyncio.create_task(ws.recv()) for ws in sockets]
+            done, _ = await asyncio.wait(receivers, return_when=asyncio.FIRST_COMPLETED, timeout=10)
+            arrived = time.perf_counter()
+            for r in receivers:
+                if r not in done:
+                    r.cancel()
+            assert (await created).status_code == 201
+            owner = [i for i, r in enumerate(receivers) if r in done]
+            message = json.loads(next(iter(done)).result())
+            assert message["type"] == "task", message
+            latencies.append(arrived - started)
+            ws = sockets[owner[0]]
+            await ws.send(json.dumps({"type": "release", "task_id": message["task"]["task_id"]}))
+            # the releasing annotator gets the task straight back; skip it so the next sample is a fresh task
+            while True:
+                reply = json.loads(await ws.recv())
+                if reply["type"] == "task":
+                    await ws.send(json.dumps({"type": "skip", "task_id": reply["task"]["task_id"]}))
+                    continue
+                if reply["type"] in ("waiting",):
+                    break
+            # other sockets may have been offered the released/skipped task: drain them back to waiting
+            await asyncio.sleep(0.05)
+            for other in sockets:
+                while True:
+                    try:
+                        reply = json.loads(await asyncio.wait_for(other.recv(), 0.02))
+                    except asyncio.TimeoutError:
+                        break
+                    if reply["type"] == "task":
+                        await other.send(json.dumps({"type": "submit", "task_id": reply["task"]["task_id"],
+                                                     "answer": {"label": "dog"}, "duration_ms": 1}))
+        await lead.aclose()
+        for ws in sockets:
+            await ws.close()
+        return latencies
+
+    lat = asyncio.run(main())
+    return {"p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "samples": len(lat)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="queued tasks per project, comma-separated")
+    parser.add_argument("--concurrency", default="20,50,200", help="simulated annotators, comma-separated")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per (size, concurrency) run")
+    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3")))
+    parser.add_argument("--ws-waiting", type=int, default=20, help="waiting WebSocket annotators")
+    parser.add_argument("--ws-samples", type=int, default=200)
+    parser.add_argument("--no-relay", action="store_true", help="do not run the outbox relay during the loop")
+    parser.add_argument("--quick", action="store_true", help="10k tasks, 20 annotators, 15 s, 50 WebSocket samples")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.concurrency, args.duration, args.ws_samples = "10000", "20", 15.0, 50
+    sizes = [int(s) for s in args.sizes.split(",")]
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    admin_url = test_env.TEST_PG_URL
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    env = test_env.service_env(service="assignment", database=DATABASE, prefix=prefix)
+    env["DB_POOL_MAX"] = "4"
+    print(f"bench: database {DATABASE} on {admin_url.rsplit('@', 1)[-1]}, {args.web_workers} uvicorn workers,"
+          f" relay {'off' if args.no_relay else 'on'}", flush=True)
+    database_drop(admin_url=admin_url, database=DATABASE)
+    service_migrate(service="assignment", admin_url=admin_url, database=DATABASE, env=env)
+    server = ServiceProcess(service="assignment", env=env, web_workers=args.web_workers)
+    server.start(worker=not args.no_relay, timeout=60)
+    accepted: list[str] = []
+    results = []
+    try:
+        http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token('lead', ['admin', 'qa_lead'])}"},
+                            timeout=60)
+        for size in sizes:
+            shared_project = None
+            for concurrency in concurrencies:
+                tag = f"n{size}-c{concurrency}-{uuid.uuid4().hex[:4]}"
+                if shared_project is None or size < 1_000_000:
+                    project_id = project_create(http, tag)
+                    seconds = import_tasks(http, project_id, size, tag)
+                    print(f"  import {size:>9,} tasks: {seconds:6.1f} s ({size / seconds:,.0f} tasks/s)", flush=True)
+                    shared_project = project_id
+                stats = loop(server, shared_project, concurrency, args.duration, tag)
+                accepted.extend(stats["accepted"])
+                cycles = len(stats["submit"]) / stats["elapsed"]
+                row = {"tasks": size, "annotators": concurrency, "cycles_per_s": cycles,
+                       "next_p50_ms": pct(stats["next"], 0.5), "next_p99_ms": pct(stats["next"], 0.99),
+                       "submit_p50_ms": pct(stats["submit"], 0.5), "submit_p99_ms": pct(stats["submit"], 0.99),
+                       "errors": len(stats["errors"]), "empty": stats["empty"]}
+                results.append(row)
+                print(f"  {size:>9,} tasks  {concurrency:>4} annotators  {cycles:7.1f} cycles/s   next p50 "
+                      f"{row['next_p50_ms']:6.1f} ms p99 {row['next_p99_ms']:6.1f} ms   submit p50 "
+                      f"{row['submit_p50_ms']:6.1f} ms p99 {row['submit_p99_ms']:6.1f} ms   errors {row['errors']}"
+                      f"  empty {row['empty']}", flush=True)
+                for error in stats["errors"][:3]:
+                    print(f"      e.g. {error}", flush=True)
+        ws = ws_latency(server, http, args.ws_waiting, args.ws_samples)
+        print(f"  WebSocket push ({args.ws_waiting} waiting annotators): task available → received p50 "
+              f"{ws['p50_ms']:.1f} ms p99 {ws['p99_ms']:.1f} ms over {ws['samples']} tasks", flush=True)
+    finally:
+        server.stop()
+    print("invariants:")
+    ok = True
+    for name, count, passed in invariants(admin_url, accepted):
+        ok &= passed
+        print(f"  {'PASS' if passed else 'FAIL'}  {name}: {count}")
+    by_size = {r["tasks"]: r["cycles_per_s"] for r in results if r["annotators"] == concurrencies[0]}
+    if len(by_size) > 1:
+        smallest, largest = by_size[min(by_size)], by_size[max(by_size)]
+        print(f"throughput at {max(by_size):,} tasks is {100 * largest / smallest:.0f}% of that at {min(by_size):,}"
+              f" ({concurrencies[0]} annotators)")
+    if not args.keep:
+        database_drop(admin_url=admin_url, database=DATABASE)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
