@@ -64,6 +64,7 @@ class ServiceProcess:
         if celery:
             schedule = (self.log_dir or Path("/tmp")) / f"{self.service}-celerybeat-schedule"
             self._spawn("celery", [sys.executable, "-m", "celery", "-A", f"assay_{self.service}.celery", "worker",
+                                   "--hostname", f"{self.service}-{self.port}@%h",
                                    "--beat", "--pool", "solo", "--loglevel", "WARNING", "--schedule", str(schedule)])
         if web:
             self.wait_ready(timeout=timeout)

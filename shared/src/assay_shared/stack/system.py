@@ -57,7 +57,7 @@ class System:
             "ASSAY_BUS_PREFIX": self.prefix,
             "DB_APP_ROLE": APP_ROLE,
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
+            "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
         }
 
     def migrate(self) -> None:
