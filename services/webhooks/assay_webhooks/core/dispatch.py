@@ -24,7 +24,7 @@ from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import tenant_atomic
 
 from assay_webhooks.core.models import Attempt, Delivery, DispatchEntry, Endpoint
-from assay_webhooks.core.transport import HttpTransport, PermanentError, RetryableError, Sent, TransportError
+from assay_webhooks.core.transport import HttpTransport, RetryableError, Sent, TransportError
 from assay_webhooks.signing import signature_headers
 
 log = logging.getLogger("assay.webhooks.dispatch")
@@ -77,38 +77,48 @@ def retry_delay(*, cycle_attempts: int, retry_after: float | None) -> float:
 class _Prepared:
     url: str
     body: bytes
-    headers: dict[str, str]
+    msg_id: str
+    secrets: list[str]
+    endpoint_failing: bool
 
 
-def _prepare(claim: Claim, *, now: datetime) -> _Prepared | str:
-    """Load the claimed delivery in its tenant's transaction; a string is why nothing is to be sent."""
-    with tenant_atomic(tenant=claim.tenant):
-        delivery = (Delivery.objects.select_related("endpoint")
-                    .filter(id=claim.delivery_id, status=Delivery.Status.PENDING).first())
-        if delivery is None:
-            DispatchEntry.objects.filter(delivery_id=claim.delivery_id, lease_token=claim.token).delete()
-            return "gone"
-        endpoint = delivery.endpoint
-        if not endpoint.active:
-            _finish(delivery, claim=claim, status=Delivery.Status.FAILED, now=now,
+def _prepare_batch(claims: list[Claim], *, now: datetime) -> dict[uuid.UUID, _Prepared | str]:
+    """Load the claimed deliveries, one transaction per tenant; a string is why nothing is to be sent."""
+    by_tenant: dict[str, list[Claim]] = {}
+    for claim in claims:
+        by_tenant.setdefault(claim.tenant, []).append(claim)
+    prepared: dict[uuid.UUID, _Prepared | str] = {}
+    for tenant, group in by_tenant.items():
+        with tenant_atomic(tenant=tenant):
+            rows = {d.id: d for d in Delivery.objects.select_related("endpoint").filter(
+                id__in=[c.delivery_id for c in group], status=Delivery.Status.PENDING)}
+            for claim in group:
+                prepared[claim.delivery_id] = _prepare_one(claim, rows.get(claim.delivery_id), now=now)
+    return prepared
+
+
+def _prepare_one(claim: Claim, delivery: Delivery | None, *, now: datetime) -> _Prepared | str:
+    if delivery is None:
+        DispatchEntry.objects.filter(delivery_id=claim.delivery_id, lease_token=claim.token).delete()
+        return "gone"
+    endpoint = delivery.endpoint
+    if not endpoint.active:
+        if DispatchEntry.objects.filter(delivery_id=delivery.id, lease_token=claim.token).delete()[0]:
+            _finish(delivery, status=Delivery.Status.FAILED, now=now,
                     error=f"endpoint disabled: {endpoint.disabled_reason or 'inactive'}")
-            return "failed"
-        secrets = [endpoint.secret]
-        if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
-            secrets.append(endpoint.previous_secret)
-        body = delivery.body.encode()
-        headers = signature_headers(secrets=secrets, msg_id=str(delivery.event_id), timestamp=int(now.timestamp()),
-                                    body=body)
-        return _Prepared(url=endpoint.url, body=body, headers=headers)
+        return "failed"
+    secrets = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        secrets.append(endpoint.previous_secret)
+    return _Prepared(url=endpoint.url, body=delivery.body.encode(), msg_id=str(delivery.event_id), secrets=secrets,
+                     endpoint_failing=endpoint.consecutive_failures > 0 or endpoint.failing_since is not None)
 
 
-def _finish(delivery: Delivery, *, claim: Claim, status: str, now: datetime, error: str = "",
-            status_code: int | None = None) -> None:
+def _finish(delivery: Delivery, *, status: str, now: datetime, error: str = "", status_code: int | None = None) -> None:
     delivery.status, delivery.finished_at, delivery.next_attempt_at = status, now, None
     delivery.last_error, delivery.last_status_code = error[:1000], status_code
     delivery.save(update_fields=["status", "finished_at", "next_attempt_at", "last_error", "last_status_code",
                                  "attempt_count", "cycle_attempts"])
-    DispatchEntry.objects.filter(delivery_id=delivery.id, lease_token=claim.token).delete()
 
 
 def _endpoint_failed(endpoint_id: uuid.UUID, *, tenant: str, failed_at: datetime, now: datetime) -> None:
@@ -129,85 +139,86 @@ def _endpoint_failed(endpoint_id: uuid.UUID, *, tenant: str, failed_at: datetime
         log.warning("endpoint %s disabled after failing since %s", endpoint.id, endpoint.failing_since)
 
 
-def _record(claim: Claim, *, started: datetime, now: datetime, result: Sent | TransportError) -> str:
+def _record(claim: Claim, prepared: _Prepared, *, started: datetime, now: datetime,
+            result: Sent | TransportError) -> str:
     """Store the attempt and decide what happens next; return the delivery's outcome."""
     with tenant_atomic(tenant=claim.tenant):
         delivery = Delivery.objects.select_for_update().filter(id=claim.delivery_id).first()
         if delivery is None:
             return "gone"
         failed = isinstance(result, TransportError)
-        outcome = (Attempt.Outcome.SUCCEEDED if not failed else
-                   Attempt.Outcome.RETRYABLE if isinstance(result, RetryableError) else Attempt.Outcome.PERMANENT)
+        retryable = isinstance(result, RetryableError)
         delivery.attempt_count += 1
         delivery.cycle_attempts += 1
         Attempt.objects.create(
             tenant_id=claim.tenant, delivery=delivery, number=delivery.attempt_count, started_at=started,
-            latency_ms=result.latency_ms, outcome=outcome, status_code=result.status_code,
-            response_excerpt=result.excerpt if not failed else result.excerpt,
+            latency_ms=result.latency_ms, status_code=result.status_code, response_excerpt=result.excerpt,
+            outcome=(Attempt.Outcome.RETRYABLE if retryable else
+                     Attempt.Outcome.PERMANENT if failed else Attempt.Outcome.SUCCEEDED),
             error=result.message[:1000] if failed else "",
         )
-        still_ours = DispatchEntry.objects.filter(delivery_id=delivery.id, lease_token=claim.token).exists()
-        if not still_ours or delivery.status != Delivery.Status.PENDING:
+        due = give_up = None
+        if retryable:
+            due = now + timedelta(seconds=retry_delay(cycle_attempts=delivery.cycle_attempts,
+                                                      retry_after=result.retry_after))
+            deadline = delivery.cycle_started_at + timedelta(seconds=settings.WEBHOOKS_MAX_AGE_SECONDS)
+            if delivery.cycle_attempts >= settings.WEBHOOKS_MAX_ATTEMPTS:
+                give_up = f"gave up after {delivery.cycle_attempts} attempts"
+            elif due > deadline:
+                give_up = (f"gave up: next attempt would exceed the maximum age of "
+                           f"{settings.WEBHOOKS_MAX_AGE_SECONDS}s")
+        # The dispatch entry changes only if this worker still holds the lease.
+        ours = DispatchEntry.objects.filter(delivery_id=delivery.id, lease_token=claim.token)
+        kept = (ours.update(due_at=due, lease_until=None, lease_token=None) if retryable and not give_up
+                else ours.delete()[0]) if delivery.status == Delivery.Status.PENDING else 0
+        if not kept:
             delivery.save(update_fields=["attempt_count", "cycle_attempts"])
             return "lease_lost"
         if not failed:
-            _finish(delivery, claim=claim, status=Delivery.Status.SUCCEEDED, now=now, status_code=result.status_code)
-            (Endpoint.objects.filter(id=delivery.endpoint_id).exclude(consecutive_failures=0, failing_since=None)
-             .update(failing_since=None, consecutive_failures=0))
+            _finish(delivery, status=Delivery.Status.SUCCEEDED, now=now, status_code=result.status_code)
+            if prepared.endpoint_failing:
+                Endpoint.objects.filter(id=delivery.endpoint_id).update(failing_since=None, consecutive_failures=0)
             return "succeeded"
         _endpoint_failed(delivery.endpoint_id, tenant=claim.tenant, failed_at=started, now=now)
-        if isinstance(result, RetryableError):
-            delay = retry_delay(cycle_attempts=delivery.cycle_attempts, retry_after=result.retry_after)
-            due = now + timedelta(seconds=delay)
-            deadline = delivery.cycle_started_at + timedelta(seconds=settings.WEBHOOKS_MAX_AGE_SECONDS)
-            if delivery.cycle_attempts < settings.WEBHOOKS_MAX_ATTEMPTS and due <= deadline:
-                delivery.next_attempt_at, delivery.last_error = due, result.message[:1000]
-                delivery.last_status_code = result.status_code
-                delivery.save(update_fields=["attempt_count", "cycle_attempts", "next_attempt_at", "last_error",
-                                             "last_status_code"])
-                DispatchEntry.objects.filter(delivery_id=delivery.id, lease_token=claim.token).update(
-                    due_at=due, lease_until=None, lease_token=None)
-                return "retrying"
-            reason = (f"gave up after {delivery.cycle_attempts} attempts"
-                      if delivery.cycle_attempts >= settings.WEBHOOKS_MAX_ATTEMPTS
-                      else f"gave up: next attempt would exceed the maximum age of "
-                           f"{settings.WEBHOOKS_MAX_AGE_SECONDS}s")
-            _finish(delivery, claim=claim, status=Delivery.Status.FAILED, now=now,
-                    error=f"{reason}; last error: {result.message}", status_code=result.status_code)
-            return "failed"
-        _finish(delivery, claim=claim, status=Delivery.Status.FAILED, now=now, error=result.message,
-                status_code=result.status_code)
+        if retryable and not give_up:
+            delivery.next_attempt_at, delivery.last_error = due, result.message[:1000]
+            delivery.last_status_code = result.status_code
+            delivery.save(update_fields=["attempt_count", "cycle_attempts", "next_attempt_at", "last_error",
+                                         "last_status_code"])
+            return "retrying"
+        error = f"{give_up}; last error: {result.message}" if give_up else result.message
+        _finish(delivery, status=Delivery.Status.FAILED, now=now, error=error, status_code=result.status_code)
         return "failed"
 
 
-def delivery_attempt(*, claim: Claim, transport: HttpTransport, now: datetime | None = None) -> str:
-    """Make one attempt at a claimed delivery; return what became of it."""
+def delivery_attempt(*, claim: Claim, prepared: _Prepared, transport: HttpTransport,
+                     now: datetime | None = None) -> str:
+    """Sign and send one prepared delivery, then record what became of it."""
     started = now or timezone.now()
-    prepared = _prepare(claim, now=started)
-    if isinstance(prepared, str):
-        return prepared
+    headers = signature_headers(secrets=prepared.secrets, msg_id=prepared.msg_id, timestamp=int(started.timestamp()),
+                                body=prepared.body)
     try:
-        result: Sent | TransportError = transport.send(url=prepared.url, body=prepared.body, headers=prepared.headers)
+        result: Sent | TransportError = transport.send(url=prepared.url, body=prepared.body, headers=headers)
     except TransportError as exc:
         result = exc
     except Exception as exc:  # noqa: BLE001 - an unforeseen client failure is recorded and retried, not lost
         log.exception("unexpected error sending delivery %s", claim.delivery_id)
         result = RetryableError(f"unexpected error: {type(exc).__name__}: {exc}")
     finished = started + timedelta(milliseconds=result.latency_ms) if now is not None else timezone.now()
-    return _record(claim, started=started, now=finished, result=result)
+    return _record(claim, prepared, started=started, now=finished, result=result)
 
 
-def _guarded(claim: Claim, transport: HttpTransport, now: datetime | None) -> str:
+def _guarded(claim: Claim, prepared: _Prepared, transport: HttpTransport, now: datetime | None) -> str:
     try:
-        return delivery_attempt(claim=claim, transport=transport, now=now)
+        return delivery_attempt(claim=claim, prepared=prepared, transport=transport, now=now)
     except Exception:  # noqa: BLE001 - one broken delivery must not stop the others; its lease expires
         log.exception("delivery %s could not be attempted", claim.delivery_id)
         return "error"
 
 
-def _in_thread(claim: Claim, transport: HttpTransport, now: datetime | None) -> str:
+def _in_thread(claim: Claim, prepared: _Prepared, transport: HttpTransport, now: datetime | None) -> str:
     try:
-        return _guarded(claim, transport, now)
+        return _guarded(claim, prepared, transport, now)
     finally:
         connections.close_all()
 
@@ -217,20 +228,31 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None
     """Claim one batch of due deliveries and attempt each; `now` is for tests that move the clock."""
     limit = limit or settings.WEBHOOKS_BATCH_SIZE
     concurrency = concurrency or settings.WEBHOOKS_CONCURRENCY
-    claims = deliveries_claim(now=now or timezone.now(), limit=limit, lease_seconds=settings.WEBHOOKS_LEASE_SECONDS)
+    claimed_at = now or timezone.now()
+    claims = deliveries_claim(now=claimed_at, limit=limit, lease_seconds=settings.WEBHOOKS_LEASE_SECONDS)
     summary = Summary(claimed=len(claims))
     if not claims:
+        return summary
+    prepared = _prepare_batch(claims, now=claimed_at)
+    work = []
+    for claim in claims:
+        item = prepared[claim.delivery_id]
+        if isinstance(item, str):
+            summary.add(item)
+        else:
+            work.append((claim, item))
+    if not work:
         return summary
     own = transport is None
     transport = transport or HttpTransport(timeout=settings.WEBHOOKS_TIMEOUT_SECONDS,
                                            allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES)
     try:
-        if concurrency == 1 or len(claims) == 1:
-            for claim in claims:
-                summary.add(_guarded(claim, transport, now))
+        if concurrency == 1 or len(work) == 1:
+            for claim, item in work:
+                summary.add(_guarded(claim, item, transport, now))
         else:
-            with ThreadPoolExecutor(max_workers=min(concurrency, len(claims)), thread_name_prefix="webhook") as pool:
-                for outcome in pool.map(lambda c: _in_thread(c, transport, now), claims):
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(work)), thread_name_prefix="webhook") as pool:
+                for outcome in pool.map(lambda w: _in_thread(w[0], w[1], transport, now), work):
                     summary.add(outcome)
     finally:
         if own:
