@@ -5,7 +5,7 @@ from django.conf import settings
 
 from assay_shared.db.tenancy import tenant_atomic
 
-from assay_scoring.core.models import RefitDue, WorkerModel
+from assay_scoring.core.models import AnnotatorParams, RefitDue, WorkerModel
 from assay_scoring.core.services.gold import gold_answer_set
 from assay_scoring.core.services.projects import project_settings_update
 from assay_scoring.core.tasks import refit_due_projects
@@ -72,8 +72,10 @@ def test_refit_claims_only_stale_projects_and_new_answers_make_them_stale_again(
     assert refit_due_projects.run(limit=10) == 0
     with tenant_atomic(tenant="acme"):
         model = WorkerModel.objects.get(project_id=project)
-        assert (model.n_answers, model.n_tasks, model.n_gold, model.annotators) == (
-            12, 4, 2, ["good-1", "good-2", "spammer"])
+        params = list(AnnotatorParams.objects.filter(project_id=project).order_by("annotator")
+                      .values_list("annotator", "n_answers"))
+        assert (model.n_answers, model.n_tasks, model.n_gold, params) == (
+            12, 4, 2, [("good-1", 4), ("good-2", 4), ("spammer", 4)])
     deliver(submitted(task_id=new_id(), project_id=project, annotator="good-1", answer={"label": "cat"}, overlap=None))
     assert RefitDue.objects.filter(project_id=project, due_since__isnull=False).count() == 1
     assert refit_due_projects.run(limit=10) == 1

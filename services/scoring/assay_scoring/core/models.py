@@ -140,17 +140,16 @@ class ConsensusResult(models.Model):
 
 
 class WorkerModel(models.Model):
-    """A project's latest fitted annotator model: per annotator a skill and a confusion matrix
-    over `labels` (P(answer o | truth t) at [t][o]), plus class priors."""
+    """A project's latest fitted annotator model: labels, class priors, and the mean skill and
+    confusion matrix used for annotators the fit has not seen (per annotator: AnnotatorParams)."""
 
     tenant_id = models.CharField(max_length=64)
     project_id = models.UUIDField()
     method = models.CharField(max_length=64)
     labels = models.JSONField()
-    annotators = models.JSONField()
-    skills = models.JSONField()
-    confusions = models.JSONField()
     class_priors = models.JSONField()
+    mean_skill = models.FloatField(default=0.5)
+    mean_confusion = models.JSONField(default=list)
     n_answers = models.PositiveIntegerField()
     n_tasks = models.PositiveIntegerField()
     n_gold = models.PositiveIntegerField()
@@ -160,6 +159,25 @@ class WorkerModel(models.Model):
         db_table = "scoring_worker_model"
         constraints = [
             models.UniqueConstraint(fields=["tenant_id", "project_id"], name="scoring_worker_model_unique"),
+        ]
+
+
+class AnnotatorParams(models.Model):
+    """One annotator's fitted parameters in a project: skill and confusion matrix over the model's
+    labels, P(answer o | truth t) at [t][o]. Read per task for the task's annotators only."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    annotator = models.CharField(max_length=128)
+    skill = models.FloatField()
+    confusion = models.JSONField()
+    n_answers = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "scoring_annotator_params"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "project_id", "annotator"],
+                                    name="scoring_annotator_params_unique"),
         ]
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from assay_shared.errors import NotFoundError
 
-from assay_scoring.core.models import ConsensusResult, GoldAnswer, GoldScore, ProjectSettings, WorkerModel
+from assay_scoring.core.models import AnnotatorParams, ConsensusResult, GoldAnswer, GoldScore, ProjectSettings, WorkerModel
 from assay_scoring.numerics.results import ERROR_TYPES
 
 
@@ -112,8 +112,9 @@ def consensus_get(*, task_id: UUID) -> ConsensusResult:
     return row
 
 
-def worker_model_get(*, project_id: UUID) -> WorkerModel:
+def worker_model_get(*, project_id: UUID) -> tuple[WorkerModel, QuerySet[AnnotatorParams]]:
+    """The project's latest fitted model and its annotators' parameters, by annotator."""
     row = WorkerModel.objects.filter(project_id=project_id).first()
     if row is None:
         raise NotFoundError("the project's annotator model has not been fitted yet")
-    return row
+    return row, AnnotatorParams.objects.filter(project_id=project_id).order_by("annotator")

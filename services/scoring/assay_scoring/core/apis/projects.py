@@ -119,11 +119,11 @@ class AnnotatorSkillsApi(APIView):
 
     @extend_schema(operation_id="annotator_skills_retrieve", responses=SkillsOutput)
     def get(self, request, project_id):
-        model = worker_model_get(project_id=project_id)
+        model, params = worker_model_get(project_id=project_id)
         return Response({
             "project_id": str(project_id), "method": model.method, "labels": model.labels,
             "fitted_at": serializers.DateTimeField().to_representation(model.fitted_at),
             "n_answers": model.n_answers, "n_tasks": model.n_tasks, "n_gold": model.n_gold,
-            "annotators": [{"annotator": a, "skill": s, "confusion": c}
-                           for a, s, c in zip(model.annotators, model.skills, model.confusions)],
+            "annotators": [{"annotator": p.annotator, "skill": p.skill, "confusion": p.confusion,
+                            "n_answers": p.n_answers} for p in params],
         })

@@ -31,20 +31,15 @@ class ScoringConfig:
 
 @dataclass(frozen=True)
 class FittedModel:
-    """A project's fitted annotator parameters (see WorkerModel)."""
+    """A project's fitted annotator parameters, for the annotators of one task (see WorkerModel)."""
 
     method: str
     labels: tuple[str, ...]
-    annotators: tuple[str, ...]
-    skills: tuple[float, ...]
-    confusions: list  # [annotator][truth][answer]
     class_priors: tuple[float, ...]
+    mean_skill: float
+    mean_confusion: list  # [truth][answer], for annotators the fit has not seen
+    skills: dict[str, float] = field(default_factory=dict)
+    confusions: dict[str, list] = field(default_factory=dict)  # annotator -> [truth][answer]
 
-    def skill_of(self, annotator: str) -> float | None:
-        try:
-            return self.skills[self.annotators.index(annotator)]
-        except ValueError:
-            return None
-
-    def mean_skill(self) -> float:
-        return sum(self.skills) / len(self.skills) if self.skills else 0.5
+    def skill_of(self, annotator: str) -> float:
+        return self.skills.get(annotator, self.mean_skill)

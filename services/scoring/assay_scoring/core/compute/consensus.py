@@ -39,8 +39,7 @@ def _clip01(x: float) -> float:
 def _weights(*, model: FittedModel | None, annotators: list[str]) -> np.ndarray | None:
     if model is None:
         return None
-    default = model.mean_skill()
-    return np.array([s if (s := model.skill_of(a)) is not None else default for a in annotators], dtype=float)
+    return np.array([model.skill_of(a) for a in annotators], dtype=float)
 
 
 def _categorical(*, config: ScoringConfig, model: FittedModel | None, annotators: list[str],

@@ -3,7 +3,8 @@
 For Dawid-Skene, one-coin Dawid-Skene, GLAD and MACE the periodic refit stores each
 annotator's confusion matrix P(answer | truth) and the class priors; the posterior of a new
 task is then prior(t) * prod_w P(answer_w | t), computed in log space in one vectorised step.
-Annotators the model has not seen get the mean confusion of those it has.
+Annotators the model has not seen get the mean confusion of those it has. Only the task's
+annotators' parameters are loaded.
 """
 from __future__ import annotations
 
@@ -19,19 +20,16 @@ def posterior_from_model(*, model: FittedModel, annotators: list[str], labels: l
     label_pos = {name: i for i, name in enumerate(model.labels)}
     if any(label not in label_pos for label in labels):
         return None
-    conf = np.asarray(model.confusions, dtype=float)
     k = len(model.labels)
-    if conf.shape != (len(model.annotators), k, k) or k == 0:
+    cube = np.asarray([model.confusions.get(a, model.mean_confusion) for a in annotators], dtype=float)
+    if k == 0 or cube.shape != (len(annotators), k, k):
         return None
-    mean = conf.mean(axis=0) if conf.shape[0] else np.full((k, k), 1.0 / k)
-    cube = np.concatenate([conf, mean[None]], axis=0)
-    worker_pos = {name: i for i, name in enumerate(model.annotators)}
-    w = np.array([worker_pos.get(a, len(model.annotators)) for a in annotators], dtype=np.int64)
     o = np.array([label_pos[label] for label in labels], dtype=np.int64)
     priors = np.asarray(model.class_priors, dtype=float)
     if priors.shape != (k,):
         priors = np.full(k, 1.0 / k)
-    log_post = np.log(np.maximum(priors, LOG_FLOOR)) + np.log(np.maximum(cube[w, :, o], LOG_FLOOR)).sum(axis=0)
+    log_post = np.log(np.maximum(priors, LOG_FLOOR)) + np.log(
+        np.maximum(cube[np.arange(len(annotators)), :, o], LOG_FLOOR)).sum(axis=0)
     log_post -= log_post.max()
     post = np.exp(log_post)
     return post / post.sum()

@@ -39,22 +39,26 @@ def _completed(task_id: UUID) -> bool:
     return set(completion.submission_ids) <= {str(a.submission_id) for a in Submission.objects.filter(task_id=task_id)}
 
 
-def task_consensus_update(*, task_id: UUID) -> ConsensusResult | None:
+def task_consensus_update(*, task_id: UUID, project: ProjectSettings | None = None,
+                          gold_checked: bool = False) -> ConsensusResult | None:
     """Compute (or recompute) the task's consensus and emit consensus.reached / consensus.disputed.
 
     Runs when the task's distinct annotators reach the project's overlap, when the task was
     completed (and its listed submissions arrived), or when a consensus exists and a new answer
     arrived. Gold tasks get none: their answer is the gold. Nothing is emitted when the answers
-    are those of the last consensus.
+    are those of the last consensus. A caller that holds the task lock, the project and knows the
+    task is not gold passes `project` and `gold_checked=True`.
     """
-    task_lock(task_id=task_id)
-    gold = GoldAnswer.objects.filter(task_id=task_id).order_by("-version").first()
-    if gold is not None and not gold.retired:
-        return None
+    if not gold_checked:
+        task_lock(task_id=task_id)
+        gold = GoldAnswer.objects.filter(task_id=task_id).order_by("-version").first()
+        if gold is not None and not gold.retired:
+            return None
     answers = latest_answers(task_id=task_id)
     if not answers:
         return None
-    project = ProjectSettings.objects.get(project_id=answers[0].project_id)
+    if project is None:
+        project = ProjectSettings.objects.get(project_id=answers[0].project_id)
     existing = ConsensusResult.objects.filter(task_id=task_id).first()
     if len(answers) < project.overlap and existing is None and not _completed(task_id):
         return None
@@ -63,8 +67,10 @@ def task_consensus_update(*, task_id: UUID) -> ConsensusResult | None:
         return existing
     config = config_of(project)
     try:
-        result = task_consensus_compute(config=config, model=fitted_model_of(project_id=project.project_id),
-                                        annotators=[a.annotator for a in answers], answers=[a.answer for a in answers])
+        names = [a.annotator for a in answers]
+        result = task_consensus_compute(config=config, model=fitted_model_of(project_id=project.project_id,
+                                                                             annotators=names),
+                                        annotators=names, answers=[a.answer for a in answers])
     except AnswerValidationError as exc:
         raise ApplicationError(f"task {task_id} cannot be aggregated: {exc}") from None
     status = "reached" if result.confidence >= config.consensus_threshold else "disputed"

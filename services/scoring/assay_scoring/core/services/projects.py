@@ -8,7 +8,7 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.config import FittedModel, ScoringConfig
-from assay_scoring.core.models import ANSWER_TYPES, CATEGORICAL_METHODS, ProjectSettings, WorkerModel
+from assay_scoring.core.models import ANSWER_TYPES, CATEGORICAL_METHODS, AnnotatorParams, ProjectSettings, WorkerModel
 
 SETTING_FIELDS = ("consensus_method", "consensus_threshold", "gold_pass_threshold", "cost_matrix", "training_mode",
                   "multi_choice_metric", "overlap_threshold", "quorum", "keypoint_sigmas")
@@ -154,9 +154,13 @@ def config_of(project: ProjectSettings) -> ScoringConfig:
     )
 
 
-def fitted_model_of(*, project_id: UUID) -> FittedModel | None:
+def fitted_model_of(*, project_id: UUID, annotators: list[str]) -> FittedModel | None:
+    """The project's fitted model with the parameters of `annotators` (those the fit has seen)."""
     row = WorkerModel.objects.filter(project_id=project_id).first()
     if row is None:
         return None
-    return FittedModel(method=row.method, labels=tuple(row.labels), annotators=tuple(row.annotators),
-                       skills=tuple(row.skills), confusions=row.confusions, class_priors=tuple(row.class_priors))
+    params = AnnotatorParams.objects.filter(project_id=project_id, annotator__in=annotators)
+    return FittedModel(method=row.method, labels=tuple(row.labels), class_priors=tuple(row.class_priors),
+                       mean_skill=row.mean_skill, mean_confusion=row.mean_confusion,
+                       skills={p.annotator: p.skill for p in params},
+                       confusions={p.annotator: p.confusion for p in params})

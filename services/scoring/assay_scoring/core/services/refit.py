@@ -13,7 +13,7 @@ from django.utils import timezone
 from assay_shared.bus.publish import events_emit_many
 from assay_shared.db.tenancy import require_tenant, tenant_atomic
 
-from assay_scoring.core.models import GoldAnswer, ProjectSettings, RefitDue, Submission, WorkerModel
+from assay_scoring.core.models import AnnotatorParams, GoldAnswer, ProjectSettings, RefitDue, Submission, WorkerModel
 from assay_scoring.numerics.categorical import (
     categorical_consensus,
     dawid_skene,
@@ -74,14 +74,20 @@ def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
     confusion = np.clip(np.nan_to_num(np.asarray(confusion, dtype=float), nan=1.0 / k), 0.0, 1.0)
     priors = result.class_priors if result.class_priors is not None else result.posteriors.mean(axis=0)
     annotators = [str(w) for w in enc.worker_names]
-    model, _ = WorkerModel.objects.update_or_create(
-        tenant_id=require_tenant(), project_id=project_id,
-        defaults=dict(method=method, labels=[str(x) for x in enc.label_names], annotators=annotators,
-                      skills=skill.tolist(), confusions=confusion.tolist(),
-                      class_priors=np.asarray(priors, dtype=float).tolist(), n_answers=len(rows),
-                      n_tasks=enc.n_items, n_gold=int(keep.sum())),
-    )
+    tenant = require_tenant()
     per_worker = np.bincount(enc.workers, minlength=enc.n_workers)
+    model, _ = WorkerModel.objects.update_or_create(
+        tenant_id=tenant, project_id=project_id,
+        defaults=dict(method=method, labels=[str(x) for x in enc.label_names],
+                      class_priors=np.asarray(priors, dtype=float).tolist(), mean_skill=float(skill.mean()),
+                      mean_confusion=confusion.mean(axis=0).tolist(), n_answers=len(rows), n_tasks=enc.n_items,
+                      n_gold=int(keep.sum())),
+    )
+    AnnotatorParams.objects.filter(project_id=project_id).delete()
+    AnnotatorParams.objects.bulk_create([
+        AnnotatorParams(tenant_id=tenant, project_id=project_id, annotator=name, skill=float(skill[w]),
+                        confusion=confusion[w].tolist(), n_answers=int(per_worker[w]))
+        for w, name in enumerate(annotators)], batch_size=1000)
     events = []
     for w, name in enumerate(annotators):
         payload = {"project_id": str(project_id), "annotator": name, "method": method, "skill": float(skill[w]),

@@ -5,28 +5,32 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Value
-from django.db.models.functions import Coalesce
+from django.db import connection
 from django.utils import timezone
 
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.answers import answer_validate
-from assay_scoring.core.models import ANSWER_TYPES, RefitDue, Submission, TaskCompletion
+from assay_scoring.core.models import ANSWER_TYPES, Submission, TaskCompletion
 from assay_scoring.core.services.consensus import task_consensus_update, task_lock
 from assay_scoring.core.services.gold import gold_current, submission_gold_score
 from assay_scoring.core.services.projects import config_of, project_settings_ensure
 from assay_scoring.numerics.errors import AnswerValidationError
 
 
+FITTED_TYPES = ("single_choice",)
+
+
 def refit_mark_due(*, project_id: UUID) -> None:
     """Note that the project's annotator model no longer reflects every answer."""
-    tenant, now = require_tenant(), timezone.now()
-    row, created = RefitDue.objects.get_or_create(tenant_id=tenant, project_id=project_id,
-                                                  defaults={"due_since": now, "changed_at": now})
-    if not created:
-        RefitDue.objects.filter(pk=row.pk).update(changed_at=now, due_since=Coalesce("due_since", Value(now)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO scoring_refit_due (tenant_id, project_id, due_since, changed_at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (tenant_id, project_id) DO UPDATE SET changed_at = EXCLUDED.changed_at, "
+            "due_since = COALESCE(scoring_refit_due.due_since, EXCLUDED.due_since)",
+            [require_tenant(), str(project_id), timezone.now(), timezone.now()],
+        )
 
 
 def submission_record(*, submission_id: UUID, task_id: UUID, project_id: UUID, annotator: str, answer: Any,
@@ -53,11 +57,13 @@ def submission_record(*, submission_id: UUID, task_id: UUID, project_id: UUID, a
         batch_id=batch_id, annotator=annotator, answer=answer, answer_type=project.answer_type,
         submitted_at=submitted_at,
     )
+    if project.answer_type in FITTED_TYPES:
+        refit_mark_due(project_id=project_id)
     gold = gold_current(task_id=task_id)
     if gold is not None:
         submission_gold_score(submission=submission, project=project, gold=gold)
-    refit_mark_due(project_id=project_id)
-    task_consensus_update(task_id=task_id)
+    else:
+        task_consensus_update(task_id=task_id, project=project, gold_checked=True)
     return submission
 
 
