@@ -22,6 +22,12 @@ from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
 from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add
 
+# Evaluated in the claim statement itself: it starts after the annotator's status row lock was granted, so it
+# sees every lease a concurrent request of the same annotator committed meanwhile.
+ROOM = """
+  AND (SELECT count(*) FROM assignment_assignment r WHERE r.annotator = %(a)s AND r.project_id = %(p)s
+       AND r.state = 'leased' AND r.expires_at > now()) < %(cap)s"""
+
 NOT_MINE = """
   AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = %(a)s)
   AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = %(a)s)"""
@@ -51,7 +57,7 @@ WITH takeover AS (
          expires_at = now() + make_interval(secs => %(ttl)s)
   FROM (SELECT x.id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
         WHERE x.project_id = %(p)s AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
-          AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + """
+          AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + ROOM + """
         ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED) lapsed
   WHERE a.id = lapsed.id
   RETURNING a.task_id, a.expires_at),
@@ -59,7 +65,7 @@ pick AS (
   SELECT t.id FROM assignment_task t
   WHERE NOT EXISTS (SELECT 1 FROM takeover)
     AND t.project_id = %(p)s AND t.free_slots > 0 AND NOT t.is_gold
-    AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + """
+    AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + ROOM + """
   ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE SKIP LOCKED),
 upd AS (
   UPDATE assignment_task t SET free_slots = t.free_slots - 1 FROM pick WHERE t.id = pick.id
@@ -80,7 +86,7 @@ WITH ins AS (
   INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
   SELECT %(t)s, %(p)s, t.id, %(a)s, 'leased', true, now(), now() + make_interval(secs => %(ttl)s)
   FROM assignment_task t
-  WHERE t.project_id = %(p)s AND t.is_gold """ + NOT_MINE + """
+  WHERE t.project_id = %(p)s AND t.is_gold """ + NOT_MINE + ROOM + """
   ORDER BY md5(%(a)s || t.id::text) LIMIT 1
   ON CONFLICT (task_id, annotator) DO NOTHING
   RETURNING task_id, expires_at)
@@ -134,9 +140,8 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
             raise ForbiddenError(f"this project requires the skills {', '.join(sorted(set(required) - set(skills)))}",
                                  code="missing_skills")
         if open_leases >= cap:
-            raise ConflictError(f"you already hold {open_leases} open lease(s), the most this project allows; "
-                                "submit, skip or release one first", code="lease_cap_reached")
-        params = {"t": tenant, "a": annotator, "p": project_id, "ttl": ttl, "skills": list(skills),
+            raise _lease_cap_error(open_leases)
+        params = {"t": tenant, "a": annotator, "p": project_id, "ttl": ttl, "skills": list(skills), "cap": cap,
                   "nobatch": NO_BATCH, "shard": random.randrange(Progress.SHARDS)}
         if exam_size and not qualified:
             cursor.execute("SELECT count(*) FROM assignment_assignment WHERE annotator = %s AND project_id = %s"
@@ -145,14 +150,29 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
                 raise ConflictError("your qualification answers are being scored; regular work opens when you"
                                     " qualify", code="awaiting_qualification")
             cursor.execute(GOLD_SQL, params)
-            return _handout(cursor.fetchone())
+            return _handout(cursor.fetchone()) or _nothing(cursor, params)
         if gold_rate > 0 and gold_draw(seed=seed, annotator=annotator, position=served) < gold_rate:
             cursor.execute(GOLD_SQL, params)
             found = cursor.fetchone()
             if found is not None:
                 return _handout(found)
         cursor.execute(CLAIM_SQL, params)
-        return _handout(cursor.fetchone())
+        return _handout(cursor.fetchone()) or _nothing(cursor, params)
+
+
+def _lease_cap_error(open_leases: int) -> ConflictError:
+    return ConflictError(f"you already hold {open_leases} open lease(s), the most this project allows; "
+                         "submit, skip or release one first", code="lease_cap_reached")
+
+
+def _nothing(cursor, params: dict) -> None:
+    """No task was handed out: say so, unless a concurrent request of the same annotator filled the cap."""
+    cursor.execute("SELECT count(*) FROM assignment_assignment WHERE annotator = %(a)s AND project_id = %(p)s"
+                   " AND state = 'leased' AND expires_at > now()", params)
+    open_leases = cursor.fetchone()[0]
+    if open_leases >= params["cap"]:
+        raise _lease_cap_error(open_leases)
+    return None
 
 
 def lease_heartbeat(*, task_id, annotator: str) -> str:

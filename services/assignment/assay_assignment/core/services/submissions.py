@@ -99,6 +99,13 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
         if held is not None:
             submitted_at, done = held
         else:
+            # a concurrent retry of this very submission may have committed while this one waited
+            cursor.execute("SELECT submitted_at FROM assignment_submission WHERE id = %s AND task_id = %s"
+                           " AND annotator = %s", [submission_id, task_id, annotator])
+            replay = cursor.fetchone()
+            if replay is not None:
+                return Receipt(submission_id=str(submission_id), task_id=str(task_id),
+                               submitted_at=replay[0].isoformat(), replayed=True)
             submitted_at, done = _late_submit(cursor, params=params, gold=gold)
         completed: list[str] | None = None
         if done:
