@@ -92,3 +92,15 @@ def test_the_refit_runs_on_a_beat_schedule():
     entry = settings.CELERY_BEAT_SCHEDULE["scoring-refit-due-projects"]
     assert (entry["task"], entry["schedule"]) == ("scoring.refit_due_projects", 300.0)
     assert refit_due_projects.name == "scoring.refit_due_projects"
+
+
+def test_labels_outside_the_current_schema_still_fit(deliver, outbox_events):
+    # given answers with a label that the project's schema no longer lists
+    project = seeded_project(deliver, method="dawid_skene", n_tasks=4)
+    deliver(submitted(task_id=new_id(), project_id=project, annotator="good-1", answer={"label": "cat"}, overlap=None))
+    with tenant_atomic(tenant="acme"):
+        project_settings_update(project_id=project, actor="owner", values={"labels": ["dog", "bird"]})
+    # when the project is refitted, the model keeps the schema's order, then the other labels seen
+    assert refit_due_projects.run(limit=10) == 1
+    with tenant_atomic(tenant="acme"):
+        assert WorkerModel.objects.get(project_id=project).labels == ["dog", "bird", "cat"]

@@ -8,8 +8,7 @@ import numpy as np
 
 from assay_shared.errors import ConflictError
 
-from assay_scoring.core.models import Submission
-from assay_scoring.core.selectors import project_settings_get
+from assay_scoring.core.selectors import project_latest_answers, project_settings_get
 from assay_scoring.numerics.agreement import fleiss_kappa, krippendorff_alpha, pairwise_cohen_kappa, per_class_alpha
 from assay_scoring.numerics.encoding import encode_answers
 from assay_scoring.numerics.errors import AggregationInputError
@@ -28,12 +27,6 @@ def _alpha(**kwargs) -> float | None:
         return None
 
 
-def _latest(project_id: UUID) -> list[tuple[str, str, object]]:
-    return [(str(t), a, ans) for t, a, ans in Submission.objects.filter(project_id=project_id)
-            .order_by("task_id", "annotator", "-submitted_at", "-id").distinct("task_id", "annotator")
-            .values_list("task_id", "annotator", "answer")]
-
-
 def project_agreement(*, project_id: UUID, min_overlap: int = 1) -> dict:
     """Krippendorff's alpha (nominal, ordinal, interval), Fleiss' kappa, per-class figures and
     pairwise Cohen's kappa. Ordinal and interval levels take the project's label order as the scale."""
@@ -41,7 +34,7 @@ def project_agreement(*, project_id: UUID, min_overlap: int = 1) -> dict:
     if project.answer_type not in ("single_choice", "multi_choice"):
         raise ConflictError(f"agreement is computed for single_choice and multi_choice projects; this one is "
                             f"{project.answer_type} (its consensus results carry a per-task agreement)")
-    rows = _latest(project_id)
+    rows = project_latest_answers(project_id=project_id)
     if project.answer_type == "multi_choice":
         return _multi(project, rows)
     names = list(project.labels) or sorted({r[2]["label"] for r in rows})

@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from assay_shared.errors import NotFoundError
 
-from assay_scoring.core.models import AnnotatorParams, ConsensusResult, GoldAnswer, GoldScore, ProjectSettings, WorkerModel
+from assay_scoring.core.models import (
+    AnnotatorParams,
+    ConsensusResult,
+    GoldAnswer,
+    GoldScore,
+    ProjectSettings,
+    Submission,
+    WorkerModel,
+)
 from assay_scoring.numerics.results import ERROR_TYPES
 
 
@@ -19,6 +27,13 @@ def project_settings_get(*, project_id: UUID) -> ProjectSettings:
     if project is None:
         raise NotFoundError("scoring does not know this project")
     return project
+
+
+def project_latest_answers(*, project_id: UUID) -> list[tuple[str, str, object]]:
+    """(task id, annotator, answer) of each annotator's latest submission per task of the project."""
+    return [(str(t), a, ans) for t, a, ans in Submission.objects.filter(project_id=project_id)
+            .order_by("task_id", "annotator", "-submitted_at", "-id").distinct("task_id", "annotator")
+            .values_list("task_id", "annotator", "answer")]
 
 
 def gold_answer_list(*, project_id: UUID | None = None, task_id: UUID | None = None) -> list[GoldAnswer]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Max
-
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
@@ -135,6 +133,3 @@ def submission_gold_score(*, submission: Submission, project: ProjectSettings, g
     })
     return row
 
-
-def gold_versions_max(*, task_id: UUID) -> int:
-    return GoldAnswer.objects.filter(task_id=task_id).aggregate(v=Max("version"))["v"] or 0

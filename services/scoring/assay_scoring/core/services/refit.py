@@ -2,6 +2,7 @@
 fitted parameters for online consensus, and publish each annotator's skill."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -13,7 +14,8 @@ from django.utils import timezone
 from assay_shared.bus.publish import events_emit_many
 from assay_shared.db.tenancy import require_tenant, tenant_atomic
 
-from assay_scoring.core.models import AnnotatorParams, GoldAnswer, ProjectSettings, RefitDue, Submission, WorkerModel
+from assay_scoring.core.models import AnnotatorParams, ProjectSettings, RefitDue, WorkerModel
+from assay_scoring.core.selectors import gold_answer_list, project_latest_answers
 from assay_scoring.numerics.categorical import (
     categorical_consensus,
     dawid_skene,
@@ -34,6 +36,8 @@ FITTERS = {
     "glad": glad,
     "mace": mace,
 }
+log = logging.getLogger("assay.scoring.refit")
+FITTED_TYPES = ("single_choice",)
 MAX_CONFUSION_LABELS = 32
 CLAIM_SECONDS = 600
 
@@ -48,20 +52,18 @@ def _one_coin(skill: np.ndarray, k: int) -> np.ndarray:
 def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
     """Refit the project's single-choice annotator model; None when there is nothing to fit."""
     project = ProjectSettings.objects.filter(project_id=project_id).first()
-    if project is None or project.answer_type != "single_choice":
+    if project is None or project.answer_type not in FITTED_TYPES:
         return None
-    rows = list(Submission.objects.filter(project_id=project_id)
-                .order_by("task_id", "annotator", "-submitted_at", "-id")
-                .distinct("task_id", "annotator").values_list("task_id", "annotator", "answer"))
+    rows = project_latest_answers(project_id=project_id)
     if not rows:
         return None
-    gold_rows = [g for g in GoldAnswer.objects.filter(project_id=project_id).order_by("task_id", "-version")
-                 .distinct("task_id").values_list("task_id", "answer", "retired") if not g[2]]
-    names = list(project.labels) or sorted({r[2]["label"] for r in rows} | {g[1]["label"] for g in gold_rows})
-    enc = encode_answers(items=[str(r[0]) for r in rows], workers=[r[1] for r in rows],
+    gold = gold_answer_list(project_id=project_id)
+    seen = {r[2]["label"] for r in rows} | {g.answer["label"] for g in gold}
+    names = list(project.labels) + sorted(seen - set(project.labels))
+    enc = encode_answers(items=[r[0] for r in rows], workers=[r[1] for r in rows],
                          labels=[r[2]["label"] for r in rows], label_names=names)
-    gold_items = enc.item_index(names=[str(g[0]) for g in gold_rows])
-    gold_labels = enc.label_index(names=[g[1]["label"] for g in gold_rows])
+    gold_items = enc.item_index(names=[str(g.task_id) for g in gold])
+    gold_labels = enc.label_index(names=[g.answer["label"] for g in gold])
     keep = (gold_items >= 0) & (gold_labels >= 0)
     method = project.consensus_method
     result = FITTERS[method](items=enc.items, workers=enc.workers, labels=enc.labels, n_items=enc.n_items,
@@ -129,11 +131,16 @@ def refit_release(*, due: DueProject) -> None:
 
 
 def projects_refit_due(*, limit: int = 20) -> int:
-    """The periodic job: refit every stale project, each in its own tenant transaction."""
+    """The periodic job: refit every stale project, each in its own tenant transaction. A project
+    whose refit fails stays due (its claim expires) and does not stop the others."""
     done = 0
     for due in refit_claim_due(limit=limit):
-        with tenant_atomic(tenant=due.tenant_id):
-            project_model_refit(project_id=due.project_id)
+        try:
+            with tenant_atomic(tenant=due.tenant_id):
+                project_model_refit(project_id=due.project_id)
+        except Exception:  # noqa: BLE001 - logged; retried at the next period after the claim expires
+            log.exception("refit of project %s (tenant %s) failed", due.project_id, due.tenant_id)
+            continue
         refit_release(due=due)
         done += 1
     return done

@@ -16,10 +16,8 @@ from assay_scoring.core.models import ANSWER_TYPES, Submission, TaskCompletion
 from assay_scoring.core.services.consensus import task_consensus_update, task_lock
 from assay_scoring.core.services.gold import gold_current, submission_gold_score
 from assay_scoring.core.services.projects import config_of, project_settings_ensure
+from assay_scoring.core.services.refit import FITTED_TYPES
 from assay_scoring.numerics.errors import AnswerValidationError
-
-
-FITTED_TYPES = ("single_choice",)
 
 
 def refit_mark_due(*, project_id: UUID) -> None:
