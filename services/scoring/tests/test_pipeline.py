@@ -47,6 +47,7 @@ def test_gold_task_submission_is_scored_and_gold_scored_emitted_without_the_gold
         "submission_id": event.payload["submission_id"], "task_id": task, "project_id": project,
         "annotator": "teammate", "answer_type": "single_choice", "score": 0.0, "passed": False,
         "error_counts": {**ZERO_ERRORS, "wrong_label": 1}, "batch_id": "batch-1", "gold_version": 1,
+        "training_mode": False,
     }
     # and no consensus is computed for a gold task even though its overlap (1) is reached
     assert outbox_events("consensus.reached") == [] and outbox_events("consensus.disputed") == []

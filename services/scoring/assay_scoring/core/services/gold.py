@@ -130,6 +130,7 @@ def submission_gold_score(*, submission: Submission, project: ProjectSettings, g
         "project_id": str(submission.project_id), "annotator": submission.annotator,
         "answer_type": project.answer_type, "score": outcome.score, "passed": outcome.passed,
         "error_counts": outcome.error_counts, "batch_id": submission.batch_id, "gold_version": gold.version,
+        "training_mode": project.training_mode,
     })
     return row
 
