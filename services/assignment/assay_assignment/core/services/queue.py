@@ -84,14 +84,23 @@ FROM got JOIN assignment_task t ON t.id = got.task_id"""
 GOLD_SQL = """
 WITH ins AS (
   INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
-  SELECT %(t)s, %(p)s, t.id, %(a)s, 'leased', true, now(), now() + make_interval(secs => %(ttl)s)
+  SELECT %(t)s::varchar, %(p)s::uuid, t.id, %(a)s::varchar, 'leased', true, now(), now() + make_interval(secs => %(ttl)s)
   FROM assignment_task t
   WHERE t.project_id = %(p)s AND t.is_gold """ + NOT_MINE + ROOM + """
-  ORDER BY md5(%(a)s || t.id::text) LIMIT 1
+  ORDER BY md5(%(a)s::varchar || t.id::text) LIMIT 1
   ON CONFLICT (task_id, annotator) DO NOTHING
   RETURNING task_id, expires_at)
 SELECT t.id, t.project_id, t.data, t.schema_version, ins.expires_at
 FROM ins JOIN assignment_task t ON t.id = ins.task_id"""
+
+# Mixed into regular work only while regular work remains for this annotator: a stream of nothing but gold
+# at the end of a queue would tell them what they are answering.
+GOLD_MIXED_SQL = GOLD_SQL.replace("WHERE t.project_id = %(p)s AND t.is_gold", """WHERE t.project_id = %(p)s AND t.is_gold
+    AND EXISTS (SELECT 1 FROM assignment_task r WHERE r.project_id = %(p)s AND r.free_slots > 0 AND NOT r.is_gold
+                AND r.required_skills <@ %(skills)s::varchar(64)[]
+                AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = r.id AND y.annotator = %(a)s)
+                AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = r.id AND s.annotator = %(a)s))""")
+assert GOLD_MIXED_SQL != GOLD_SQL
 
 
 
@@ -152,7 +161,7 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
             cursor.execute(GOLD_SQL, params)
             return _handout(cursor.fetchone()) or _nothing(cursor, params)
         if gold_rate > 0 and gold_draw(seed=seed, annotator=annotator, position=served) < gold_rate:
-            cursor.execute(GOLD_SQL, params)
+            cursor.execute(GOLD_MIXED_SQL, params)
             found = cursor.fetchone()
             if found is not None:
                 return _handout(found)
