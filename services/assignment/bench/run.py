@@ -123,7 +123,9 @@ def ws_latency(server: ServiceProcess, http: httpx.Client, waiting: int, samples
 
     import websockets
 
-    project_id = project_create(http, f"ws-{uuid.uuid4().hex[:6]}")
+    response = http.post("/api/v1/projects", json={"name": f"ws-{uuid.uuid4().hex[:6]}", "schema": SCHEMA, "overlap": 1})
+    assert response.status_code == 201, response.text
+    project_id = response.json()["id"]
 
     async def main():
         sockets = []
@@ -151,27 +153,12 @@ def ws_latency(server: ServiceProcess, http: httpx.Client, waiting: int, samples
             message = json.loads(next(iter(done)).result())
             assert message["type"] == "task", message
             latencies.append(arrived - started)
+            # the winner answers; with nothing else queued it goes back to waiting, the others never left it
             ws = sockets[owner[0]]
-            await ws.send(json.dumps({"type": "release", "task_id": message["task"]["task_id"]}))
-            # the releasing annotator gets the task straight back; skip it so the next sample is a fresh task
-            while True:
-                reply = json.loads(await ws.recv())
-                if reply["type"] == "task":
-                    await ws.send(json.dumps({"type": "skip", "task_id": reply["task"]["task_id"]}))
-                    continue
-                if reply["type"] in ("waiting",):
-                    break
-            # other sockets may have been offered the released/skipped task: drain them back to waiting
-            await asyncio.sleep(0.05)
-            for other in sockets:
-                while True:
-                    try:
-                        reply = json.loads(await asyncio.wait_for(other.recv(), 0.02))
-                    except asyncio.TimeoutError:
-                        break
-                    if reply["type"] == "task":
-                        await other.send(json.dumps({"type": "submit", "task_id": reply["task"]["task_id"],
-                                                     "answer": {"label": "dog"}, "duration_ms": 1}))
+            await ws.send(json.dumps({"type": "submit", "task_id": message["task"]["task_id"],
+                                      "answer": {"label": "dog"}, "duration_ms": 1}))
+            assert json.loads(await ws.recv())["type"] == "submitted"
+            assert json.loads(await ws.recv())["type"] == "waiting"
         await lead.aclose()
         for ws in sockets:
             await ws.close()

@@ -1,6 +1,6 @@
 """Gold injection: mixed in at the project's rate, gating by a qualification exam, and never recognisable."""
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -8,7 +8,7 @@ from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.events.envelope import envelope_build
 
 from assay_assignment.core.services.queue import gold_draw
-from assay_assignment.core.services.status import gold_result_record
+from assay_assignment.core.services.status import gold_feedback_flush, gold_result_record
 from tests.conftest import rows, sql
 
 pytestmark = pytest.mark.django_db
@@ -122,24 +122,45 @@ def test_qualification_exam_gates_regular_work(make_project, import_tasks, work,
     assert work(cast.teammate).next_task(project["id"])["task_id"] not in gold
 
 
-def gold_result(project_id, annotator, score, n):
+def gold_result(project_id, annotator, score, n, today):
     with tenant_atomic(tenant="acme"):
         return gold_result_record(project_id=project_id, annotator=annotator, submission_id=str(uuid.uuid4()),
                                   task_id=str(uuid.uuid4()), score=score, passed=score > 0.5,
                                   error_counts={"missing": 0, "extra": 0, "wrong_label": n, "low_overlap": 0,
-                                                "wrong_attribute": 0})
+                                                "wrong_attribute": 0}, today=today)
 
 
-def test_gold_feedback_outside_training_names_no_task(make_project):
+def flush(project_id, annotator, today):
+    with tenant_atomic(tenant="acme"):
+        return gold_feedback_flush(project_id=project_id, annotator=annotator, today=today)
+
+
+def test_gold_feedback_outside_training_is_a_day_late_and_names_no_task(make_project, import_tasks, work, cast):
     project = make_project()
-    feedback = [gold_result(project["id"], "teammate", score, i) for i, score in enumerate([1, 0, 1, 1, 0.5])]
-    assert feedback[:4] == [None] * 4
-    assert feedback[4] == {"kind": "quality", "project_id": project["id"], "score": 0.7}
+    monday, tuesday, wednesday = date(2026, 11, 16), date(2026, 11, 17), date(2026, 11, 18)
+    # results arriving push nothing, and asking for work the same day reports nothing
+    assert [gold_result(project["id"], "teammate", s, 0, monday) for s in (1.0, 0.0, 0.5)] == [None] * 3
+    assert flush(project["id"], "teammate", monday) is None
+    # the first request for work of a later day reports the earlier days' totals, once
+    assert flush(project["id"], "teammate", tuesday) == {
+        "kind": "quality", "project_id": project["id"], "gold_scored": 3, "mean_score": 0.5}
+    assert flush(project["id"], "teammate", tuesday) is None
+    assert gold_result(project["id"], "teammate", 1.0, 0, tuesday) is None
+    assert gold_result(project["id"], "teammate", 1.0, 0, wednesday) is None
+    assert flush(project["id"], "teammate", wednesday) == {
+        "kind": "quality", "project_id": project["id"], "gold_scored": 4, "mean_score": 0.625}
+    # and the next-task request is what triggers it
+    sql("UPDATE assignment_annotator_status SET gold_day = gold_day - 1, gold_pending = 1, gold_pending_score = 0"
+        " WHERE annotator = 'teammate' AND project_id = %s", [project["id"]])
+    import_tasks(project["id"], rows(1))
+    work(cast.teammate).next_task(project["id"])
+    assert sql("SELECT gold_scored, gold_reported FROM assignment_annotator_status WHERE annotator = 'teammate'"
+               " AND project_id = %s", [project["id"]]) == [(5, 5)]
 
 
 def test_gold_feedback_in_training_mode_is_per_task(make_project):
     project = make_project(training_mode=True)
-    feedback = gold_result(project["id"], "teammate", 0.25, 2)
+    feedback = gold_result(project["id"], "teammate", 0.25, 2, date(2026, 11, 16))
     assert sorted(feedback) == ["error_counts", "kind", "passed", "score", "submission_id", "task_id"]
     assert (feedback["kind"], feedback["score"], feedback["passed"]) == ("score", 0.25, False)
 

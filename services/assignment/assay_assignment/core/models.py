@@ -154,8 +154,12 @@ class AnnotatorStatus(models.Model):
     qualified = models.BooleanField(default=False)
     skills = ArrayField(models.CharField(max_length=64), default=list)
     served = models.BigIntegerField(default=0)
+    gold_day = models.DateField(null=True)  # UTC day of the gold results still pending
     gold_pending = models.PositiveIntegerField(default=0)
     gold_pending_score = models.FloatField(default=0.0)
+    gold_scored = models.PositiveIntegerField(default=0)  # results of earlier days, already reported
+    gold_score_sum = models.FloatField(default=0.0)
+    gold_reported = models.PositiveIntegerField(default=0)  # how many of gold_scored were pushed
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

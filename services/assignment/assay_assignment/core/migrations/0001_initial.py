@@ -59,8 +59,12 @@ class Migration(migrations.Migration):
                 ('qualified', models.BooleanField(default=False)),
                 ('skills', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), default=list, size=None)),
                 ('served', models.BigIntegerField(default=0)),
+                ('gold_day', models.DateField(null=True)),
                 ('gold_pending', models.PositiveIntegerField(default=0)),
                 ('gold_pending_score', models.FloatField(default=0.0)),
+                ('gold_scored', models.PositiveIntegerField(default=0)),
+                ('gold_score_sum', models.FloatField(default=0.0)),
+                ('gold_reported', models.PositiveIntegerField(default=0)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={

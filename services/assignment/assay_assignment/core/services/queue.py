@@ -35,16 +35,18 @@ NOT_MINE = """
 STATE_SQL = """
 WITH me AS (
   INSERT INTO assignment_annotator_status (tenant_id, annotator, project_id, suspended, qualified, skills, served,
-                                           gold_pending, gold_pending_score, updated_at)
-  SELECT %(t)s, %(a)s, p.id, false, false, '{}', 1, 0, 0, now() FROM assignment_project p WHERE p.id = %(p)s
+                                           gold_pending, gold_pending_score, gold_scored, gold_score_sum,
+                                           gold_reported, updated_at)
+  SELECT %(t)s, %(a)s, p.id, false, false, '{}', 1, 0, 0, 0, 0, 0, now() FROM assignment_project p WHERE p.id = %(p)s
   ON CONFLICT (tenant_id, annotator, project_id) DO UPDATE SET served = assignment_annotator_status.served + 1
-  RETURNING served, suspended, qualified, skills)
+  RETURNING served, suspended, qualified, skills,
+            (gold_day < (now() AT TIME ZONE 'UTC')::date AND gold_pending > 0) OR gold_scored > gold_reported AS news)
 SELECT p.gold_rate, p.exam_size, p.lease_ttl_seconds, p.max_open_leases, p.required_skills, p.gold_seed,
        me.served, me.suspended OR coalesce(w.suspended, false), me.qualified,
        me.skills || coalesce(w.skills, '{}'),
        (SELECT count(*) FROM assignment_assignment x WHERE x.annotator = %(a)s AND x.project_id = p.id
           AND x.state = 'leased' AND x.expires_at > now()),
-       set_config('synchronous_commit', 'off', true)
+       set_config('synchronous_commit', 'off', true), me.news
 FROM assignment_project p CROSS JOIN me
 LEFT JOIN assignment_annotator_status w ON w.annotator = %(a)s AND w.project_id = %(all)s
 WHERE p.id = %(p)s"""
@@ -142,7 +144,11 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
         row = cursor.fetchone()
         if row is None:
             raise NotFoundError(f"project {project_id} does not exist")
-        gold_rate, exam_size, ttl, cap, required, seed, served, suspended, qualified, skills, open_leases, _ = row
+        gold_rate, exam_size, ttl, cap, required, seed, served, suspended, qualified, skills, open_leases, _, news = row
+        if news:
+            from assay_assignment.core.services.status import gold_feedback_flush
+
+            gold_feedback_flush(project_id=project_id, annotator=annotator)
         if suspended:
             raise ForbiddenError("you are suspended and receive no tasks", code="annotator_suspended")
         if not set(required) <= set(skills):

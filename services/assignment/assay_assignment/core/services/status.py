@@ -1,7 +1,10 @@
 """What other services tell assignment: annotator status, consensus and review outcomes, gold results."""
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import connection
+from django.utils import timezone
 
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import NotFoundError
@@ -10,9 +13,6 @@ from assay_assignment.core.models import TENANT_WIDE, AnnotatorStatus, Project
 from assay_assignment.core.push import annotator_feedback_push
 from assay_assignment.core.services.progress import progress_add
 from assay_assignment.core.services.queue import lease_release, task_slots_add
-
-GOLD_SUMMARY_EVERY = 5
-
 
 def _status_row(*, annotator: str, project_id) -> AnnotatorStatus:
     row, _ = AnnotatorStatus.objects.select_for_update().get_or_create(
@@ -94,26 +94,48 @@ def review_outcome_record(*, task_id, submission_id, annotator: str, verdict: st
         "verdict": verdict})
 
 
+def _gold_day_close(row: AnnotatorStatus, today: date) -> None:
+    if row.gold_day is not None and row.gold_day < today and row.gold_pending:
+        row.gold_scored += row.gold_pending
+        row.gold_score_sum += row.gold_pending_score
+        row.gold_pending, row.gold_pending_score = 0, 0.0
+
+
 def gold_result_record(*, project_id, annotator: str, submission_id, task_id, score: float, passed: bool,
-                       error_counts: dict) -> dict | None:
-    """Feedback on a gold answer. In training mode the annotator hears about that very task; otherwise only a
-    mean score over several gold results, with no task or submission named, so no task is revealed as gold."""
+                       error_counts: dict, today: date | None = None) -> dict | None:
+    """Feedback on a gold answer. In training mode the annotator hears about that very task at once and the
+    feedback is returned. Otherwise the result is only held, by UTC day (see gold_feedback_flush)."""
     project = Project.objects.filter(id=project_id).only("training_mode").first()
     if project is None:
         raise NotFoundError(f"project {project_id} does not exist")
     if project.training_mode:
         feedback = {"kind": "score", "task_id": str(task_id), "submission_id": str(submission_id),
                     "score": score, "passed": passed, "error_counts": error_counts}
-    else:
-        row = _status_row(annotator=annotator, project_id=project_id)
-        row.gold_pending += 1
-        row.gold_pending_score += score
-        if row.gold_pending < GOLD_SUMMARY_EVERY:
-            row.save(update_fields=["gold_pending", "gold_pending_score", "updated_at"])
-            return None
-        feedback = {"kind": "quality", "project_id": str(project_id),
-                    "score": round(row.gold_pending_score / row.gold_pending, 4)}
-        row.gold_pending, row.gold_pending_score = 0, 0.0
-        row.save(update_fields=["gold_pending", "gold_pending_score", "updated_at"])
+        annotator_feedback_push(tenant=require_tenant(), annotator=annotator, feedback=feedback)
+        return feedback
+    today = today or timezone.now().date()
+    row = _status_row(annotator=annotator, project_id=project_id)
+    _gold_day_close(row, today)
+    row.gold_day = today
+    row.gold_pending += 1
+    row.gold_pending_score += score
+    row.save()
+    return None
+
+
+def gold_feedback_flush(*, project_id, annotator: str, today: date | None = None) -> dict | None:
+    """Push the totals of the annotator's gold results of days before today, if there are new ones.
+
+    Called when the annotator asks for work, never when a result arrives: the push's timing then says nothing
+    about which of their tasks were gold."""
+    row = _status_row(annotator=annotator, project_id=project_id)
+    _gold_day_close(row, today or timezone.now().date())
+    if row.gold_scored <= row.gold_reported:
+        row.save()
+        return None
+    row.gold_reported = row.gold_scored
+    row.save()
+    feedback = {"kind": "quality", "project_id": str(project_id), "gold_scored": row.gold_scored,
+                "mean_score": round(row.gold_score_sum / row.gold_scored, 4)}
     annotator_feedback_push(tenant=require_tenant(), annotator=annotator, feedback=feedback)
     return feedback
