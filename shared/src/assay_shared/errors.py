@@ -51,9 +51,12 @@ def flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = str(key)
-            path = name if not prefix else (prefix if name == "non_field_errors" else f"{prefix}.{name}")
-            if name == "non_field_errors" and not prefix:
-                path = ""
+            if isinstance(key, int) or name.isdigit():
+                path = f"{prefix}[{name}]"  # ListField/DictField children are keyed by index
+            elif name == "non_field_errors":
+                path = prefix
+            else:
+                path = f"{prefix}.{name}" if prefix else name
             for k, v in flatten_fields(value, path).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list):

@@ -5,6 +5,3 @@ class CoreConfig(AppConfig):
     name = "assay_webhooks.core"
     label = "webhooks_core"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from assay_webhooks.core import schema  # noqa: F401 - registers the OpenAPI auth extension

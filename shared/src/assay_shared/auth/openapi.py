@@ -1,4 +1,4 @@
-"""OpenAPI description of the bearer-token authentication (loaded by the app config)."""
+"""OpenAPI description of the bearer-token authentication (registered when the bus app loads, so every service documents it)."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
