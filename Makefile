@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring tokens bench-review
+.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-webhooks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,3 +51,9 @@ bench-scoring: install  ## accuracy and speed of consensus on ../shared/data
 
 bench-review: install  ## sampling decisions/s and reviewer claim cycles
 	$(UV) run python services/review/bench/sampling.py $(ARGS)
+
+bench-scoring-service: install  ## submissions/s through the scoring service's event handler, refit time
+	DJANGO_SETTINGS_MODULE=assay_scoring.settings $(PYTEST) services/scoring/tests/bench_pipeline.py -q -s
+
+bench-webhooks: install  ## events recorded/s and signed deliveries/s to a local receiver
+	$(UV) run python services/webhooks/bench/run.py $(ARGS)
