@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, WebSocket /ws/work to the annotators' work consumer."""
+"""ASGI entry point: the annotators' hot endpoints (core/fastpath.py), the rest of HTTP to Django, and
+WebSocket /ws/work to the annotators' work consumer."""
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay_assignment.settings")
@@ -11,8 +12,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from assay_assignment.core.consumers import WorkConsumer  # noqa: E402
+from assay_assignment.core.fastpath import FastPath  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": django_application,
+    "http": FastPath(django_application),
     "websocket": URLRouter([path("ws/work", WorkConsumer.as_asgi())]),
 })

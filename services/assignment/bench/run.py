@@ -187,7 +187,7 @@ def main() -> int:
     admin_url = test_env.TEST_PG_URL
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     env = test_env.service_env(service="assignment", database=DATABASE, prefix=prefix)
-    env["DB_POOL_MAX"] = "4"
+    env["DB_POOL_MAX"] = "8"
     print(f"bench: database {DATABASE} on {admin_url.rsplit('@', 1)[-1]}, {args.web_workers} uvicorn workers,"
           f" relay {'off' if args.no_relay else 'on'}", flush=True)
     database_drop(admin_url=admin_url, database=DATABASE)

@@ -32,14 +32,51 @@ class HandoutOutput(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField()
 
 
+def next_call(*, annotator: str, project_id) -> tuple[int, dict]:
+    """The next-task endpoint's work, shared by the DRF view and the ASGI fast path."""
+    handout = queue.work_next(project_id=project_id, annotator=annotator)
+    return 200, {"task": handout.as_dict() if handout else None}
+
+
+def submit_call(*, annotator: str, task_id, body) -> tuple[int, dict]:
+    """The submit endpoint's work: validate the body by hand, record the answer."""
+    if not isinstance(body, dict):
+        raise _invalid("body", "must be a JSON object")
+    unknown = sorted(set(body) - {"submission_id", "answer", "duration_ms"})
+    if unknown:
+        raise _invalid(unknown[0], "is not a submission field")
+    if "answer" not in body:
+        raise _invalid("answer", "is required")
+    duration = body.get("duration_ms")
+    if not isinstance(duration, int) or isinstance(duration, bool) or not 0 <= duration <= 86_400_000:
+        raise _invalid("duration_ms", "is required: milliseconds spent, an integer from 0 to 86400000")
+    submission_id = body.get("submission_id")
+    if submission_id is not None:
+        try:
+            submission_id = uuid.UUID(str(submission_id))
+        except ValueError:
+            raise _invalid("submission_id", "must be a UUID") from None
+    receipt = submissions.submission_create(task_id=task_id, annotator=annotator, answer=body["answer"],
+                                            duration_ms=duration, submission_id=submission_id)
+    return (200 if receipt.replayed else 201), receipt.as_dict()
+
+
+def heartbeat_call(*, annotator: str, task_id) -> tuple[int, dict]:
+    expires = queue.lease_heartbeat(task_id=task_id, annotator=annotator)
+    return 200, {"task_id": str(task_id), "lease_expires_at": expires}
+
+
 class NextTaskApi(APIView):
     """Lease the next task: {"task": {...}} or {"task": null} when nothing is available now."""
 
     permission_classes = [ANNOTATORS]
 
+    class OutputSerializer(serializers.Serializer):
+        task = HandoutOutput(allow_null=True)
+
     def post(self, request, project_id):
-        handout = queue.work_next(project_id=project_id, annotator=principal_of(request).subject)
-        return Response({"task": handout.as_dict() if handout else None})
+        code, body = next_call(annotator=principal_of(request).subject, project_id=project_id)
+        return Response(body, status=code)
 
 
 class SubmitApi(APIView):
@@ -56,35 +93,16 @@ class SubmitApi(APIView):
         submitted_at = serializers.DateTimeField()
 
     def post(self, request, task_id):
-        body = request.data
-        if not isinstance(body, dict):
-            raise _invalid("body", "must be a JSON object")
-        unknown = sorted(set(body) - {"submission_id", "answer", "duration_ms"})
-        if unknown:
-            raise _invalid(unknown[0], "is not a submission field")
-        if "answer" not in body:
-            raise _invalid("answer", "is required")
-        duration = body.get("duration_ms")
-        if not isinstance(duration, int) or isinstance(duration, bool) or not 0 <= duration <= 86_400_000:
-            raise _invalid("duration_ms", "is required: milliseconds spent, an integer from 0 to 86400000")
-        submission_id = body.get("submission_id")
-        if submission_id is not None:
-            try:
-                submission_id = uuid.UUID(str(submission_id))
-            except ValueError:
-                raise _invalid("submission_id", "must be a UUID") from None
-        receipt = submissions.submission_create(task_id=task_id, annotator=principal_of(request).subject,
-                                                answer=body["answer"], duration_ms=duration,
-                                                submission_id=submission_id)
-        return Response(receipt.as_dict(), status=status.HTTP_200_OK if receipt.replayed else status.HTTP_201_CREATED)
+        code, body = submit_call(annotator=principal_of(request).subject, task_id=task_id, body=request.data)
+        return Response(body, status=code)
 
 
 class HeartbeatApi(APIView):
     permission_classes = [ANNOTATORS]
 
     def post(self, request, task_id):
-        expires = queue.lease_heartbeat(task_id=task_id, annotator=principal_of(request).subject)
-        return Response({"task_id": str(task_id), "lease_expires_at": expires})
+        code, body = heartbeat_call(annotator=principal_of(request).subject, task_id=task_id)
+        return Response(body, status=code)
 
 
 class ReleaseApi(APIView):
