@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma
+from scipy.special import digamma, gammaln
 
 from ._common import CategoricalData, ConsensusResult, check_answers, clamp, finish, gold_matrix, vote_posteriors
 
@@ -25,6 +25,7 @@ def mace(
     strategy_prior: float = 10.0,
     seed: int = 0,
     learn_class_priors: bool = False,
+    select: str = "loglik",
 ) -> ConsensusResult:
     """MACE (Hovy et al. 2013) with variational-Bayes M-steps, as in Crowd-Kit.
 
@@ -33,42 +34,50 @@ def mace(
     ``knowing_prior=(a_spam, a_know)`` are the Beta prior counts, ``strategy_prior``
     the symmetric Dirichlet count. ``init="random"`` runs ``n_restarts`` seeded random
     starts and keeps the best marginal likelihood; ``init="majority"`` runs one EM
-    started from the majority-vote posteriors. ``worker_skill`` is P(knowing).
+    started from the majority-vote posteriors; ``init="both"`` runs the majority-vote
+    start and then the ``n_restarts`` random ones. ``select`` picks the kept run:
+    ``"loglik"`` (the plug-in log marginal likelihood, as Crowd-Kit) or ``"elbo"`` (the
+    variational lower bound: that likelihood minus the KL of the Beta/Dirichlet posteriors
+    from their priors). Both figures are in ``extra``. ``worker_skill`` is P(knowing).
     """
     data = check_answers(items=items, workers=workers, labels=labels, n_items=n_items,
                          n_workers=n_workers, n_classes=n_classes)
     gold = gold_matrix(data=data, gold_items=gold_items, gold_labels=gold_labels)
+    if select not in ("loglik", "elbo"):
+        raise ValueError(f"select must be 'loglik' or 'elbo', got {select!r}")
     prior_sk = np.asarray(knowing_prior, dtype=float)
-    if init == "majority":
-        spam, theta = _vb_m_step(data, clamp(vote_posteriors(data), gold), prior_sk, strategy_prior)
-        starts = [(spam, theta)]
-    elif init == "random":
+    starts = []
+    if init in ("majority", "both"):
+        starts.append(_vb_m_step(data, clamp(vote_posteriors(data), gold), prior_sk, strategy_prior))
+    if init in ("random", "both"):
         rng = np.random.default_rng(seed)
-        starts = []
         for _ in range(max(n_restarts, 1)):
             s = rng.uniform(1.0, 1.5, size=(data.n_workers, 2))
             t = rng.uniform(1.0, 1.5, size=(data.n_workers, data.n_classes))
             starts.append((s / s.sum(axis=1, keepdims=True), t / t.sum(axis=1, keepdims=True)))
-    else:
-        raise ValueError(f"init must be 'random' or 'majority', got {init!r}")
+    if not starts:
+        raise ValueError(f"init must be 'random', 'majority' or 'both', got {init!r}")
 
     best = None
     k = data.n_classes
     for spam, theta in starts:
         log_pi = np.full(k, -np.log(k))
+        kl = 0.0
         for _ in range(n_iter):
             post, _ = _e_step(data, spam, theta, gold, log_pi)
-            spam, theta = _vb_m_step(data, post, prior_sk, strategy_prior, spam=spam, theta=theta)
+            spam, theta, kl = _vb_m_step(data, post, prior_sk, strategy_prior, spam=spam, theta=theta,
+                                         with_kl=True)
             if learn_class_priors:
                 log_pi = np.log(np.maximum(post.mean(axis=0), 1e-10))
         post, loglik = _e_step(data, spam, theta, gold, log_pi)
-        if best is None or loglik > best[0]:
-            best = (loglik, post, spam, theta)
-    _, post, spam, theta = best
+        score = loglik if select == "loglik" else loglik - kl
+        if best is None or score > best[0]:
+            best = (score, post, spam, theta, loglik, loglik - kl)
+    _, post, spam, theta, loglik, elbo = best
     confusion = spam[:, 0, None, None] * theta[:, None, :] + spam[:, 1, None, None] * np.eye(k)[None]
     return finish(method="mace", data=data, posteriors=post, worker_skill=spam[:, 1].copy(), gold=gold,
                   worker_confusion=confusion, class_priors=np.full(k, 1.0 / k), n_iter=n_iter,
-                  extra={"log_marginal_likelihood": best[0], "strategy": theta})
+                  extra={"log_marginal_likelihood": loglik, "elbo": elbo, "strategy": theta})
 
 
 def _e_step(
@@ -103,8 +112,13 @@ def _vb_m_step(
     *,
     spam: np.ndarray | None = None,
     theta: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Expected spam/know counts and strategy counts, then digamma normalisation."""
+    with_kl: bool = False,
+) -> tuple:
+    """Expected spam/know counts and strategy counts, then digamma normalisation.
+
+    Returns (spam, theta) as exp(E[log p]) under the Beta/Dirichlet posteriors, and with
+    ``with_kl`` also the KL divergence of those posteriors from their priors.
+    """
     k, n_w = data.n_classes, data.n_workers
     p_hit = post[data.items, data.labels]
     if spam is None or theta is None:
@@ -120,8 +134,21 @@ def _vb_m_step(
     ], axis=1)
     counts_t = np.bincount(data.workers * k + data.labels, weights=spam_share,
                            minlength=n_w * k).reshape(n_w, k)
-    return _vnorm(counts_sk + prior_sk[None, :]), _vnorm(counts_t + strategy_prior)
+    post_sk = counts_sk + prior_sk[None, :]
+    post_t = counts_t + strategy_prior
+    if not with_kl:
+        return _vnorm(post_sk), _vnorm(post_t)
+    kl = _kl_dirichlet(post_sk, np.broadcast_to(prior_sk, post_sk.shape)) \
+        + _kl_dirichlet(post_t, np.full_like(post_t, strategy_prior))
+    return _vnorm(post_sk), _vnorm(post_t), kl
 
 
 def _vnorm(x: np.ndarray) -> np.ndarray:
     return np.exp(digamma(x) - digamma(x.sum(axis=1, keepdims=True)))
+
+
+def _kl_dirichlet(a: np.ndarray, b: np.ndarray) -> float:
+    """Sum over rows of KL(Dir(a_row) || Dir(b_row))."""
+    a0, b0 = a.sum(axis=1), b.sum(axis=1)
+    return float((gammaln(a0) - gammaln(a).sum(axis=1) - gammaln(b0) + gammaln(b).sum(axis=1)
+                  + ((a - b) * (digamma(a) - digamma(a0)[:, None])).sum(axis=1)).sum())
