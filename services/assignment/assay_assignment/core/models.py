@@ -85,7 +85,6 @@ class Task(models.Model):
             models.Index(fields=["tenant_id", "project", "-priority", "seq"], name="assignment_task_available",
                          condition=models.Q(free_slots__gt=0, is_gold=False)),
             models.Index(fields=["project"], name="assignment_task_gold", condition=models.Q(is_gold=True)),
-            models.Index(fields=["batch_id"], name="assignment_task_batch"),
         ]
 
 

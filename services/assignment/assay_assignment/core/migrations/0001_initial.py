@@ -204,10 +204,6 @@ class Migration(migrations.Migration):
             model_name='task',
             index=models.Index(condition=models.Q(('is_gold', True)), fields=['project'], name='assignment_task_gold'),
         ),
-        migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['batch_id'], name='assignment_task_batch'),
-        ),
         migrations.AddConstraint(
             model_name='task',
             constraint=models.UniqueConstraint(fields=('tenant_id', 'project', 'external_id'), name='assignment_task_external_unique'),

@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
-from urllib.parse import urlparse
+import re
 
 from django.db import connection
 
@@ -20,6 +20,19 @@ from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add, progress_rows_create
 
 MAX_LISTED_ERRORS = 100_000
+URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A value for COPY's text format."""
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_array(values: list[str]) -> str:
+    if not values:
+        return "{}"
+    return _copy_text("{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}")
 ROW_KEYS = {"external_id", "url", "metadata", "priority", "gold", "required_skills"}
 
 
@@ -33,14 +46,16 @@ class ImportResult:
 
 
 def _row_check(row: dict, line: int, errors: list[dict]) -> tuple | None:
+    """(external_id, priority, gold, skills) of a good row; None after listing its problems in `errors`."""
     bad = len(errors)
-    for key in sorted(set(row) - ROW_KEYS):
-        errors.append({"line": line, "field": key, "reason": "is not a task field"})
+    if not row.keys() <= ROW_KEYS:
+        for key in sorted(set(row) - ROW_KEYS):
+            errors.append({"line": line, "field": key, "reason": "is not a task field"})
     external_id = row.get("external_id")
     if external_id is not None and (not isinstance(external_id, str) or not 0 < len(external_id) <= 200):
         errors.append({"line": line, "field": "external_id", "reason": "must be a string of 1-200 characters"})
     url = row.get("url")
-    if not isinstance(url, str) or not url or len(url) > 2048 or not urlparse(url).scheme:
+    if not isinstance(url, str) or len(url) > 2048 or not URI_RE.match(url):
         errors.append({"line": line, "field": "url", "reason": "is required: a URL or URI with a scheme (https://, s3://, ...)"})
     metadata = row.get("metadata", {})
     if not isinstance(metadata, dict):
@@ -51,31 +66,36 @@ def _row_check(row: dict, line: int, errors: list[dict]) -> tuple | None:
     gold = row.get("gold", False)
     if not isinstance(gold, bool):
         errors.append({"line": line, "field": "gold", "reason": "must be true or false"})
-    skills = row.get("required_skills", [])
-    if not isinstance(skills, list) or not all(isinstance(s, str) and 0 < len(s) <= 64 for s in skills):
+    skills = row.get("required_skills", ())
+    if skills and (not isinstance(skills, list) or not all(isinstance(s, str) and 0 < len(s) <= 64 for s in skills)):
         errors.append({"line": line, "field": "required_skills", "reason": "must be a list of skill names (1-64 characters)"})
     if len(errors) > bad:
         return None
-    return external_id, {"url": url, "metadata": metadata}, priority, gold, sorted(set(skills))
+    return external_id, priority, gold, sorted(set(skills))
 
 
-def _jsonl_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str | None]]:
+def _jsonl_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str]]:
+    """(line number, row, the row's JSON text) — or (line number, None, the reason) for a bad line."""
     for number, raw in enumerate(lines, start=1):
-        text = raw.strip()
+        try:
+            text = (raw.decode("utf-8") if isinstance(raw, bytes) else raw).strip()
+        except UnicodeDecodeError:
+            yield number, None, "is not UTF-8 text"
+            continue
         if not text:
             continue
         try:
             row = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            yield number, None, f"is not valid JSON: {getattr(exc, 'msg', exc)}"
+        except json.JSONDecodeError as exc:
+            yield number, None, f"is not valid JSON: {exc.msg}"
             continue
         if not isinstance(row, dict):
             yield number, None, "must be a JSON object"
             continue
-        yield number, row, None
+        yield number, row, text
 
 
-def _csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str | None]]:
+def _csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str]]:
     text = io.TextIOWrapper(io.BufferedReader(_LineStream(lines)), encoding="utf-8", newline="")
     reader = csv.DictReader(text)
     if not reader.fieldnames or "url" not in reader.fieldnames:
@@ -108,7 +128,7 @@ def _csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str | 
             continue
         if row.get("external_id") is None:
             row.pop("external_id", None)
-        yield line, row, None
+        yield line, row, json.dumps(row)
 
 
 class _LineStream(io.RawIOBase):
@@ -144,30 +164,38 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
     seen: dict[str, int] = {}
     batch = Batch.objects.create(tenant_id=tenant, project=project, name=name)
     pg = connection.connection
-    pg.execute("CREATE TEMP TABLE IF NOT EXISTS assignment_import_stage (id uuid, line int, external_id text,"
-               " data jsonb, priority int, is_gold bool, skills varchar(64)[]) ON COMMIT DROP")
+    pg.execute("CREATE TEMP TABLE IF NOT EXISTS assignment_import_stage (line int, external_id text, raw jsonb,"
+               " priority int, is_gold bool, skills varchar(64)[]) ON COMMIT DROP")
     pg.execute("TRUNCATE assignment_import_stage")
-    total = 0
+    total = last_line = 0
+    block: list[str] = []
     with pg.cursor() as cursor:
-        with cursor.copy("COPY assignment_import_stage (id, line, external_id, data, priority, is_gold, skills)"
+        with cursor.copy("COPY assignment_import_stage (line, external_id, raw, priority, is_gold, skills)"
                          " FROM STDIN") as copy:
-            for line, row, problem in rows:
+            for line, row, text in rows:
                 total += 1
-                if problem is not None:
-                    errors.append({"line": line, "field": "", "reason": problem})
+                last_line = line
+                if row is None:
+                    errors.append({"line": line, "field": "", "reason": text})
                     continue
                 checked = _row_check(row, line, errors)
                 if checked is None:
                     continue
-                external_id, data, priority, gold, skills = checked
+                external_id, priority, gold, skills = checked
                 if external_id is not None:
                     first = seen.setdefault(external_id, line)
                     if first != line:
                         errors.append({"line": line, "field": "external_id",
                                        "reason": f"repeats the external_id of line {first}"})
                         continue
-                copy.write_row((uuid.uuid4(), line, external_id, json.dumps(data, separators=(",", ":")),
-                                priority, gold, skills))
+                    external_id = _copy_text(external_id)
+                block.append(f"{line}\t{external_id if external_id is not None else chr(92) + 'N'}\t"
+                             f"{_copy_text(text)}\t{priority}\t{'t' if gold else 'f'}\t{_copy_array(skills)}\n")
+                if len(block) >= 5000:
+                    copy.write("".join(block))
+                    block.clear()
+            if block:
+                copy.write("".join(block))
     if total == 0:
         raise ApplicationError("the file holds no tasks", code="validation_error", fields={"file": ["is empty"]})
     if errors and not skip_invalid:
@@ -178,13 +206,18 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
                     for e in errors[:MAX_LISTED_ERRORS]},
         )
     with connection.cursor() as cursor:
+        # the file's order is the queue order within a priority: take a block of sequence numbers for its lines
+        cursor.execute("SELECT setval('assignment_task_seq', nextval('assignment_task_seq') + %s)", [last_line])
+        base = cursor.fetchone()[0] - last_line
         cursor.execute(
-            "INSERT INTO assignment_task (id, tenant_id, project_id, batch_id, external_id, data, priority,"
+            "INSERT INTO assignment_task (id, seq, tenant_id, project_id, batch_id, external_id, data, priority,"
             " schema_version, is_gold, required_skills, overlap, free_slots, answered, created_at)"
-            " SELECT id, %s, %s, %s, external_id, data, priority, %s, is_gold, skills, %s,"
-            " CASE WHEN is_gold THEN 0 ELSE %s END, 0, now() FROM assignment_import_stage ORDER BY line"
+            " SELECT gen_random_uuid(), %s + line, %s, %s, %s, external_id,"
+            " jsonb_build_object('url', raw->'url', 'metadata', coalesce(raw->'metadata', '{}'::jsonb)),"
+            " priority, %s, is_gold, skills, %s, CASE WHEN is_gold THEN 0 ELSE %s END, 0, now()"
+            " FROM assignment_import_stage"
             " ON CONFLICT (tenant_id, project_id, external_id) DO NOTHING RETURNING is_gold",
-            [tenant, project.id, batch.id, project.schema_version, project.overlap, project.overlap],
+            [base, tenant, project.id, batch.id, project.schema_version, project.overlap, project.overlap],
         )
         inserted = cursor.fetchall()
     imported = len(inserted)
