@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 
 from jsonschema import Draft202012Validator
 
@@ -18,10 +19,16 @@ class Catalog:
         self._validators: dict[tuple[str, int], Draft202012Validator] = {}
         self._producers: dict[str, str] = {}
         self._loaded = False
+        self._lock = threading.Lock()
 
     def _load(self) -> None:
         if self._loaded:
             return
+        with self._lock:
+            if not self._loaded:
+                self._load_all()
+
+    def _load_all(self) -> None:
         from assay_shared.events import schemas
 
         for info in pkgutil.iter_modules(schemas.__path__):

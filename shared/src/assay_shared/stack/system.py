@@ -80,6 +80,11 @@ class System:
         for proc in self.services.values():
             proc.stop()
 
+    def dead(self) -> list[str]:
+        """Processes that exited, as 'service: exit code' (log file names in state/logs)."""
+        return [f"{name}: exit {p.returncode} ({' '.join(p.args[-3:])})" for name, proc in self.services.items()
+                for p in proc.procs if p.poll() is not None]
+
     def urls(self) -> dict[str, str]:
         return {name: proc.url for name, proc in self.services.items()}
 

@@ -19,3 +19,24 @@ def test_nested_paths():
 
 def test_nested_non_field_errors_stay_on_their_object():
     assert flatten_fields({"policy": {"non_field_errors": ["bad"]}}) == {"policy": ["bad"]}
+
+
+def test_catalog_loads_once_under_concurrent_first_use():
+    import threading
+
+    from assay_shared.events.catalog import Catalog
+
+    fresh, errors = Catalog(), []
+
+    def use():
+        try:
+            assert fresh.versions("annotation.submitted") == [1]
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
