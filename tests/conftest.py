@@ -1,50 +1,20 @@
 """Cross-service tests: the five services as real processes on real Postgres and RabbitMQ."""
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
+from assay_shared.demo.crowd import WebhookReceiver
 from assay_shared.stack.processes import ServiceProcess, drop_databases, service_migrate
 from assay_shared.testing import env as test_env
 from assay_shared.testing.cast import Cast
 
 SERVICES = ("assignment", "scoring", "review", "metrics", "webhooks")
 CELERY = {"assignment", "scoring", "webhooks"}
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that keeps every request (headers, raw body)."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.requests.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def events(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.requests]
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 class System:
@@ -91,7 +61,7 @@ def system(tmp_path_factory):
 
 @pytest.fixture
 def receiver():
-    running = Receiver()
+    running = WebhookReceiver()
     yield running
     running.close()
 

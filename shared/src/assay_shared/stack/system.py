@@ -46,6 +46,7 @@ class System:
     keys: KeyPair
     prefix: str = "assay"
     web_workers: dict[str, int] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def service_env(self, service: str) -> dict[str, str]:
@@ -58,6 +59,7 @@ class System:
             "DB_APP_ROLE": APP_ROLE,
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
             "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
+            **self.extra_env,
         }
 
     def migrate(self) -> None:
