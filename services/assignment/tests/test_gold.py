@@ -122,6 +122,14 @@ def test_qualification_exam_gates_regular_work(make_project, import_tasks, work,
     assert work(cast.teammate).next_task(project["id"])["task_id"] not in gold
 
 
+def test_tenant_wide_qualification_opens_every_project(make_project, import_tasks, work, cast, deliver):
+    project = make_project(exam_size=1)
+    import_tasks(project["id"], rows(2) + rows(1, prefix="g", gold=True))
+    deliver(envelope_build(type="annotator.qualified", tenant="acme", producer="metrics", payload={
+        "annotator": "teammate", "project_id": None, "rule": "manual", "reason": "vetted"}))
+    assert work(cast.teammate).next_task(project["id"])["task_id"] not in gold_ids(project["id"])
+
+
 def gold_result(project_id, annotator, score, n, today):
     with tenant_atomic(tenant="acme"):
         return gold_result_record(project_id=project_id, annotator=annotator, submission_id=str(uuid.uuid4()),

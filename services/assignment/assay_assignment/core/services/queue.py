@@ -42,7 +42,7 @@ WITH me AS (
   RETURNING served, suspended, qualified, skills,
             (gold_day < (now() AT TIME ZONE 'UTC')::date AND gold_pending > 0) OR gold_scored > gold_reported AS news)
 SELECT p.gold_rate, p.exam_size, p.lease_ttl_seconds, p.max_open_leases, p.required_skills, p.gold_seed,
-       me.served, me.suspended OR coalesce(w.suspended, false), me.qualified,
+       me.served, me.suspended OR coalesce(w.suspended, false), me.qualified OR coalesce(w.qualified, false),
        me.skills || coalesce(w.skills, '{}'),
        (SELECT count(*) FROM assignment_assignment x WHERE x.annotator = %(a)s AND x.project_id = p.id
           AND x.state = 'leased' AND x.expires_at > now()),
