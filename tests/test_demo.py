@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def test_demo_runs_on_the_embedded_stack_and_every_service_reports(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BROKER_URL", "REDIS_URL")}
-    done = subprocess.run([sys.executable, "-m", "assay_shared.cli", "--state", str(tmp_path), "demo", "--tasks", "24"],
+    done = subprocess.run([sys.executable, "-m", "assay_shared.cli", "--state", str(tmp_path), "demo"],
                           env=env, capture_output=True, text=True, timeout=900)
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]

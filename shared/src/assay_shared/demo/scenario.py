@@ -13,7 +13,7 @@ from assay_shared.demo.crowd import AnnotatorStats, WebhookReceiver, crowd_run
 
 TENANT = "demo-vendor"
 LABELS = ["bird", "cat", "dog"]
-ACCURACIES = {"ann-01": 0.95, "ann-02": 0.92, "ann-03": 0.88, "ann-04": 0.85, "ann-05": 0.8, "ann-06": 0.33}
+ACCURACIES = {"ann-01": 0.95, "ann-02": 0.92, "ann-03": 0.88, "ann-04": 0.85, "ann-05": 0.8, "ann-06": 0.1}
 SUBSCRIBED = ["annotation.submitted", "gold.scored", "consensus.*", "review.*", "batch.*", "annotator.*"]
 
 
