@@ -170,7 +170,7 @@ class AnnotatorStatus(models.Model):
 class Progress(models.Model):
     """Sharded running counters per (project, batch); a read sums the shards. Slot units for queued/leased."""
 
-    SHARDS = 8
+    SHARDS = 32
     tenant_id = models.CharField(max_length=64)
     project_id = models.UUIDField()
     batch_id = models.UUIDField()
