@@ -12,6 +12,19 @@ CLASSES = {"answer_type": "single_choice", "labels": [
 
 
 @pytest.fixture
+def server(django_db_setup):
+    """The service as a real uvicorn process on the test database (hot endpoints, WebSocket and all)."""
+    from assay_shared.testing import env as test_env
+    from assay_shared.testing.processes import ServiceProcess
+
+    process = ServiceProcess(service="assignment",
+                             env=test_env.service_env(service="assignment", database="test_assay_assignment"))
+    process.start(worker=False, timeout=60)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def make_project(api, cast):
     def make(actor=None, **settings):
         body = {"name": "pets", "schema": settings.pop("schema", CLASSES), **settings}

@@ -8,21 +8,9 @@ import pytest
 import websockets
 
 from assay_shared.events.envelope import envelope_build
-from assay_shared.testing import env as test_env
-from assay_shared.testing.processes import ServiceProcess
-
 from tests.conftest import CLASSES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def server(django_db_setup):
-    process = ServiceProcess(service="assignment",
-                             env=test_env.service_env(service="assignment", database="test_assay_assignment"))
-    process.start(worker=False, timeout=60)
-    yield process
-    process.stop()
 
 
 async def receive(ws, timeout=10.0):
