@@ -144,7 +144,7 @@ def bench_stack(*, name: str, admin_url: str, broker_url: str, redis_url: str, e
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20000, help="events in the throughput run")
-    parser.add_argument("--rate", type=float, default=200.0, help="events/s in the lag run (one per transaction)")
+    parser.add_argument("--rate", type=float, default=50.0, help="events/s in the lag run (one per transaction)")
     parser.add_argument("--lag-events", type=int, default=1000)
     parser.add_argument("--stack", choices=["local", "embedded", "both"], default="both")
     parser.add_argument("--no-header", action="store_true", help=argparse.SUPPRESS)

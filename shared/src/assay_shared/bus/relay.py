@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 
 import psycopg
 from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
+from assay_shared.bus.confirms import ConfirmedBatchPublisher
 from assay_shared.bus.models import OutboxEvent
 from assay_shared.bus.publish import NOTIFY_CHANNEL
 from assay_shared.bus.transport import Topology
@@ -36,25 +36,44 @@ class OutboxRelay:
         self._conn = None
         self._producer = None
 
-    def _ensure_producer(self):
+    def _publisher(self):
         if self._producer is None:
-            self._conn = self.topology.connection(confirm=True)
-            self._conn.ensure_connection(max_retries=1)
-            self._producer = self._conn.Producer()
-            self.topology.events_exchange()(self._conn.default_channel).declare()
+            if self.topology.is_amqp:
+                self._producer = ConfirmedBatchPublisher(broker_url=self.topology.broker_url,
+                                                         exchange=self.topology.exchange_name)
+            else:
+                self._conn = self.topology.connection(confirm=True)
+                self._conn.ensure_connection(max_retries=1)
+                self._producer = self._conn.Producer()
+                self.topology.events_exchange()(self._conn.default_channel).declare()
         return self._producer
 
     def _drop_producer(self) -> None:
-        if self._conn is not None:
-            try:
+        try:
+            if isinstance(self._producer, ConfirmedBatchPublisher):
+                self._producer.close()
+            if self._conn is not None:
                 self._conn.release()
-            except Exception:  # noqa: BLE001 - the connection is already broken
-                pass
+        except Exception:  # noqa: BLE001 - the connection is already broken
+            pass
         self._conn, self._producer = None, None
+
+    def _send(self, rows: list[OutboxEvent]) -> None:
+        """Publish the rows; return only when the broker has them all (confirms on RabbitMQ)."""
+        messages = [(row.event_type, json.dumps(row.body, separators=(",", ":")), str(row.event_id),
+                     {"x-tenant": row.body.get("tenant", ""), "x-producer": row.body.get("producer", "")})
+                    for row in rows]
+        publisher = self._publisher()
+        if isinstance(publisher, ConfirmedBatchPublisher):
+            publisher.publish(messages)
+            return
+        exchange = self.topology.events_exchange()
+        for routing_key, body, message_id, headers in messages:
+            publisher.publish(body, exchange=exchange, routing_key=routing_key, content_type="application/json",
+                              content_encoding="utf-8", delivery_mode=2, message_id=message_id, headers=headers)
 
     def publish_pending(self) -> int:
         """Publish up to one batch of pending events; return how many were confirmed."""
-        exchange = self.topology.events_exchange()
         with transaction.atomic():
             rows = list(
                 OutboxEvent.objects.select_for_update(skip_locked=True)
@@ -64,36 +83,17 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            producer = self._ensure_producer()
-            sent: list[int] = []
             try:
-                for row in rows:
-                    producer.publish(
-                        json.dumps(row.body, separators=(",", ":")),
-                        exchange=exchange,
-                        routing_key=row.event_type,
-                        content_type="application/json",
-                        content_encoding="utf-8",
-                        delivery_mode=2,
-                        message_id=str(row.event_id),
-                        headers={"x-tenant": row.body.get("tenant", ""), "x-producer": row.body.get("producer", "")},
-                    )
-                    sent.append(row.id)
-                    metrics.EVENTS_PUBLISHED.labels(row.event_type).inc()
-            except Exception as exc:
+                self._send(rows)
+            except Exception:
                 self._drop_producer()
-                OutboxEvent.objects.filter(id__in=[r.id for r in rows if r.id not in sent]).update(
-                    last_error=f"{type(exc).__name__}: {exc}"[:2000]
-                )
-                if not sent:
-                    raise
-                log.warning("relay published %d of %d before the broker failed: %s", len(sent), len(rows), exc)
+                raise
             now = timezone.now()
-            OutboxEvent.objects.filter(id__in=sent).update(published_at=now)
-            for row in rows:
-                if row.id in sent:
-                    metrics.RELAY_LAG.observe((now - row.created_at).total_seconds())
-            return len(sent)
+            OutboxEvent.objects.filter(id__in=[r.id for r in rows]).update(published_at=now)
+        for row in rows:
+            metrics.EVENTS_PUBLISHED.labels(row.event_type).inc()
+            metrics.RELAY_LAG.observe((now - row.created_at).total_seconds())
+        return len(rows)
 
     def run(self, *, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         """Publish until `stop` is set; wake on NOTIFY, poll as a fallback, back off while the broker is down."""

@@ -144,7 +144,6 @@ def _batch_done(progress: dict, batch_id: str) -> bool:
 def story_review(story: Story, truth: dict[str, str]) -> dict:
     """The reviewer works the review queue, then the QA lead asks for a batch verdict at AQL 4.0."""
     reviewer = story.client("review", "reviewer-1", ["reviewer"])
-    scoring = story.lead("scoring")
     done = {"accepted": 0, "rejected": 0}
 
     def work_queue() -> None:

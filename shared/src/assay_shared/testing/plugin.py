@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 
-import pytest
 
 from assay_shared.testing import env as test_env
 
