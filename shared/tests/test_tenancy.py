@@ -91,3 +91,24 @@ def test_invalid_event_is_a_server_error_and_changes_nothing(api, cast):
     assert response.status_code == 500
     from assay_shared.bus.models import OutboxEvent
     assert OutboxEvent.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_notified_once_per_transaction_and_again_after_a_rollback():
+    from django.test.utils import CaptureQueriesContext
+
+    from assay_shared.bus.publish import event_emit
+
+    body = {"submission_id": str(uuid.uuid4()), "task_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4()),
+            "annotator": "x", "answer": {}, "submitted_at": "2026-01-01T00:00:00+00:00"}
+    notifies = lambda ctx: sum("NOTIFY" in q["sql"] for q in ctx.captured_queries)  # noqa: E731
+    with CaptureQueriesContext(connection) as ctx, tenant_atomic(tenant="acme"):
+        event_emit(type="annotation.submitted", tenant="acme", payload=body)
+        event_emit(type="annotation.submitted", tenant="acme", payload=body)
+    assert notifies(ctx) == 1
+    with pytest.raises(RuntimeError), tenant_atomic(tenant="acme"):
+        event_emit(type="annotation.submitted", tenant="acme", payload=body)
+        raise RuntimeError("rolled back")
+    with CaptureQueriesContext(connection) as ctx, tenant_atomic(tenant="acme"):
+        event_emit(type="annotation.submitted", tenant="acme", payload=body)
+    assert notifies(ctx) == 1

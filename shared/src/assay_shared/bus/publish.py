@@ -4,13 +4,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from assay_shared.bus.models import OutboxEvent
 from assay_shared.events.envelope import Envelope, envelope_build
 from assay_shared.observability.context import current_correlation_id
 
 NOTIFY_CHANNEL = "assay_outbox"
+
+
+def _outbox_notified() -> None:
+    """Marker in the transaction's on-commit list: the relay has already been notified."""
+
+
+def _notify_relay_once() -> None:
+    """One NOTIFY per transaction (Postgres serialises commits that carry notifications).
+
+    The marker lives in Django's on-commit list, which a rollback clears and a savepoint
+    rollback trims, exactly as Postgres discards the NOTIFY itself.
+    """
+    if any(func is _outbox_notified for _, func, _ in connection.run_on_commit):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    transaction.on_commit(_outbox_notified)
 
 
 def event_emit(*, type: str, payload: dict[str, Any], tenant: str, version: int = 1,
@@ -25,8 +42,7 @@ def event_emit(*, type: str, payload: dict[str, Any], tenant: str, version: int 
     OutboxEvent.objects.create(
         event_id=envelope.id, event_type=envelope.type, tenant_id=envelope.tenant, body=envelope.to_dict()
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    _notify_relay_once()
     return envelope
 
 
@@ -45,6 +61,5 @@ def events_emit_many(*, events: list[dict[str, Any]], tenant: str) -> list[Envel
         batch_size=1000,
     )
     if envelopes:
-        with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+        _notify_relay_once()
     return envelopes
