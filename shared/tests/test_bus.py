@@ -201,3 +201,21 @@ def test_broker_outage_delays_but_loses_nothing(broker, bus_prefix):
     finally:
         bus.close()
         proxy.close()
+
+
+def test_dead_letters_are_listed_and_replayed_once_fixed(bus):
+    from assay_shared.bus.dead_letters import dead_letters_list, dead_letters_replay
+
+    # given an event whose handler fails until its fifth attempt: four in-process attempts, then dead-lettered
+    bus.start()
+    emit("acme", "flaky-5")
+    assert wait_for(lambda: len(dead_letters_list(topology=bus.topology, service="bustest")) == 1)
+    listed = dead_letters_list(topology=bus.topology, service="bustest")
+    assert listed[0].reason == "handler failed 4 times: ValueError: flaky handler"
+    assert listed[0].routing_key == "annotation.submitted"
+    assert json.loads(listed[0].body)["payload"]["annotator"] == "flaky-5"
+    assert received("acme") == []
+    # when it is replayed: the consumer applies it, once, and the dead-letter queue is empty
+    assert dead_letters_replay(topology=bus.topology, service="bustest") == 1
+    assert wait_for(lambda: received("acme") == ["flaky-5"])
+    assert dead_letters_list(topology=bus.topology, service="bustest") == []
