@@ -43,7 +43,7 @@ def report_print(*, story: Story, crowd: dict[str, AnnotatorStats], truth: dict[
                  say: Callable[[str], None]) -> None:
     project_id = story.facts["project_id"]
     urls = story.facts["task_urls"]
-    progress = story.facts["progress"]
+    progress = _ok(story.lead("assignment").get(f"/projects/{project_id}/progress"), "progress")
     say("\n── assignment ─────────────────────────────────────────────────────────────")
     say(f"   project: {progress['tasks']} tasks, {progress['answered']} answers, {progress['completed']} completed, "
         f"{progress['consensus']} with consensus, {progress['accepted']} accepted in review")
