@@ -7,6 +7,7 @@ from uuid import UUID
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
+from assay_shared.db.query import filter_given
 from assay_shared.errors import NotFoundError
 
 from assay_metrics.core.models import (
@@ -23,19 +24,11 @@ from assay_metrics.core.models import (
 
 def annotator_stats_list(*, annotator: str | None = None, project_id: str | None = None) -> QuerySet[AnnotatorStats]:
     rows = AnnotatorStats.objects.order_by("annotator", "project_id")
-    if annotator is not None:
-        rows = rows.filter(annotator=annotator)
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    return rows
+    return filter_given(rows, annotator=annotator, project_id=project_id)
 
 
 def _filtered(rows, *, annotator, project_id):
-    if annotator is not None:
-        rows = rows.filter(annotator=annotator)
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    return rows
+    return filter_given(rows, annotator=annotator, project_id=project_id)
 
 
 def _ratio(part, whole) -> float | None:
@@ -137,10 +130,7 @@ def annotator_trend(*, annotator: str, project_id: UUID | None, now: datetime, d
 def standing_list(*, annotator: str | None = None, project_id: UUID | None = None,
                   state: str | None = None) -> QuerySet[Standing]:
     rows = Standing.objects.order_by("annotator", "scope")
-    if annotator is not None:
-        rows = rows.filter(annotator=annotator)
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
+    rows = filter_given(rows, annotator=annotator, project_id=project_id)
     if state is not None:
         rows = rows.filter(**{state: True})
     return rows

@@ -5,9 +5,15 @@ from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
 
+from assay_shared.db.query import filter_given
 from assay_shared.errors import NotFoundError
 
-from assay_review.core.models import BatchInspection, ReviewItem, SamplingDecision, SamplingPolicy
+from assay_review.core.models import (
+    BatchInspection,
+    ReviewItem,
+    SamplingDecision,
+    SamplingPolicy,
+)
 
 
 def sampling_policy_get(*, project_id: UUID) -> SamplingPolicy:
@@ -24,15 +30,7 @@ def sampling_policy_list() -> QuerySet[SamplingPolicy]:
 def sampling_decision_list(*, project_id: UUID | None = None, annotator: str | None = None,
                            sampled: bool | None = None, batch_id: str | None = None) -> QuerySet[SamplingDecision]:
     rows = SamplingDecision.objects.order_by("-decided_at", "-id")
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    if annotator is not None:
-        rows = rows.filter(annotator=annotator)
-    if sampled is not None:
-        rows = rows.filter(sampled=sampled)
-    if batch_id is not None:
-        rows = rows.filter(batch_id=batch_id)
-    return rows
+    return filter_given(rows, project_id=project_id, annotator=annotator, sampled=sampled, batch_id=batch_id)
 
 
 def _rate_rows(rows) -> list[dict]:
@@ -66,13 +64,7 @@ def sampling_rates(*, project_id: UUID) -> dict:
 def review_item_list(*, status: str | None = None, project_id: UUID | None = None,
                      batch_id: str | None = None) -> QuerySet[ReviewItem]:
     rows = ReviewItem.objects.order_by("created_at", "id")
-    if status is not None:
-        rows = rows.filter(status=status)
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    if batch_id is not None:
-        rows = rows.filter(batch_id=batch_id)
-    return rows
+    return filter_given(rows, status=status, project_id=project_id, batch_id=batch_id)
 
 
 def review_item_answer(*, item: ReviewItem):
@@ -90,11 +82,7 @@ def inspection_get(*, inspection_id: UUID) -> BatchInspection:
 
 def inspection_list(*, batch_id: str | None = None, project_id: UUID | None = None) -> QuerySet[BatchInspection]:
     rows = BatchInspection.objects.order_by("-created_at")
-    if batch_id is not None:
-        rows = rows.filter(batch_id=batch_id)
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    return rows
+    return filter_given(rows, batch_id=batch_id, project_id=project_id)
 
 
 def inspection_sample_ids(*, inspection: BatchInspection) -> list[str]:

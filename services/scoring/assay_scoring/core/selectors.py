@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, time, timezone as dt_timezone
+from datetime import datetime, time
+from datetime import timezone as dt_timezone
 from uuid import UUID
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from assay_shared.db.query import filter_given
 from assay_shared.errors import NotFoundError
 
 from assay_scoring.core.models import (
@@ -39,10 +41,7 @@ def project_latest_answers(*, project_id: UUID) -> list[tuple[str, str, object]]
 def gold_answer_list(*, project_id: UUID | None = None, task_id: UUID | None = None) -> list[GoldAnswer]:
     """Current (not retired) gold answers, newest version per task, ordered by task."""
     rows = GoldAnswer.objects.order_by("task_id", "-version").distinct("task_id")
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    if task_id is not None:
-        rows = rows.filter(task_id=task_id)
+    rows = filter_given(rows, project_id=project_id, task_id=task_id)
     return [r for r in rows if not r.retired]
 
 
@@ -56,13 +55,7 @@ def gold_answer_history(*, task_id: UUID) -> list[GoldAnswer]:
 def gold_score_list(*, project_id: UUID | None = None, annotator: str | None = None,
                     task_id: UUID | None = None) -> QuerySet[GoldScore]:
     rows = GoldScore.objects.order_by("-scored_at", "-id")
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    if annotator is not None:
-        rows = rows.filter(annotator=annotator)
-    if task_id is not None:
-        rows = rows.filter(task_id=task_id)
-    return rows
+    return filter_given(rows, project_id=project_id, annotator=annotator, task_id=task_id)
 
 
 def _summary(rows: list[GoldScore]) -> dict:
@@ -111,13 +104,7 @@ def annotator_feedback(*, annotator: str, project_id: UUID | None = None, now: d
 def consensus_list(*, project_id: UUID | None = None, status: str | None = None,
                    batch_id: str | None = None) -> QuerySet[ConsensusResult]:
     rows = ConsensusResult.objects.order_by("-computed_at", "-id")
-    if project_id is not None:
-        rows = rows.filter(project_id=project_id)
-    if status is not None:
-        rows = rows.filter(status=status)
-    if batch_id is not None:
-        rows = rows.filter(batch_id=batch_id)
-    return rows
+    return filter_given(rows, project_id=project_id, status=status, batch_id=batch_id)
 
 
 def consensus_get(*, task_id: UUID) -> ConsensusResult:

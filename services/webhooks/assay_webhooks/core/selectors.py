@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from assay_shared.db.query import filter_given
 from assay_shared.errors import NotFoundError
 
 from assay_webhooks.core.models import Attempt, Delivery, Endpoint
@@ -30,12 +31,7 @@ def delivery_list(*, status: str | None = None, event_type: str | None = None,
                   endpoint_id: uuid.UUID | None = None, since: datetime | None = None) -> QuerySet[Delivery]:
     """Deliveries, newest first, with their attempts."""
     rows = Delivery.objects.order_by("-created_at", "-id")
-    if status is not None:
-        rows = rows.filter(status=status)
-    if event_type is not None:
-        rows = rows.filter(event_type=event_type)
-    if endpoint_id is not None:
-        rows = rows.filter(endpoint_id=endpoint_id)
+    rows = filter_given(rows, status=status, event_type=event_type, endpoint_id=endpoint_id)
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     return _with_attempts(rows)
