@@ -11,6 +11,7 @@ import pytest
 from assay_shared.demo.crowd import WebhookReceiver
 from assay_shared.stack.processes import ServiceProcess, drop_databases, service_migrate
 from assay_shared.testing import env as test_env
+from assay_shared.testing.broker import broker_cleanup
 from assay_shared.testing.cast import Cast
 
 SERVICES = ("assignment", "scoring", "review", "metrics", "webhooks")
@@ -41,6 +42,7 @@ class System:
     def stop(self) -> None:
         for proc in self.procs.values():
             proc.stop()
+        broker_cleanup(amqp_url=test_env.TEST_AMQP_URL, prefix=self.prefix)
 
     def client(self, service: str, actor) -> httpx.Client:
         return httpx.Client(base_url=f"{self.procs[service].url}/api/v1", headers=actor.headers, timeout=15)

@@ -96,26 +96,8 @@ def bus_prefix():
     """A fresh queue/exchange prefix for one test; its queues and exchanges are deleted afterwards."""
     import uuid
 
-    from kombu import Connection
+    from assay_shared.testing.broker import broker_cleanup
 
     prefix = f"{test_env.SESSION_PREFIX}-{uuid.uuid4().hex[:6]}"
     yield prefix
-    for url in {test_env.TEST_AMQP_URL, test_env.TEST_REDIS_URL}:
-        if not url.startswith("amqp"):
-            continue
-        try:
-            with Connection(url, connect_timeout=2) as conn:
-                channel = conn.channel()
-                for svc in ("assignment", "scoring", "review", "metrics", "webhooks", "test"):
-                    for name in (f"{prefix}.{svc}", f"{prefix}.{svc}.dlq", f"{prefix}.{svc}.celery"):
-                        try:
-                            channel.queue_delete(name)
-                        except Exception:  # noqa: BLE001 - absent queue
-                            channel = conn.channel()
-                for name in (f"{prefix}.events", f"{prefix}.dead"):
-                    try:
-                        channel.exchange_delete(name)
-                    except Exception:  # noqa: BLE001
-                        channel = conn.channel()
-        except Exception:  # noqa: BLE001 - cleanup is best effort
-            pass
+    broker_cleanup(amqp_url=test_env.TEST_AMQP_URL, prefix=prefix)
