@@ -19,7 +19,7 @@ from assay_assignment.core.services.progress import progress_add
 from assay_assignment.core.services.projects import schema_definition
 
 PREPARE_SQL = ("SELECT t.project_id, t.batch_id, t.schema_version, t.is_gold, t.external_id, t.overlap,"
-               " s.task_id, s.annotator, s.submitted_at FROM assignment_task t"
+               " s.task_id, s.annotator, s.submitted_at, now() FROM assignment_task t"
                " LEFT JOIN assignment_submission s ON s.id = %(sid)s WHERE t.id = %(task)s")
 
 # The common case in one statement: the annotator still holds the lease.
@@ -78,7 +78,7 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
         row = cursor.fetchone()
         if row is None:
             raise NotFoundError(f"task {task_id} does not exist")
-        project_id, batch_id, version, gold, external_id, overlap, prev_task, prev_annotator, prev_at = row
+        project_id, batch_id, version, gold, external_id, overlap, prev_task, prev_annotator, prev_at, now = row
         if prev_task is not None:
             if str(prev_task) != str(task_id) or prev_annotator != annotator:
                 raise ConflictError("this submission_id was already used for another answer; use a fresh one",
@@ -91,6 +91,16 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
             first = next(iter(errors.items()))
             raise ApplicationError(f"the answer does not fit schema version {version}: {first[0]} {first[1][0]}",
                                    code="validation_error", fields=errors)
+        # The event goes into the outbox before the statement that locks the task and a progress shard: those rows
+        # are contended (the task's other annotators, every claim and submission), and each statement after them
+        # holds the locks one more round trip. now() is the transaction's timestamp, the submission's submitted_at.
+        # Any refusal below raises and rolls the event back with everything else.
+        envelope = event_emit(type="annotation.submitted", tenant=tenant, payload={
+            "submission_id": str(submission_id), "task_id": str(task_id), "project_id": str(project_id),
+            "annotator": annotator, "answer": answer, "submitted_at": now.isoformat(),
+            "batch_id": str(batch_id) if batch_id else None, "answer_type": definition["answer_type"],
+            "schema_version": version, "duration_ms": duration_ms, "external_id": external_id, "overlap": overlap,
+        })
         params = {"sid": submission_id, "t": tenant, "p": project_id, "b": batch_id, "pb": batch_id or NO_BATCH,
                   "task": task_id, "a": annotator, "answer": json.dumps(answer), "v": version, "ms": duration_ms,
                   "shard": random.randrange(Progress.SHARDS)}
@@ -104,21 +114,18 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
                            " AND annotator = %s", [submission_id, task_id, annotator])
             replay = cursor.fetchone()
             if replay is not None:
+                # the retry announced it: take this transaction's announcement back out
+                cursor.execute("DELETE FROM bus_outbox WHERE event_id = %s", [envelope.id])
                 return Receipt(submission_id=str(submission_id), task_id=str(task_id),
                                submitted_at=replay[0].isoformat(), replayed=True)
             submitted_at, done = _late_submit(cursor, params=params, gold=gold)
         completed: list[str] | None = None
         if done:
+            # a statement of its own: it must see the answers of the task's other annotators that committed while
+            # ON_LEASE_SQL waited for the task row
             cursor.execute("SELECT id FROM assignment_submission WHERE task_id = %s AND NOT rejected"
                            " ORDER BY submitted_at, id", [task_id])
             completed = [str(r[0]) for r in cursor.fetchall()]
-    payload = {
-        "submission_id": str(submission_id), "task_id": str(task_id), "project_id": str(project_id),
-        "annotator": annotator, "answer": answer, "submitted_at": submitted_at.isoformat(),
-        "batch_id": str(batch_id) if batch_id else None, "answer_type": definition["answer_type"],
-        "schema_version": version, "duration_ms": duration_ms, "external_id": external_id, "overlap": overlap,
-    }
-    event_emit(type="annotation.submitted", tenant=tenant, payload=payload)
     if completed is not None:
         event_emit(type="task.completed", tenant=tenant, payload={
             "task_id": str(task_id), "project_id": str(project_id), "batch_id": str(batch_id) if batch_id else None,
