@@ -12,17 +12,26 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ConflictError
 
 from assay_metrics.core.models import GoldResult, QualityRule, ReviewOutcome, Standing, StandingChange, SubmissionLog
+from assay_metrics.core.upserts import insert_or_nothing
 from assay_metrics.numerics import median_or_none
 
 ALL = "*"
 
 
 def _standing_lock(*, annotator: str, project_id: UUID | None) -> Standing:
+    """The annotator's standing in the scope, locked until commit; created first if it does not exist.
+
+    One SELECT … FOR UPDATE when it exists (every event but an annotator's first in a scope).
+    """
     tenant = require_tenant()
     scope = str(project_id) if project_id else ALL
-    Standing.objects.get_or_create(tenant_id=tenant, annotator=annotator, scope=scope,
-                                   defaults={"project_id": project_id})
-    return Standing.objects.select_for_update().get(annotator=annotator, scope=scope)
+    locked = Standing.objects.select_for_update().filter(annotator=annotator, scope=scope)
+    standing = locked.first()
+    if standing is None:
+        insert_or_nothing([Standing(tenant_id=tenant, annotator=annotator, scope=scope, project_id=project_id)],
+                          conflict=("tenant_id", "annotator", "scope"))
+        standing = locked.get()
+    return standing
 
 
 def _scoped(rows, *, rule: QualityRule, standing: Standing, field: str = "recorded_at", since: bool = True):
