@@ -46,6 +46,8 @@ def test_unix_socket_database_url():
     ("JWT_PUBLIC_KEYS", "@/nonexistent.json", "points to /nonexistent.json, which is not a readable file"),
     ("DB_POOL_MAX", "lots", "must be an integer, got 'lots'"),
     ("LOG_LEVEL", "loud", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'loud'"),
+    ("OUTBOX_NOTIFY", "maybe", "must be one of 0, 1, true, false, yes, no, got 'maybe'"),
+    ("OUTBOX_POLL_MS", "1", "must be between 5 and 10000, got 1"),
 ])
 def test_bad_setting_named_with_reason(name, value, reason):
     env = {k: v for k, v in GOOD.items() if k != name}

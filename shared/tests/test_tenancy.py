@@ -94,7 +94,8 @@ def test_invalid_event_is_a_server_error_and_changes_nothing(api, cast):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_relay_notified_once_per_transaction_and_again_after_a_rollback():
+def test_relay_notified_once_per_transaction_and_again_after_a_rollback(settings):
+    settings.ASSAY_OUTBOX_NOTIFY = True
     from django.test.utils import CaptureQueriesContext
 
     from assay_shared.bus.publish import event_emit
@@ -112,3 +113,17 @@ def test_relay_notified_once_per_transaction_and_again_after_a_rollback():
     with CaptureQueriesContext(connection) as ctx, tenant_atomic(tenant="acme"):
         event_emit(type="annotation.submitted", tenant="acme", payload=body)
     assert notifies(ctx) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_notify_by_default(settings):
+    from django.test.utils import CaptureQueriesContext
+
+    from assay_shared.bus.publish import event_emit
+
+    assert settings.ASSAY_OUTBOX_NOTIFY is False
+    body = {"submission_id": str(uuid.uuid4()), "task_id": str(uuid.uuid4()), "project_id": str(uuid.uuid4()),
+            "annotator": "x", "answer": {}, "submitted_at": "2026-01-01T00:00:00+00:00"}
+    with CaptureQueriesContext(connection) as ctx, tenant_atomic(tenant="acme"):
+        event_emit(type="annotation.submitted", tenant="acme", payload=body)
+    assert [q["sql"] for q in ctx.captured_queries if "NOTIFY" in q["sql"]] == []

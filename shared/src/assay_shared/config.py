@@ -103,6 +103,13 @@ def _parse_int(name: str, value: str, *, low: int, high: int) -> int:
     return number
 
 
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(name, f"must be one of 0, 1, true, false, yes, no, got {value!r}")
+    return lowered in ("1", "true", "yes")
+
+
 def _parse_log_level(name: str, value: str) -> str:
     level = value.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -124,6 +131,8 @@ class ServiceConfig:
     secret_key: str
     db_pool_max: int
     metrics_port: int
+    outbox_notify: bool
+    outbox_poll_ms: int
 
 
 def load_service_config(*, service: str, env: Mapping[str, str] | None = None) -> ServiceConfig:
@@ -149,4 +158,7 @@ def load_service_config(*, service: str, env: Mapping[str, str] | None = None) -
         secret_key=_read(env, "DJANGO_SECRET_KEY", required=False, default="assay-insecure-local-key"),
         db_pool_max=_parse_int("DB_POOL_MAX", _read(env, "DB_POOL_MAX", required=False, default="8"), low=1, high=200),
         metrics_port=_parse_int("METRICS_PORT", _read(env, "METRICS_PORT", required=False, default="0"), low=0, high=65535),
+        outbox_notify=_parse_bool("OUTBOX_NOTIFY", _read(env, "OUTBOX_NOTIFY", required=False, default="0")),
+        outbox_poll_ms=_parse_int("OUTBOX_POLL_MS", _read(env, "OUTBOX_POLL_MS", required=False, default="50"),
+                                  low=5, high=10_000),
     )

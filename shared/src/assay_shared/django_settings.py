@@ -29,6 +29,8 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
         "ASSAY_JWT_PUBLIC_KEYS": cfg.jwt_public_keys,
         "ASSAY_EVENT_HANDLERS": handlers,
         "ASSAY_METRICS_PORT": cfg.metrics_port,
+        "ASSAY_OUTBOX_NOTIFY": cfg.outbox_notify,
+        "ASSAY_OUTBOX_POLL_SECONDS": cfg.outbox_poll_ms / 1000,
         "SECRET_KEY": cfg.secret_key,
         "DEBUG": cfg.debug,
         "ALLOWED_HOSTS": ["*"],

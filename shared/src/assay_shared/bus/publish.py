@@ -18,11 +18,15 @@ def _outbox_notified() -> None:
 
 
 def _notify_relay_once() -> None:
-    """One NOTIFY per transaction (Postgres serialises commits that carry notifications).
+    """With OUTBOX_NOTIFY on: one NOTIFY per transaction, so an idle relay wakes at once.
 
-    The marker lives in Django's on-commit list, which a rollback clears and a savepoint
+    Off by default: Postgres serialises the commits that carry a notification (a database-wide
+    lock held until the WAL flush), which costs a busy service far more than the relay's short
+    poll. The marker lives in Django's on-commit list, which a rollback clears and a savepoint
     rollback trims, exactly as Postgres discards the NOTIFY itself.
     """
+    if not settings.ASSAY_OUTBOX_NOTIFY:
+        return
     if any(func is _outbox_notified for _, func, _ in connection.run_on_commit):
         return
     with connection.cursor() as cursor:

@@ -95,21 +95,25 @@ class OutboxRelay:
             metrics.RELAY_LAG.observe((now - row.created_at).total_seconds())
         return len(rows)
 
-    def run(self, *, stop: threading.Event, poll_seconds: float = 1.0) -> None:
-        """Publish until `stop` is set; wake on NOTIFY, poll as a fallback, back off while the broker is down."""
+    def run(self, *, stop: threading.Event, poll_seconds: float = 0.05, listen: bool = False) -> None:
+        """Publish until `stop` is set, polling every `poll_seconds` while idle (or, with `listen`,
+        waking on the outbox NOTIFY with the poll as a fallback); back off while the broker is down."""
         backoff = 0.1
         listener = None
         while not stop.is_set():
             try:
                 close_old_connections()
-                if listener is None:
+                if listen and listener is None:
                     listener = psycopg.connect(_conninfo(), autocommit=True)
                     listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 published = self.publish_pending()
                 backoff = 0.1
                 if published < self.batch_size:
-                    for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
-                        pass
+                    if listener is not None:
+                        for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
+                            pass
+                    else:
+                        stop.wait(poll_seconds)
             except Exception as exc:  # noqa: BLE001 - keep relaying; everything stays in the outbox
                 log.warning("relay waiting %.1fs: %s: %s", backoff, type(exc).__name__, exc)
                 if listener is not None:

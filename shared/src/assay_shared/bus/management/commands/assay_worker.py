@@ -37,7 +37,11 @@ class Command(BaseCommand):
         threads = []
         if not options["no_relay"]:
             relay = OutboxRelay(topology=topology)
-            threads.append(threading.Thread(target=relay.run, kwargs={"stop": stop}, name="relay", daemon=True))
+            threads.append(threading.Thread(
+                target=relay.run, name="relay", daemon=True,
+                kwargs={"stop": stop, "poll_seconds": settings.ASSAY_OUTBOX_POLL_SECONDS,
+                        "listen": settings.ASSAY_OUTBOX_NOTIFY},
+            ))
         if not options["no_consume"] and settings.ASSAY_EVENT_HANDLERS:
             processor = EventProcessor(registry=registry_from_settings(), service=settings.ASSAY_SERVICE)
             topology.declare(service=settings.ASSAY_SERVICE, routing_keys=processor.registry.routing_keys())
