@@ -31,7 +31,7 @@ from assay_shared.db.bootstrap import database_drop, url_with
 from assay_shared.stack.processes import ServiceProcess, service_migrate
 from assay_shared.stack.servers import servers_start
 
-DB = "bench_assay_bus"
+DB = f"bench_assay_bus_{os.getpid()}"
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -87,7 +87,10 @@ def _measure(admin_db_url: str) -> dict:
             "SELECT EXTRACT(EPOCH FROM o.created_at), EXTRACT(EPOCH FROM o.published_at), EXTRACT(EPOCH FROM i.received_at) "
             "FROM bus_outbox o JOIN bus_inbox i ON i.event_id = o.event_id"
         ).fetchall()
-        conn.execute("TRUNCATE bus_outbox, bus_inbox, metrics_annotator_stats")
+        counts = conn.execute("SELECT (SELECT count(*) FROM bus_outbox), (SELECT count(*) FROM bus_inbox)").fetchone()
+        conn.execute("TRUNCATE bus_outbox, bus_inbox")
+    if not rows:
+        raise RuntimeError(f"no event was both emitted and applied (outbox {counts[0]}, inbox {counts[1]})")
     created = [float(r[0]) for r in rows]
     published = [float(r[1]) for r in rows]
     applied = [float(r[2]) for r in rows]
