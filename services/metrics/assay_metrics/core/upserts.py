@@ -8,14 +8,24 @@ Everything runs in the caller's transaction, so row-level security and the tenan
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field, Model
 from django.db.models.fields import AutoFieldMixin
 
 
 def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+@cache
+def _insert_shape(model: type[Model]) -> tuple[tuple[Field, ...], str, str]:
+    """The inserted fields, the `INSERT INTO table (columns)` head and the casts of a conditional insert (per model)."""
+    fields = tuple(f for f in model._meta.concrete_fields if not isinstance(f, AutoFieldMixin))
+    head = f"INSERT INTO {_qn(model._meta.db_table)} ({', '.join(_qn(f.column) for f in fields)})"
+    casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+    return fields, head, casts
 
 
 def insert_sql(objs: Sequence[Model], *, where: str | None = None) -> tuple[str, list]:
@@ -24,14 +34,11 @@ def insert_sql(objs: Sequence[Model], *, where: str | None = None) -> tuple[str,
     With `where` (one instance): `INSERT INTO table (columns) SELECT %s::type, … WHERE <where>`, a row inserted
     only if the condition holds (each value cast to its column's type, as a SELECT does not infer it).
     """
-    meta = objs[0]._meta
-    fields = [f for f in meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in fields]
-    columns = ", ".join(_qn(f.column) for f in fields)
-    head = f"INSERT INTO {_qn(meta.db_table)} ({columns})"
+    fields, head, casts = _insert_shape(type(objs[0]))
+    conn = connections[DEFAULT_DB_ALIAS]  # resolved once, not per field through the `connection` proxy
+    params = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for obj in objs for f in fields]
     if where is not None:
         assert len(objs) == 1, "a conditional insert takes one row"
-        casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
         return f"{head} SELECT {casts} WHERE {where}", params
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     return f"{head} VALUES {', '.join([row] * len(objs))}", params
@@ -42,6 +49,7 @@ def excluded(*columns: str) -> str:
     return ", ".join(f"{_qn(c)} = EXCLUDED.{_qn(c)}" for c in columns)
 
 
+@cache
 def returning(model: type[Model]) -> str:
     return ", ".join(_qn(f.column) for f in model._meta.concrete_fields)
 
