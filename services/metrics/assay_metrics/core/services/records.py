@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from assay_shared.bus.consumer import PermanentError
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.upserts import excluded, from_row, insert_or_nothing, insert_sql, returning
 
 from assay_metrics.core.models import AnnotatorStats, ConsensusMatch, GoldResult, ReviewOutcome, SubmissionLog
 from assay_metrics.core.services.standing import standing_evaluate
-from assay_metrics.core.upserts import excluded, from_row, insert_or_nothing, insert_sql, returning
 from assay_metrics.numerics import comparable_answer
 
 _STATS_CONFLICT = "ON CONFLICT (tenant_id, project_id, annotator) DO UPDATE SET"

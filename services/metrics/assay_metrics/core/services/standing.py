@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.upserts import insert_or_nothing
 from assay_shared.errors import ConflictError
 
 from assay_metrics.core.models import GoldResult, QualityRule, ReviewOutcome, Standing, StandingChange, SubmissionLog
-from assay_metrics.core.upserts import insert_or_nothing
 from assay_metrics.numerics import median_or_none
 
 ALL = "*"

@@ -17,9 +17,9 @@ from django.db import connection
 from assay_shared.bus.consumer import PermanentError
 from assay_shared.bus.publish import event_emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.upserts import excluded, from_row, insert_or_nothing, insert_sql, returning
 
 from assay_review.core.models import AnnotatorProfile, ReviewItem, SamplingDecision, SamplingPolicy, Submission
-from assay_review.core.upserts import excluded, from_row, insert_or_nothing, insert_sql, returning
 from assay_review.numerics.sampling import AnnotatorHistory, Policy, answer_labels, draw, effective_rate
 
 NO_POLICY = Policy(base_rate=0.0, class_rates={}, annotator_rates={}, new_annotator_submissions=0,
