@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 import pytest
-from django.db import transaction
 from kombu import Connection
 
 from assay_bustest.models import Received

@@ -2,7 +2,7 @@
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.utils import ProgrammingError
 
 from assay_bustest.models import Received

@@ -8,6 +8,9 @@ globals().update(
         urlconf="assay_assignment.urls",
         handlers="assay_assignment.handlers.registry",
         asgi_application="assay_assignment.asgi.application",
+        # Bind parameters on the server so psycopg prepares the hot statements once per connection and
+        # Postgres stops re-planning the claim and submit statements on every request.
+        db_options={"server_side_binding": True, "prepare_threshold": 2},
         extra={
             "CELERY_BEAT_SCHEDULE": {
                 "assignment-leases-expire": {"task": "assignment.leases_expire", "schedule": 15.0},
@@ -16,8 +19,3 @@ globals().update(
         },
     )
 )
-
-# Bind parameters on the server so psycopg prepares the hot statements once per connection and Postgres stops
-# re-planning the claim and submit statements on every request.
-DATABASES["default"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "server_side_binding": True,  # noqa: F821
-                                   "prepare_threshold": 2}

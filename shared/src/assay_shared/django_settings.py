@@ -9,7 +9,8 @@ from assay_shared.observability.logging import logging_config
 
 
 def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str | None,
-                   asgi_application: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                   asgi_application: str | None = None, db_options: dict[str, Any] | None = None,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Settings for `service`; on a missing or malformed setting, print it and exit with status 2."""
     try:
         cfg = load_service_config(service=service)
@@ -18,7 +19,8 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
         raise SystemExit(2) from None
     database = dict(cfg.database)
     database["CONN_MAX_AGE"] = 0
-    database["OPTIONS"] = {**database["OPTIONS"], "pool": {"min_size": 1, "max_size": cfg.db_pool_max, "timeout": 10}}
+    database["OPTIONS"] = {**database["OPTIONS"], "pool": {"min_size": 1, "max_size": cfg.db_pool_max, "timeout": 10},
+                           **(db_options or {})}
     database["TEST"] = {"NAME": f"test_assay_{service}"}
     settings: dict[str, Any] = {
         "ASSAY_SERVICE": service,
