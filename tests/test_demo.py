@@ -25,4 +25,10 @@ def test_demo_runs_on_the_embedded_stack_and_every_service_reports(tmp_path):
     decisions, submissions = int(re.search(r"(\d+) sampling decisions", out).group(1)), \
         int(re.search(r"answered to overlap: (\d+) submissions", out).group(1))
     assert decisions == submissions
-    assert re.search(r"ann-06 .* suspended", out), "the spammer is suspended by the quality rule"
+    # the careless annotator (right 1 time in 10) answered at least 3 gold tasks, so the rule
+    # "gold accuracy below 0.6 after 3 gold answers" suspended them
+    row = re.search(r"^   ann-06 +\d+ +\d+ +([\d.]+) \((\d+)\) .*  (\w[\w, ]*)$", out, re.MULTILINE)
+    assert row, out[-2500:]
+    gold_mean, gold_count, standing = float(row.group(1)), int(row.group(2)), row.group(3)
+    assert gold_count >= 3 and gold_mean < 0.6, row.group(0)
+    assert "suspended" in standing, row.group(0)

@@ -31,12 +31,19 @@ class AnnotatorStats:
 async def annotator_work(*, url: str, token: str, project_id: str, stats: AnnotatorStats, truth: dict[str, str],
                          labels: list[str], stop: asyncio.Event, work_appeared: dict[str, float], seen: dict[str, str],
                          seed: int) -> None:
-    """Work the queue on one socket until `stop` is set."""
+    """Work the queue on one socket until `stop` is set, then wait (3 s at most) for the acknowledgements of
+    the answers already sent, so `answered` counts exactly the submissions the service accepted."""
     rng = random.Random(seed)
     uri = f"{url}/ws/work?project={project_id}&token={token}"
     async with websockets.connect(uri, open_timeout=15) as socket:
         waiting_since: float | None = None
-        while not stop.is_set():
+        pending: dict[str, bool] = {}
+        drain_until: float | None = None
+        while True:
+            if stop.is_set():
+                drain_until = drain_until or time.monotonic() + 3.0
+                if not pending or time.monotonic() > drain_until:
+                    return
             try:
                 raw = await asyncio.wait_for(socket.recv(), timeout=0.5)
             except asyncio.TimeoutError:
@@ -49,9 +56,11 @@ async def annotator_work(*, url: str, token: str, project_id: str, stats: Annota
                 stats.feedback += 1
             elif kind == "error":
                 stats.errors.append(message["error"]["code"])
+                if message.get("for") == "submit":
+                    pending.clear()  # one answer in flight at a time: the refused one
                 if message["error"]["code"] in ("annotator_suspended", "suspended"):
                     return
-            elif kind == "task":
+            elif kind == "task" and not stop.is_set():
                 task = message["task"]
                 if waiting_since is not None:
                     stats.pushed += 1
@@ -63,10 +72,12 @@ async def annotator_work(*, url: str, token: str, project_id: str, stats: Annota
                 seen[task["task_id"]] = task["data"]["url"]
                 correct = truth[task["data"]["url"]]
                 label = correct if rng.random() < stats.accuracy else rng.choice([x for x in labels if x != correct])
+                pending[task["task_id"]] = label == correct
                 await socket.send(json.dumps({"type": "submit", "task_id": task["task_id"], "answer": {"label": label},
                                               "duration_ms": rng.randint(1500, 9000)}))
+            elif kind == "submitted":
                 stats.answered += 1
-                stats.correct += label == correct
+                stats.correct += pending.pop(message["task_id"], False)
 
 
 def crowd_run(*, url: str, tokens: dict[str, str], accuracies: dict[str, float], project_id: str,

@@ -44,7 +44,7 @@ def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
         _say(f"  up in {time.monotonic() - started:.0f}s; logs in {run_state / 'logs'}\n")
         story = Story(urls=system.urls(), token=system.token, tasks=tasks, annotators=min(annotators, 6))
         rng = random.Random(story.seed)
-        _say("1. QA lead: webhook endpoint, project 'pets' (single choice, overlap 3, gold 20%), review policy, quality rule")
+        _say("1. QA lead: webhook endpoint, project 'pets' (single choice, overlap 3, gold 30%), review policy, quality rule")
         story_setup(story, receiver)
         truth = story_gold(story, rng)
         _say(f"   {story.facts['gold_tasks']} gold tasks flagged in assignment, their answers kept in scoring only")

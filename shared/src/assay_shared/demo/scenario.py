@@ -63,7 +63,7 @@ def story_setup(story: Story, receiver: WebhookReceiver) -> None:
     story.facts["webhook_secret"] = endpoint["secret"]
     project = _ok(story.lead("assignment").post("/projects", json={
         "name": "pets", "schema": {"answer_type": "single_choice", "labels": [{"name": n} for n in LABELS]},
-        "overlap": 3, "max_overlap": 5, "gold_rate": 0.2,
+        "overlap": 3, "max_overlap": 5, "gold_rate": 0.3,
     }), "project")
     story.facts["project_id"] = project["id"]
     _ok(story.lead("review").put(f"/projects/{project['id']}/sampling-policy", json={
@@ -77,7 +77,7 @@ def story_gold(story: Story, rng: random.Random) -> dict[str, str]:
     truth: dict[str, str] = {}
     lines = []
     project_id = story.facts["project_id"]
-    for i in range(max(4, story.tasks // 5)):
+    for i in range(max(4, story.tasks // 4)):
         url = f"s3://demo-pets/gold/{i:04d}.jpg"
         truth[url] = rng.choice(LABELS)
         task = _ok(story.lead("assignment").post(f"/projects/{project_id}/tasks", json={
@@ -159,7 +159,7 @@ def story_review(story: Story, truth: dict[str, str]) -> dict:
             done[verdict] += 1
 
     _eventually(lambda: _ok(story.lead("review").get("/sampling-decisions", params={"limit": 1000}), "decisions"),
-                lambda d: len(d["results"]) >= story.facts["submitted"], timeout=90,
+                lambda d: d.get("count", len(d["results"])) >= story.facts["submitted"], timeout=90,
                 what="a sampling decision for every submission")
     work_queue()
     inspection = _ok(story.lead("review").post(f"/batches/{story.facts['batch_id']}/inspections", json={
