@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from assay_shared.auth.tokens import TokenError
-from assay_shared.db.tenancy import tenant_atomic
+from assay_shared.db.tenancy import tenant_atomic, tenant_scope
 from assay_shared.errors import ApplicationError, error_body
 from assay_shared.observability import metrics
 from assay_shared.observability.context import correlation_scope
@@ -64,12 +64,15 @@ def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: bytes, 
                     body = json.loads(raw or b"null")
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                     raise _Refused(400, "malformed_body", f"JSON parse error - {exc}") from None
-            with tenant_atomic(tenant=principal.tenant):
-                if kind == "next":
+            # next and submit are single statements that set the tenant themselves (ADR 0019)
+            if kind == "next":
+                with tenant_scope(tenant=principal.tenant):
                     status, payload = next_call(annotator=principal.subject, project_id=uuid.UUID(object_id))
-                elif kind == "submit":
+            elif kind == "submit":
+                with tenant_scope(tenant=principal.tenant):
                     status, payload = submit_call(annotator=principal.subject, task_id=uuid.UUID(object_id), body=body)
-                else:
+            else:
+                with tenant_atomic(tenant=principal.tenant):
                     status, payload = heartbeat_call(annotator=principal.subject, task_id=uuid.UUID(object_id))
         except _Refused as exc:
             status, payload = exc.status, exc.body

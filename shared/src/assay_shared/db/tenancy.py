@@ -16,6 +16,8 @@ from django.db import connections, transaction
 from assay_shared.auth.tokens import TENANT_RE
 
 _current_tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("assay_tenant", default=None)
+# True inside a tenant_atomic: the transaction already carries app.tenant_id.
+_tenant_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("assay_tenant_tx", default=False)
 
 
 def current_tenant() -> str | None:
@@ -30,6 +32,23 @@ def require_tenant() -> str:
 
 
 @contextmanager
+def tenant_scope(*, tenant: str) -> Iterator[None]:
+    """The tenant in scope without a transaction: for single statements that set `app.tenant_id` themselves
+    (server-side functions taking the tenant as an argument) and run in autocommit. Anything else still
+    needs `tenant_atomic`, which may be opened inside this scope for the same tenant."""
+    if not TENANT_RE.match(tenant or ""):
+        raise ValueError(f"invalid tenant id {tenant!r}")
+    outer = _current_tenant.get()
+    if outer is not None and outer != tenant:
+        raise RuntimeError(f"tenant {tenant!r} requested inside a scope of tenant {outer!r}")
+    token = _current_tenant.set(tenant)
+    try:
+        yield
+    finally:
+        _current_tenant.reset(token)
+
+
+@contextmanager
 def tenant_atomic(*, tenant: str, using: str = "default") -> Iterator[None]:
     """A transaction in which row-level security admits only `tenant`'s rows."""
     if not TENANT_RE.match(tenant or ""):
@@ -37,17 +56,19 @@ def tenant_atomic(*, tenant: str, using: str = "default") -> Iterator[None]:
     outer = _current_tenant.get()
     if outer is not None and outer != tenant:
         raise RuntimeError(f"tenant {tenant!r} requested inside a transaction of tenant {outer!r}")
-    token = _current_tenant.set(tenant)
+    configured = _tenant_transaction.get()
+    token, tx_token = _current_tenant.set(tenant), _tenant_transaction.set(True)
     conn = connections[using]
     try:
         with transaction.atomic(using=using):
-            if outer is None:
+            if not configured:
                 with conn.cursor() as cursor:
                     cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [tenant])
             yield
     finally:
         _current_tenant.reset(token)
-        if outer is None and conn.in_atomic_block and not conn.needs_rollback:
+        _tenant_transaction.reset(tx_token)
+        if not configured and conn.in_atomic_block and not conn.needs_rollback:
             # Nested in a transaction that goes on: take the tenant back out of it.
             with conn.cursor() as cursor:
                 cursor.execute("SELECT set_config('app.tenant_id', '', true)")

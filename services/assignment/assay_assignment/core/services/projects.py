@@ -8,7 +8,7 @@ from typing import Any
 from django.db import connection
 
 from assay_shared.bus.publish import event_emit
-from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.tenancy import require_tenant, tenant_atomic
 from assay_shared.errors import ApplicationError, NotFoundError
 
 from assay_assignment.core.labels import schema_errors
@@ -116,7 +116,7 @@ def schema_definition(*, project_id, version: int) -> dict:
     key = (tenant, str(project_id), version)
     found = _definitions.get(key)
     if found is None:
-        with connection.cursor() as cursor:
+        with tenant_atomic(tenant=tenant), connection.cursor() as cursor:
             cursor.execute("SELECT definition FROM assignment_label_schema WHERE project_id = %s AND version = %s",
                            [project_id, version])
             row = cursor.fetchone()

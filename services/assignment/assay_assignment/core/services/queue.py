@@ -15,95 +15,15 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.tenancy import require_tenant, tenant_atomic
 from assay_shared.errors import ConflictError, ForbiddenError, NotFoundError
 
 from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
 from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add
 
-# Evaluated in the claim statement itself: it starts after the annotator's status row lock was granted, so it
-# sees every lease a concurrent request of the same annotator committed meanwhile.
-ROOM = """
-  AND (SELECT count(*) FROM assignment_assignment r WHERE r.annotator = %(a)s AND r.project_id = %(p)s
-       AND r.state = 'leased' AND r.expires_at > now()) < %(cap)s"""
-
-NOT_MINE = """
-  AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = %(a)s)
-  AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = %(a)s)"""
-
-STATE_SQL = """
-WITH me AS (
-  INSERT INTO assignment_annotator_status (tenant_id, annotator, project_id, suspended, qualified, skills, served,
-                                           gold_pending, gold_pending_score, gold_scored, gold_score_sum,
-                                           gold_reported, updated_at)
-  SELECT %(t)s, %(a)s, p.id, false, false, '{}', 1, 0, 0, 0, 0, 0, now() FROM assignment_project p WHERE p.id = %(p)s
-  ON CONFLICT (tenant_id, annotator, project_id) DO UPDATE SET served = assignment_annotator_status.served + 1
-  RETURNING served, suspended, qualified, skills,
-            (gold_day < (now() AT TIME ZONE 'UTC')::date AND gold_pending > 0) OR gold_scored > gold_reported AS news)
-SELECT p.gold_rate, p.exam_size, p.lease_ttl_seconds, p.max_open_leases, p.required_skills, p.gold_seed,
-       me.served, me.suspended OR coalesce(w.suspended, false), me.qualified OR coalesce(w.qualified, false),
-       me.skills || coalesce(w.skills, '{}'),
-       (SELECT count(*) FROM assignment_assignment x WHERE x.annotator = %(a)s AND x.project_id = p.id
-          AND x.state = 'leased' AND x.expires_at > now()),
-       set_config('synchronous_commit', 'off', true), me.news
-FROM assignment_project p CROSS JOIN me
-LEFT JOIN assignment_annotator_status w ON w.annotator = %(a)s AND w.project_id = %(all)s
-WHERE p.id = %(p)s"""
-
-# One statement: take over a lapsed lease if there is one, else a free slot of the first available task in
-# priority order; count it in a progress shard; return what the annotator is handed.
-CLAIM_SQL = """
-WITH takeover AS (
-  UPDATE assignment_assignment a SET annotator = %(a)s, leased_at = now(),
-         expires_at = now() + make_interval(secs => %(ttl)s)
-  FROM (SELECT x.id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
-        WHERE x.project_id = %(p)s AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
-          AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + ROOM + """
-        ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED) lapsed
-  WHERE a.id = lapsed.id
-  RETURNING a.task_id, a.expires_at),
-pick AS (
-  SELECT t.id FROM assignment_task t
-  WHERE NOT EXISTS (SELECT 1 FROM takeover)
-    AND t.project_id = %(p)s AND t.free_slots > 0 AND NOT t.is_gold
-    AND t.required_skills <@ %(skills)s::varchar(64)[] """ + NOT_MINE + ROOM + """
-  ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE SKIP LOCKED),
-upd AS (
-  UPDATE assignment_task t SET free_slots = t.free_slots - 1 FROM pick WHERE t.id = pick.id
-  RETURNING t.id, t.batch_id),
-ins AS (
-  INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
-  SELECT %(t)s, %(p)s, upd.id, %(a)s, 'leased', false, now(), now() + make_interval(secs => %(ttl)s) FROM upd
-  RETURNING task_id, expires_at),
-prog AS (
-  UPDATE assignment_progress g SET queued = g.queued - 1, leased = g.leased + 1 FROM upd
-  WHERE g.project_id = %(p)s AND g.batch_id = coalesce(upd.batch_id, %(nobatch)s) AND g.shard = %(shard)s),
-got AS (SELECT task_id, expires_at FROM takeover UNION ALL SELECT task_id, expires_at FROM ins)
-SELECT t.id, t.project_id, t.data, t.schema_version, got.expires_at
-FROM got JOIN assignment_task t ON t.id = got.task_id"""
-
-GOLD_SQL = """
-WITH ins AS (
-  INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
-  SELECT %(t)s::varchar, %(p)s::uuid, t.id, %(a)s::varchar, 'leased', true, now(), now() + make_interval(secs => %(ttl)s)
-  FROM assignment_task t
-  WHERE t.project_id = %(p)s AND t.is_gold """ + NOT_MINE + ROOM + """
-  ORDER BY md5(%(a)s::varchar || t.id::text) LIMIT 1
-  ON CONFLICT (task_id, annotator) DO NOTHING
-  RETURNING task_id, expires_at)
-SELECT t.id, t.project_id, t.data, t.schema_version, ins.expires_at
-FROM ins JOIN assignment_task t ON t.id = ins.task_id"""
-
-# Mixed into regular work only while regular work remains for this annotator: a stream of nothing but gold
-# at the end of a queue would tell them what they are answering.
-GOLD_MIXED_SQL = GOLD_SQL.replace("WHERE t.project_id = %(p)s AND t.is_gold", """WHERE t.project_id = %(p)s AND t.is_gold
-    AND EXISTS (SELECT 1 FROM assignment_task r WHERE r.project_id = %(p)s AND r.free_slots > 0 AND NOT r.is_gold
-                AND r.required_skills <@ %(skills)s::varchar(64)[]
-                AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = r.id AND y.annotator = %(a)s)
-                AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = r.id AND s.annotator = %(a)s))""")
-assert GOLD_MIXED_SQL != GOLD_SQL
-
+# One round trip: core/sql/0002_hot_path.sql, assignment_next (ADR 0019).
+NEXT_SQL = ("SELECT * FROM assignment_next(%s::varchar, %s::varchar, %s::uuid, %s::smallint, %s::uuid, %s::uuid)")
 
 
 @dataclass(frozen=True)
@@ -122,72 +42,49 @@ class Handout:
 
 
 def gold_draw(*, seed: int, annotator: str, position: int) -> float:
-    """The annotator's deterministic pseudo-random stream in [0, 1): same seed, annotator, position → same draw."""
-    digest = hashlib.blake2b(f"{seed}:{annotator}:{position}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    """The annotator's deterministic pseudo-random stream in [0, 1): same seed, annotator, position → same draw.
 
-
-def _handout(row) -> Handout | None:
-    if row is None:
-        return None
-    task_id, project_id, data, version, expires_at = row
-    return Handout(task_id=str(task_id), project_id=str(project_id),
-                   data=data if isinstance(data, dict) else json.loads(data),
-                   schema_version=version, lease_expires_at=expires_at.isoformat())
+    The claim draws in SQL (assignment_gold_draw); this is the same function, for tests and tools."""
+    digest = hashlib.md5(f"{seed}:{annotator}:{position}".encode()).hexdigest()
+    return int(digest[:15], 16) / 2**60
 
 
 def work_next(*, project_id, annotator: str) -> Handout | None:
-    """Lease the annotator's next task, or None when nothing is available for them now."""
+    """Lease the annotator's next task, or None when nothing is available for them now.
+
+    One statement, in the caller's transaction or in its own (under tenant_scope)."""
     tenant = require_tenant()
     with connection.cursor() as cursor:
-        cursor.execute(STATE_SQL, {"t": tenant, "a": annotator, "p": project_id, "all": TENANT_WIDE})
-        row = cursor.fetchone()
-        if row is None:
-            raise NotFoundError(f"project {project_id} does not exist")
-        gold_rate, exam_size, ttl, cap, required, seed, served, suspended, qualified, skills, open_leases, _, news = row
-        if news:
-            from assay_assignment.core.services.status import gold_feedback_flush
+        cursor.execute(NEXT_SQL, [tenant, annotator, project_id, random.randrange(Progress.SHARDS), TENANT_WIDE,
+                                  NO_BATCH])
+        outcome, detail, task_id, data, version, expires_at, news = cursor.fetchone()
+    if news:
+        from assay_assignment.core.services.status import gold_feedback_flush
 
+        with tenant_atomic(tenant=tenant):
             gold_feedback_flush(project_id=project_id, annotator=annotator)
-        if suspended:
-            raise ForbiddenError("you are suspended and receive no tasks", code="annotator_suspended")
-        if not set(required) <= set(skills):
-            raise ForbiddenError(f"this project requires the skills {', '.join(sorted(set(required) - set(skills)))}",
-                                 code="missing_skills")
-        if open_leases >= cap:
-            raise _lease_cap_error(open_leases)
-        params = {"t": tenant, "a": annotator, "p": project_id, "ttl": ttl, "skills": list(skills), "cap": cap,
-                  "nobatch": NO_BATCH, "shard": random.randrange(Progress.SHARDS)}
-        if exam_size and not qualified:
-            cursor.execute("SELECT count(*) FROM assignment_assignment WHERE annotator = %s AND project_id = %s"
-                           " AND gold AND state = 'done'", [annotator, project_id])
-            if cursor.fetchone()[0] >= exam_size:
-                raise ConflictError("your qualification answers are being scored; regular work opens when you"
-                                    " qualify", code="awaiting_qualification")
-            cursor.execute(GOLD_SQL, params)
-            return _handout(cursor.fetchone()) or _nothing(cursor, params)
-        if gold_rate > 0 and gold_draw(seed=seed, annotator=annotator, position=served) < gold_rate:
-            cursor.execute(GOLD_MIXED_SQL, params)
-            found = cursor.fetchone()
-            if found is not None:
-                return _handout(found)
-        cursor.execute(CLAIM_SQL, params)
-        return _handout(cursor.fetchone()) or _nothing(cursor, params)
+    if outcome == "task":
+        return Handout(task_id=str(task_id), project_id=str(project_id),
+                       data=data if isinstance(data, dict) else json.loads(data),
+                       schema_version=version, lease_expires_at=expires_at.isoformat())
+    if outcome == "none":
+        return None
+    raise _REFUSALS[outcome](detail, project_id)
 
 
-def _lease_cap_error(open_leases: int) -> ConflictError:
-    return ConflictError(f"you already hold {open_leases} open lease(s), the most this project allows; "
-                         "submit, skip or release one first", code="lease_cap_reached")
-
-
-def _nothing(cursor, params: dict) -> None:
-    """No task was handed out: say so, unless a concurrent request of the same annotator filled the cap."""
-    cursor.execute("SELECT count(*) FROM assignment_assignment WHERE annotator = %(a)s AND project_id = %(p)s"
-                   " AND state = 'leased' AND expires_at > now()", params)
-    open_leases = cursor.fetchone()[0]
-    if open_leases >= params["cap"]:
-        raise _lease_cap_error(open_leases)
-    return None
+_REFUSALS = {
+    "not_found": lambda detail, project_id: NotFoundError(f"project {project_id} does not exist"),
+    "suspended": lambda detail, project_id: ForbiddenError("you are suspended and receive no tasks",
+                                                           code="annotator_suspended"),
+    "missing_skills": lambda detail, project_id: ForbiddenError(f"this project requires the skills {detail}",
+                                                                code="missing_skills"),
+    "lease_cap": lambda detail, project_id: ConflictError(
+        f"you already hold {detail} open lease(s), the most this project allows; submit, skip or release one first",
+        code="lease_cap_reached"),
+    "awaiting_qualification": lambda detail, project_id: ConflictError(
+        "your qualification answers are being scored; regular work opens when you qualify",
+        code="awaiting_qualification"),
+}
 
 
 def lease_heartbeat(*, task_id, annotator: str) -> str:

@@ -7,10 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 
 from assay_shared.bus.publish import event_emit
-from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.tenancy import require_tenant, tenant_atomic
+from assay_shared.events.envelope import Envelope, envelope_build
+from assay_shared.observability.context import current_correlation_id
 from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
 
 from assay_assignment.core.labels import answer_errors
@@ -18,28 +21,11 @@ from assay_assignment.core.models import NO_BATCH, Progress
 from assay_assignment.core.services.progress import progress_add
 from assay_assignment.core.services.projects import schema_definition
 
-PREPARE_SQL = ("SELECT t.project_id, t.batch_id, t.schema_version, t.is_gold, t.external_id, t.overlap,"
-               " s.task_id, s.annotator, s.submitted_at, now() FROM assignment_task t"
-               " LEFT JOIN assignment_submission s ON s.id = %(sid)s WHERE t.id = %(task)s")
-
-# The common case in one statement: the annotator still holds the lease.
-ON_LEASE_SQL = """
-WITH fin AS (
-  UPDATE assignment_assignment SET state = 'done'
-  WHERE task_id = %(task)s AND annotator = %(a)s AND state = 'leased' RETURNING expires_at < now() AS late),
-sub AS (
-  INSERT INTO assignment_submission (id, tenant_id, project_id, batch_id, task_id, annotator, answer, schema_version,
-                                     duration_ms, late, rejected, submitted_at)
-  SELECT %(sid)s, %(t)s, %(p)s, %(b)s, %(task)s, %(a)s, %(answer)s, %(v)s, %(ms)s, fin.late, false, now() FROM fin
-  RETURNING submitted_at),
-ans AS (
-  UPDATE assignment_task SET answered = answered + 1
-  WHERE id = %(task)s AND NOT is_gold AND EXISTS (SELECT 1 FROM fin) RETURNING answered >= overlap AS done),
-prog AS (
-  UPDATE assignment_progress g SET leased = g.leased - 1, answered = g.answered + 1,
-         completed = g.completed + CASE WHEN ans.done THEN 1 ELSE 0 END
-  FROM ans WHERE g.project_id = %(p)s AND g.batch_id = %(pb)s AND g.shard = %(shard)s)
-SELECT sub.submitted_at, (SELECT done FROM ans) FROM sub"""
+# Two round trips in the common case (ADR 0019): what the answer is checked against, then the answer with its
+# events. Both are functions in core/sql/0002_hot_path.sql.
+CONTEXT_SQL = "SELECT * FROM assignment_submission_context(%s::varchar, %s::uuid, %s::uuid)"
+SUBMIT_SQL = ("SELECT * FROM assignment_submit(%s::varchar, %s::varchar, %s::uuid, %s::uuid, %s::uuid, %s::uuid,"
+              " %s::integer, %s::jsonb, %s::integer, %s::smallint, %s::uuid, %s::jsonb, %s::jsonb, %s::boolean)")
 
 # A late answer (the lease was returned) takes a slot nobody holds, or a lapsed lease of someone else.
 LATE_FREE_SQL = ("UPDATE assignment_task SET free_slots = free_slots - 1 WHERE id = %s AND free_slots > 0"
@@ -70,67 +56,87 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
 
     Emits annotation.submitted, and task.completed when the task has all the answers it wants.
     A retry with the same submission_id returns the first receipt and changes nothing.
+    Runs in the caller's transaction, or under tenant_scope in transactions of its own.
     """
     tenant = require_tenant()
     submission_id = submission_id or uuid.uuid4()
     with connection.cursor() as cursor:
-        cursor.execute(PREPARE_SQL, {"sid": submission_id, "task": task_id})
-        row = cursor.fetchone()
-        if row is None:
-            raise NotFoundError(f"task {task_id} does not exist")
-        project_id, batch_id, version, gold, external_id, overlap, prev_task, prev_annotator, prev_at, now = row
-        if prev_task is not None:
-            if str(prev_task) != str(task_id) or prev_annotator != annotator:
-                raise ConflictError("this submission_id was already used for another answer; use a fresh one",
-                                    code="submission_id_reused", fields={"submission_id": ["was already used"]})
-            return Receipt(submission_id=str(submission_id), task_id=str(task_id), submitted_at=prev_at.isoformat(),
-                           replayed=True)
-        definition = schema_definition(project_id=project_id, version=version)
-        errors = answer_errors(definition, answer)
-        if errors:
-            first = next(iter(errors.items()))
-            raise ApplicationError(f"the answer does not fit schema version {version}: {first[0]} {first[1][0]}",
-                                   code="validation_error", fields=errors)
-        # The event goes into the outbox before the statement that locks the task and a progress shard: those rows
-        # are contended (the task's other annotators, every claim and submission), and each statement after them
-        # holds the locks one more round trip. now() is the transaction's timestamp, the submission's submitted_at.
-        # Any refusal below raises and rolls the event back with everything else.
-        envelope = event_emit(type="annotation.submitted", tenant=tenant, payload={
-            "submission_id": str(submission_id), "task_id": str(task_id), "project_id": str(project_id),
-            "annotator": annotator, "answer": answer, "submitted_at": now.isoformat(),
-            "batch_id": str(batch_id) if batch_id else None, "answer_type": definition["answer_type"],
-            "schema_version": version, "duration_ms": duration_ms, "external_id": external_id, "overlap": overlap,
-        })
-        params = {"sid": submission_id, "t": tenant, "p": project_id, "b": batch_id, "pb": batch_id or NO_BATCH,
-                  "task": task_id, "a": annotator, "answer": json.dumps(answer), "v": version, "ms": duration_ms,
-                  "shard": random.randrange(Progress.SHARDS)}
-        cursor.execute(ON_LEASE_SQL, params)
-        held = cursor.fetchone()
-        if held is not None:
-            submitted_at, done = held
-        else:
-            # a concurrent retry of this very submission may have committed while this one waited
-            cursor.execute("SELECT submitted_at FROM assignment_submission WHERE id = %s AND task_id = %s"
-                           " AND annotator = %s", [submission_id, task_id, annotator])
-            replay = cursor.fetchone()
-            if replay is not None:
-                # the retry announced it: take this transaction's announcement back out
-                cursor.execute("DELETE FROM bus_outbox WHERE event_id = %s", [envelope.id])
-                return Receipt(submission_id=str(submission_id), task_id=str(task_id),
-                               submitted_at=replay[0].isoformat(), replayed=True)
-            submitted_at, done = _late_submit(cursor, params=params, gold=gold)
+        cursor.execute(CONTEXT_SQL, [tenant, task_id, submission_id])
+        exists, project_id, batch_id, version, gold, external_id, overlap, prev_task, prev_annotator, prev_at, now = (
+            cursor.fetchone())
+    if not exists:
+        raise NotFoundError(f"task {task_id} does not exist")
+    if prev_task is not None:
+        return _replayed(submission_id=submission_id, task_id=task_id, annotator=annotator, prev_task=prev_task,
+                         prev_annotator=prev_annotator, prev_at=prev_at)
+    definition = schema_definition(project_id=project_id, version=version)
+    errors = answer_errors(definition, answer)
+    if errors:
+        first = next(iter(errors.items()))
+        raise ApplicationError(f"the answer does not fit schema version {version}: {first[0]} {first[1][0]}",
+                               code="validation_error", fields=errors)
+    payload = {
+        "submission_id": str(submission_id), "task_id": str(task_id), "project_id": str(project_id),
+        "annotator": annotator, "answer": answer, "submitted_at": now.isoformat(),
+        "batch_id": str(batch_id) if batch_id else None, "answer_type": definition["answer_type"],
+        "schema_version": version, "duration_ms": duration_ms, "external_id": external_id, "overlap": overlap,
+    }
+    # submitted_at and the completed task's submission ids are set by the statement that records the answer
+    event = _envelope(type="annotation.submitted", tenant=tenant, payload=payload)
+    completed = None if gold else _envelope(type="task.completed", tenant=tenant, payload={
+        "task_id": str(task_id), "project_id": str(project_id), "batch_id": payload["batch_id"],
+        "submission_ids": [str(submission_id)]})
+    with connection.cursor() as cursor:
+        cursor.execute(SUBMIT_SQL, [
+            tenant, annotator, task_id, submission_id, project_id, batch_id, version, json.dumps(answer), duration_ms,
+            random.randrange(Progress.SHARDS), NO_BATCH, event.to_json(), completed.to_json() if completed else None,
+            settings.ASSAY_OUTBOX_NOTIFY])
+        outcome, submitted_at, _ = cursor.fetchone()
+    if outcome == "submitted":
+        return Receipt(submission_id=str(submission_id), task_id=str(task_id), submitted_at=submitted_at.isoformat())
+    with tenant_atomic(tenant=tenant):
+        return _late_submission_create(payload=payload, gold=gold, annotator=annotator)
+
+
+def _envelope(*, type: str, tenant: str, payload: dict) -> Envelope:
+    return envelope_build(type=type, payload=payload, tenant=tenant, producer=settings.ASSAY_SERVICE,
+                          correlation_id=current_correlation_id())
+
+
+def _replayed(*, submission_id, task_id, annotator: str, prev_task, prev_annotator: str, prev_at) -> Receipt:
+    if str(prev_task) != str(task_id) or prev_annotator != annotator:
+        raise ConflictError("this submission_id was already used for another answer; use a fresh one",
+                            code="submission_id_reused", fields={"submission_id": ["was already used"]})
+    return Receipt(submission_id=str(submission_id), task_id=str(task_id), submitted_at=prev_at.isoformat(),
+                   replayed=True)
+
+
+def _late_submission_create(*, payload: dict, gold: bool, annotator: str) -> Receipt:
+    """No lease held: a concurrent retry of this very submission committed, or the lease was returned."""
+    tenant = require_tenant()
+    submission_id, task_id = payload["submission_id"], payload["task_id"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT task_id, annotator, submitted_at FROM assignment_submission WHERE id = %s",
+                       [submission_id])
+        replay = cursor.fetchone()
+        if replay is not None:
+            return _replayed(submission_id=submission_id, task_id=task_id, annotator=annotator, prev_task=replay[0],
+                             prev_annotator=replay[1], prev_at=replay[2])
+        params = {"sid": submission_id, "t": tenant, "p": payload["project_id"], "b": payload["batch_id"],
+                  "task": task_id, "a": annotator, "answer": json.dumps(payload["answer"]),
+                  "v": payload["schema_version"], "ms": payload["duration_ms"]}
+        submitted_at, done = _late_submit(cursor, params=params, gold=gold)
         completed: list[str] | None = None
         if done:
-            # a statement of its own: it must see the answers of the task's other annotators that committed while
-            # ON_LEASE_SQL waited for the task row
             cursor.execute("SELECT id FROM assignment_submission WHERE task_id = %s AND NOT rejected"
                            " ORDER BY submitted_at, id", [task_id])
             completed = [str(r[0]) for r in cursor.fetchall()]
+    event_emit(type="annotation.submitted", tenant=tenant, payload={**payload, "submitted_at": submitted_at.isoformat()})
     if completed is not None:
         event_emit(type="task.completed", tenant=tenant, payload={
-            "task_id": str(task_id), "project_id": str(project_id), "batch_id": str(batch_id) if batch_id else None,
+            "task_id": task_id, "project_id": payload["project_id"], "batch_id": payload["batch_id"],
             "submission_ids": completed})
-    return Receipt(submission_id=str(submission_id), task_id=str(task_id), submitted_at=submitted_at.isoformat())
+    return Receipt(submission_id=submission_id, task_id=task_id, submitted_at=submitted_at.isoformat())
 
 
 def _late_submit(cursor, *, params: dict, gold: bool) -> tuple[datetime, bool]:

@@ -1,0 +1,21 @@
+"""The annotators' hot calls as server-side functions (ADR 0019); their text is in core/sql/."""
+from pathlib import Path
+
+from django.db import migrations
+
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "0002_hot_path.sql").read_text()
+
+DROP = """
+DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint,
+                                          uuid, jsonb, jsonb, boolean);
+DROP FUNCTION IF EXISTS assignment_submission_context(varchar, uuid, uuid);
+DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid);
+DROP FUNCTION IF EXISTS assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], integer, boolean);
+DROP FUNCTION IF EXISTS assignment_gold_draw(bigint, varchar, bigint);
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("assignment_core", "0001_initial")]
+
+    operations = [migrations.RunSQL(SQL, DROP)]
