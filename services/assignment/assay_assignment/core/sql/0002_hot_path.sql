@@ -1,5 +1,7 @@
 -- The annotators' two hot calls, each one statement for the client (ADR 0019).
 -- Both take the tenant and set it for their own transaction: row-level security stays in force.
+-- "NOT EXISTS (... OFFSET 0)" keeps each exclusion a per-candidate probe of a unique index: as an anti-join the
+-- planner would read all of the annotator's history for every claim, which grows with it.
 
 -- The annotator's deterministic gold draw in [0, 1); assay_assignment.core.services.queue.gold_draw mirrors it.
 CREATE OR REPLACE FUNCTION assignment_gold_draw(p_seed bigint, p_annotator varchar, p_position bigint)
@@ -82,8 +84,8 @@ BEGIN
       FROM (SELECT x.id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
             WHERE x.project_id = p_project AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
               AND t.required_skills <@ v_skills
-              AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator)
-              AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator)
+              AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
+              AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
             ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED) lapsed
       WHERE a.id = lapsed.id
       RETURNING a.task_id),
@@ -91,8 +93,8 @@ BEGIN
       SELECT t.id FROM assignment_task t
       WHERE NOT EXISTS (SELECT 1 FROM takeover)
         AND t.project_id = p_project AND t.free_slots > 0 AND NOT t.is_gold AND t.required_skills <@ v_skills
-        AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator)
-        AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator)
+        AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
+        AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
       ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE SKIP LOCKED),
     upd AS (
       UPDATE assignment_task t SET free_slots = t.free_slots - 1 FROM pick WHERE t.id = pick.id
@@ -138,16 +140,16 @@ BEGIN
   IF p_mixed AND NOT EXISTS (
       SELECT 1 FROM assignment_task r WHERE r.project_id = p_project AND r.free_slots > 0 AND NOT r.is_gold
         AND r.required_skills <@ p_skills
-        AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = r.id AND y.annotator = p_annotator)
-        AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = r.id AND s.annotator = p_annotator)) THEN
+        AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = r.id AND y.annotator = p_annotator OFFSET 0)
+        AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = r.id AND s.annotator = p_annotator OFFSET 0)) THEN
     RETURN NULL;
   END IF;
   INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
     SELECT p_tenant, p_project, t.id, p_annotator, 'leased', true, now(), now() + make_interval(secs => p_ttl)
     FROM assignment_task t
     WHERE t.project_id = p_project AND t.is_gold
-      AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator)
-      AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator)
+      AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
+      AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
       AND (SELECT count(*) FROM assignment_assignment r WHERE r.annotator = p_annotator AND r.project_id = p_project
            AND r.state = 'leased' AND r.expires_at > now()) < p_cap
     ORDER BY md5(p_annotator || t.id::text) LIMIT 1
