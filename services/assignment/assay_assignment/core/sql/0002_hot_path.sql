@@ -21,7 +21,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_rate double precision; v_exam integer; v_ttl integer; v_cap integer; v_required varchar(64)[]; v_seed bigint;
   v_served bigint; v_suspended boolean; v_qualified boolean; v_skills varchar(64)[]; v_open bigint;
-  v_missing text;
+  v_missing text; v_batch uuid;
 BEGIN
   PERFORM set_config('app.tenant_id', p_tenant, true);
   -- a claim lost in a crash is only a lease that expires; answers commit synchronously
@@ -77,36 +77,35 @@ BEGIN
   END IF;
 
   IF o_task IS NULL AND NOT (v_exam > 0 AND NOT v_qualified) THEN
-    -- take over a lapsed lease if there is one, else a free slot of the first available task in priority order
-    WITH takeover AS (
-      UPDATE assignment_assignment a SET annotator = p_annotator, leased_at = now(),
-             expires_at = now() + make_interval(secs => v_ttl)
-      FROM (SELECT x.id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
-            WHERE x.project_id = p_project AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
-              AND t.required_skills <@ v_skills
-              AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
-              AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
-            ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED) lapsed
-      WHERE a.id = lapsed.id
-      RETURNING a.task_id),
-    pick AS (
-      SELECT t.id FROM assignment_task t
-      WHERE NOT EXISTS (SELECT 1 FROM takeover)
-        AND t.project_id = p_project AND t.free_slots > 0 AND NOT t.is_gold AND t.required_skills <@ v_skills
-        AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
-        AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
-      ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE SKIP LOCKED),
-    upd AS (
-      UPDATE assignment_task t SET free_slots = t.free_slots - 1 FROM pick WHERE t.id = pick.id
-      RETURNING t.id, t.batch_id),
-    ins AS (
-      INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
-      SELECT p_tenant, p_project, upd.id, p_annotator, 'leased', false, now(), now() + make_interval(secs => v_ttl)
-      FROM upd RETURNING task_id),
-    prog AS (
-      UPDATE assignment_progress g SET queued = g.queued - 1, leased = g.leased + 1 FROM upd
-      WHERE g.project_id = p_project AND g.batch_id = coalesce(upd.batch_id, p_no_batch) AND g.shard = p_shard)
-    SELECT task_id INTO o_task FROM (SELECT task_id FROM takeover UNION ALL SELECT task_id FROM ins) got;
+    -- take over a lapsed lease if there is one, else a free slot of the first available task in priority order;
+    -- each picked by a scalar subquery so that the plan starts from the one row, whatever the statistics say
+    UPDATE assignment_assignment a SET annotator = p_annotator, leased_at = now(),
+           expires_at = now() + make_interval(secs => v_ttl)
+      WHERE a.id = (
+        SELECT x.id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
+        WHERE x.project_id = p_project AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
+          AND t.required_skills <@ v_skills
+          AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
+          AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
+        ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED)
+      RETURNING a.task_id, a.expires_at INTO o_task, o_expires;
+    IF o_task IS NULL THEN
+      UPDATE assignment_task t SET free_slots = t.free_slots - 1
+        WHERE t.id = (
+          SELECT c.id FROM assignment_task c
+          WHERE c.project_id = p_project AND c.free_slots > 0 AND NOT c.is_gold AND c.required_skills <@ v_skills
+            AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = c.id AND y.annotator = p_annotator OFFSET 0)
+            AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = c.id AND s.annotator = p_annotator OFFSET 0)
+          ORDER BY c.priority DESC, c.seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING t.id, t.batch_id INTO o_task, v_batch;
+      IF o_task IS NOT NULL THEN
+        INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
+          VALUES (p_tenant, p_project, o_task, p_annotator, 'leased', false, now(), now() + make_interval(secs => v_ttl))
+          RETURNING expires_at INTO o_expires;
+        UPDATE assignment_progress g SET queued = g.queued - 1, leased = g.leased + 1
+          WHERE g.project_id = p_project AND g.batch_id = coalesce(v_batch, p_no_batch) AND g.shard = p_shard;
+      END IF;
+    END IF;
   END IF;
 
   IF o_task IS NULL THEN
@@ -121,9 +120,10 @@ BEGIN
     RETURN;
   END IF;
   o_outcome := 'task';
-  SELECT t.data, t.schema_version, a.expires_at INTO o_data, o_version, o_expires
-    FROM assignment_task t JOIN assignment_assignment a ON a.task_id = t.id AND a.annotator = p_annotator
-    WHERE t.id = o_task;
+  IF o_expires IS NULL THEN  -- a gold lease
+    SELECT a.expires_at INTO o_expires FROM assignment_assignment a WHERE a.task_id = o_task AND a.annotator = p_annotator;
+  END IF;
+  SELECT t.data, t.schema_version INTO o_data, o_version FROM assignment_task t WHERE t.id = o_task;
 END
 $$;
 
@@ -205,6 +205,11 @@ BEGIN
     VALUES (p_submission, p_tenant, p_project, p_batch, p_task, p_annotator, p_answer, p_version, p_duration,
             v_late, false, now())
     RETURNING submitted_at INTO o_submitted_at;
+  INSERT INTO bus_outbox (event_id, event_type, tenant_id, body, created_at, attempts, last_error)
+    VALUES ((p_event->>'id')::uuid, p_event->>'type', p_tenant,
+            jsonb_set(p_event, '{payload,submitted_at}', to_jsonb(o_submitted_at)), now(), 0, '');
+  -- the task and progress rows are shared with the task's other annotators and every claim: last, so they are
+  -- locked only until the commit
   UPDATE assignment_task SET answered = answered + 1 WHERE id = p_task AND NOT is_gold
     RETURNING answered >= overlap INTO v_done;
   IF FOUND THEN
@@ -212,9 +217,6 @@ BEGIN
            completed = g.completed + CASE WHEN v_done THEN 1 ELSE 0 END
       WHERE g.project_id = p_project AND g.batch_id = coalesce(p_batch, p_no_batch) AND g.shard = p_shard;
   END IF;
-  INSERT INTO bus_outbox (event_id, event_type, tenant_id, body, created_at, attempts, last_error)
-    VALUES ((p_event->>'id')::uuid, p_event->>'type', p_tenant,
-            jsonb_set(p_event, '{payload,submitted_at}', to_jsonb(o_submitted_at)), now(), 0, '');
   IF v_done THEN
     -- a statement of its own, so its snapshot holds the answers of the task's other annotators that committed
     -- while the task row was locked by them
