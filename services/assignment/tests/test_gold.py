@@ -184,3 +184,13 @@ def test_gold_scored_event_applied_through_the_consumer(make_project, deliver):
     assert (deliver(event).outcome, deliver(event).outcome) == (Outcome.APPLIED, Outcome.DUPLICATE)
     assert sql("SELECT gold_pending, gold_pending_score FROM assignment_annotator_status WHERE annotator = 'teammate'"
                " AND project_id = %s", [project["id"]]) == [(1, 1.0)]
+
+
+def test_gold_draw_in_sql_is_the_documented_function():
+    cases = [(seed, f"annotator-{a}", position) for seed in (1, 987654321987, -42) for a in range(5)
+             for position in (1, 2, 17, 10_000)]
+    drawn = [sql("SELECT assignment_gold_draw(%s, %s, %s)", [seed, annotator, position])[0][0]
+             for seed, annotator, position in cases]
+    expected = [gold_draw(seed=seed, annotator=annotator, position=position) for seed, annotator, position in cases]
+    assert drawn == expected
+    assert all(0 <= d < 1 for d in drawn) and len(set(drawn)) == len(drawn)

@@ -1,8 +1,9 @@
 """The annotators' hot endpoints (next task, submit, heartbeat) served straight from ASGI.
 
-They run the same functions as the DRF views (`apis/work.py`), with the same token verification, tenant
-transaction and error shape, but without Django's request/response cycle: on a two-core machine that
-cycle costs more CPU than the claim itself. Every other path goes to Django.
+They run the same rules as the DRF views (`apis/work.py`), with the same token verification, tenancy and error
+shape, but without Django's request/response cycle: on a two-core machine that cycle costs more CPU than the
+claim itself. Next and submit run on the event loop over async connections (core/aio.py); heartbeat on a
+thread. Every other path goes to Django.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from assay_shared.observability import metrics
 from assay_shared.observability.context import correlation_scope
 from assay_shared.observability.middleware import verifier
 
-from assay_assignment.core.apis.work import heartbeat_call, next_call, submit_call
+from assay_assignment.core.apis.work import heartbeat_call, next_call_async, submit_call_async
 
 log = logging.getLogger("assay.assignment.fastpath")
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -55,7 +56,7 @@ def _principal(headers: dict[bytes, bytes]):
     return principal
 
 
-def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: bytes, correlation_id: str | None):
+async def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: bytes, correlation_id: str | None):
     with correlation_scope(correlation_id) as correlation:
         try:
             principal = _principal(headers)
@@ -64,16 +65,16 @@ def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: bytes, 
                     body = json.loads(raw or b"null")
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                     raise _Refused(400, "malformed_body", f"JSON parse error - {exc}") from None
-            # next and submit are single statements that set the tenant themselves (ADR 0019)
-            if kind == "next":
-                with tenant_scope(tenant=principal.tenant):
-                    status, payload = next_call(annotator=principal.subject, project_id=uuid.UUID(object_id))
-            elif kind == "submit":
-                with tenant_scope(tenant=principal.tenant):
-                    status, payload = submit_call(annotator=principal.subject, task_id=uuid.UUID(object_id), body=body)
-            else:
-                with tenant_atomic(tenant=principal.tenant):
-                    status, payload = heartbeat_call(annotator=principal.subject, task_id=uuid.UUID(object_id))
+            # next and submit: statements that set the tenant themselves, on the event loop (ADR 0019)
+            with tenant_scope(tenant=principal.tenant):
+                if kind == "next":
+                    status, payload = await next_call_async(annotator=principal.subject,
+                                                            project_id=uuid.UUID(object_id))
+                elif kind == "submit":
+                    status, payload = await submit_call_async(annotator=principal.subject,
+                                                              task_id=uuid.UUID(object_id), body=body)
+                else:
+                    status, payload = await _heartbeat(principal, object_id)
         except _Refused as exc:
             status, payload = exc.status, exc.body
         except ApplicationError as exc:
@@ -81,14 +82,20 @@ def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: bytes, 
         except Exception:  # noqa: BLE001 - answered as 500 in the one error shape, logged with the trace
             log.exception("%s failed", kind)
             status, payload = 500, error_body(code="server_error", message="the server failed; it was logged")
-        finally:
-            close_old_connections()
         return status, payload, correlation
 
 
-# Not thread-sensitive: each request runs on a pool thread with its own database connection, so one slow
-# transaction (a lock wait, a commit) does not hold up every other request of the worker process.
-_handle_async = sync_to_async(_handle, thread_sensitive=False)
+def _heartbeat_sync(principal, object_id: str) -> tuple[int, dict]:
+    try:
+        with tenant_atomic(tenant=principal.tenant):
+            return heartbeat_call(annotator=principal.subject, task_id=uuid.UUID(object_id))
+    finally:
+        close_old_connections()
+
+
+# Not thread-sensitive: each call runs on a pool thread with its own database connection, so one slow
+# transaction does not hold up every other request of the worker process.
+_heartbeat = sync_to_async(_heartbeat_sync, thread_sensitive=False)
 
 
 class FastPath:
@@ -121,7 +128,7 @@ class FastPath:
                 break
         headers = dict(scope["headers"])
         correlation = headers.get(b"x-correlation-id", b"").decode("latin-1") or None
-        status, payload, correlation_id = await _handle_async(kind, object_id, headers, b"".join(chunks), correlation)
+        status, payload, correlation_id = await _handle(kind, object_id, headers, b"".join(chunks), correlation)
         await self._reply(send, status, payload, correlation_id)
         metrics.HTTP_LATENCY.labels("POST", route, str(status)).observe(time.perf_counter() - started)
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from assay_shared.auth.drf import HasRole, principal_of
 from assay_shared.errors import ApplicationError
 
+from assay_assignment.core import aio
 from assay_assignment.core.services import queue, submissions
 
 ANNOTATORS = HasRole.of("annotator", "expert")
@@ -38,8 +39,8 @@ def next_call(*, annotator: str, project_id) -> tuple[int, dict]:
     return 200, {"task": handout.as_dict() if handout else None}
 
 
-def submit_call(*, annotator: str, task_id, body) -> tuple[int, dict]:
-    """The submit endpoint's work: validate the body by hand, record the answer."""
+def submit_input(body) -> tuple[object, int, uuid.UUID | None]:
+    """The submit body checked by hand: (answer, duration_ms, submission_id)."""
     if not isinstance(body, dict):
         raise _invalid("body", "must be a JSON object")
     unknown = sorted(set(body) - {"submission_id", "answer", "duration_ms"})
@@ -56,8 +57,26 @@ def submit_call(*, annotator: str, task_id, body) -> tuple[int, dict]:
             submission_id = uuid.UUID(str(submission_id))
         except ValueError:
             raise _invalid("submission_id", "must be a UUID") from None
-    receipt = submissions.submission_create(task_id=task_id, annotator=annotator, answer=body["answer"],
+    return body["answer"], duration, submission_id
+
+
+def submit_call(*, annotator: str, task_id, body) -> tuple[int, dict]:
+    """The submit endpoint's work: validate the body by hand, record the answer."""
+    answer, duration, submission_id = submit_input(body)
+    receipt = submissions.submission_create(task_id=task_id, annotator=annotator, answer=answer,
                                             duration_ms=duration, submission_id=submission_id)
+    return (200 if receipt.replayed else 201), receipt.as_dict()
+
+
+async def next_call_async(*, annotator: str, project_id) -> tuple[int, dict]:
+    handout = await aio.work_next_async(project_id=project_id, annotator=annotator)
+    return 200, {"task": handout.as_dict() if handout else None}
+
+
+async def submit_call_async(*, annotator: str, task_id, body) -> tuple[int, dict]:
+    answer, duration, submission_id = submit_input(body)
+    receipt = await aio.submission_create_async(task_id=task_id, annotator=annotator, answer=answer,
+                                                duration_ms=duration, submission_id=submission_id)
     return (200 if receipt.replayed else 201), receipt.as_dict()
 
 

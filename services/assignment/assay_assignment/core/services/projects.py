@@ -110,6 +110,11 @@ def project_schema_update(*, project_id, schema: dict) -> LabelSchema:
 _definitions: dict[tuple[str, str, int], dict] = {}
 
 
+def schema_definition_cached(*, tenant: str, project_id, version: int) -> dict | None:
+    """The definition if this process has already read it, without touching the database."""
+    return _definitions.get((tenant, str(project_id), version))
+
+
 def schema_definition(*, project_id, version: int) -> dict:
     """A schema version's definition; versions never change, so they are cached per process."""
     tenant = require_tenant()

@@ -55,14 +55,32 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
     One statement, in the caller's transaction or in its own (under tenant_scope)."""
     tenant = require_tenant()
     with connection.cursor() as cursor:
-        cursor.execute(NEXT_SQL, [tenant, annotator, project_id, random.randrange(Progress.SHARDS), TENANT_WIDE,
-                                  NO_BATCH])
-        outcome, detail, task_id, data, version, expires_at, news = cursor.fetchone()
-    if news:
-        from assay_assignment.core.services.status import gold_feedback_flush
+        cursor.execute(NEXT_SQL, next_params(tenant=tenant, project_id=project_id, annotator=annotator))
+        row = cursor.fetchone()
+    if next_feedback_due(row):
+        next_feedback_flush(tenant=tenant, project_id=project_id, annotator=annotator)
+    return next_outcome(row, project_id=project_id)
 
-        with tenant_atomic(tenant=tenant):
-            gold_feedback_flush(project_id=project_id, annotator=annotator)
+
+def next_params(*, tenant: str, project_id, annotator: str) -> list:
+    """The arguments of NEXT_SQL (shared by work_next and its async twin in core/aio.py)."""
+    return [tenant, annotator, project_id, random.randrange(Progress.SHARDS), TENANT_WIDE, NO_BATCH]
+
+
+def next_feedback_due(row) -> bool:
+    return bool(row[6])
+
+
+def next_feedback_flush(*, tenant: str, project_id, annotator: str) -> None:
+    from assay_assignment.core.services.status import gold_feedback_flush
+
+    with tenant_atomic(tenant=tenant):
+        gold_feedback_flush(project_id=project_id, annotator=annotator)
+
+
+def next_outcome(row, *, project_id) -> Handout | None:
+    """NEXT_SQL's row as the handout, None, or the refusal it stands for."""
+    outcome, detail, task_id, data, version, expires_at, _ = row
     if outcome == "task":
         return Handout(task_id=str(task_id), project_id=str(project_id),
                        data=data if isinstance(data, dict) else json.loads(data),

@@ -50,6 +50,15 @@ class Receipt:
         return {"submission_id": self.submission_id, "task_id": self.task_id, "submitted_at": self.submitted_at}
 
 
+@dataclass(frozen=True)
+class SubmitPlan:
+    """A checked answer, ready for SUBMIT_SQL: its arguments, and the event payload for the late path."""
+
+    params: list
+    payload: dict
+    gold: bool
+
+
 def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
                       submission_id: uuid.UUID | None = None) -> Receipt:
     """Record the annotator's answer to a task they hold (or held: late answers take a slot still free).
@@ -62,14 +71,34 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
     submission_id = submission_id or uuid.uuid4()
     with connection.cursor() as cursor:
         cursor.execute(CONTEXT_SQL, [tenant, task_id, submission_id])
-        exists, project_id, batch_id, version, gold, external_id, overlap, prev_task, prev_annotator, prev_at, now = (
-            cursor.fetchone())
+        context = cursor.fetchone()
+    replay = submission_replay(context, task_id=task_id, annotator=annotator, submission_id=submission_id)
+    if replay is not None:
+        return replay
+    definition = schema_definition(project_id=context[1], version=context[3])
+    plan = submission_plan(context, definition=definition, tenant=tenant, task_id=task_id, annotator=annotator,
+                           answer=answer, duration_ms=duration_ms, submission_id=submission_id)
+    with connection.cursor() as cursor:
+        cursor.execute(SUBMIT_SQL, plan.params)
+        receipt = submission_receipt(cursor.fetchone(), plan=plan)
+    return receipt or submission_late(plan=plan, annotator=annotator)
+
+
+def submission_replay(context, *, task_id, annotator: str, submission_id) -> Receipt | None:
+    """From CONTEXT_SQL's row: 404 for an unknown task, the first receipt for a retry, else None."""
+    exists, prev_task, prev_annotator, prev_at = context[0], context[7], context[8], context[9]
     if not exists:
         raise NotFoundError(f"task {task_id} does not exist")
-    if prev_task is not None:
-        return _replayed(submission_id=submission_id, task_id=task_id, annotator=annotator, prev_task=prev_task,
-                         prev_annotator=prev_annotator, prev_at=prev_at)
-    definition = schema_definition(project_id=project_id, version=version)
+    if prev_task is None:
+        return None
+    return _replayed(submission_id=submission_id, task_id=task_id, annotator=annotator, prev_task=prev_task,
+                     prev_annotator=prev_annotator, prev_at=prev_at)
+
+
+def submission_plan(context, *, definition: dict, tenant: str, task_id, annotator: str, answer, duration_ms: int,
+                    submission_id) -> SubmitPlan:
+    """Check the answer against its schema version; build the events and SUBMIT_SQL's arguments."""
+    _, project_id, batch_id, version, gold, external_id, overlap, _, _, _, now = context
     errors = answer_errors(definition, answer)
     if errors:
         first = next(iter(errors.items()))
@@ -86,16 +115,24 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
     completed = None if gold else _envelope(type="task.completed", tenant=tenant, payload={
         "task_id": str(task_id), "project_id": str(project_id), "batch_id": payload["batch_id"],
         "submission_ids": [str(submission_id)]})
-    with connection.cursor() as cursor:
-        cursor.execute(SUBMIT_SQL, [
-            tenant, annotator, task_id, submission_id, project_id, batch_id, version, json.dumps(answer), duration_ms,
-            random.randrange(Progress.SHARDS), NO_BATCH, event.to_json(), completed.to_json() if completed else None,
-            settings.ASSAY_OUTBOX_NOTIFY])
-        outcome, submitted_at, _ = cursor.fetchone()
-    if outcome == "submitted":
-        return Receipt(submission_id=str(submission_id), task_id=str(task_id), submitted_at=submitted_at.isoformat())
-    with tenant_atomic(tenant=tenant):
-        return _late_submission_create(payload=payload, gold=gold, annotator=annotator)
+    params = [tenant, annotator, task_id, submission_id, project_id, batch_id, version, json.dumps(answer),
+              duration_ms, random.randrange(Progress.SHARDS), NO_BATCH, event.to_json(),
+              completed.to_json() if completed else None, settings.ASSAY_OUTBOX_NOTIFY]
+    return SubmitPlan(params=params, payload=payload, gold=bool(gold))
+
+
+def submission_receipt(row, *, plan: SubmitPlan) -> Receipt | None:
+    """SUBMIT_SQL's row as the receipt; None when the lease was not held (nothing was written)."""
+    outcome, submitted_at, _ = row
+    if outcome != "submitted":
+        return None
+    return Receipt(submission_id=plan.payload["submission_id"], task_id=plan.payload["task_id"],
+                   submitted_at=submitted_at.isoformat())
+
+
+def submission_late(*, plan: SubmitPlan, annotator: str) -> Receipt:
+    with tenant_atomic(tenant=require_tenant()):
+        return _late_submission_create(payload=plan.payload, gold=plan.gold, annotator=annotator)
 
 
 def _envelope(*, type: str, tenant: str, payload: dict) -> Envelope:
