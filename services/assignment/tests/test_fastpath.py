@@ -180,3 +180,31 @@ def test_heartbeat_extends_the_lease(http, cast, project):
     assert beat.status_code == 200
     assert datetime.fromisoformat(beat.json()["lease_expires_at"]) > datetime.now(timezone.utc).replace(microsecond=0)
     assert http(cast.annotator2).post(f"/api/v1/tasks/{task['task_id']}/heartbeat").status_code == 409
+
+
+def test_submission_id_of_another_answer_is_refused_even_for_a_task_just_handed_out(http, cast, project):
+    project_id = project(n=2, overlap=1)
+    me = http(cast.teammate)
+    first = me.post(f"/api/v1/projects/{project_id}/next").json()["task"]
+    sid = str(uuid.uuid4())
+    body = {"submission_id": sid, "answer": {"label": "cat"}, "duration_ms": 5}
+    assert me.post(f"/api/v1/tasks/{first['task_id']}/submit", json=body).status_code == 201
+    second = me.post(f"/api/v1/projects/{project_id}/next").json()["task"]
+    before = table_counts()
+    reused = me.post(f"/api/v1/tasks/{second['task_id']}/submit", json=body)
+    assert (reused.status_code, reused.json()["error"]["code"]) == (409, "submission_id_reused")
+    assert table_counts() == before
+    fresh = me.post(f"/api/v1/tasks/{second['task_id']}/submit", json={**body, "submission_id": str(uuid.uuid4())})
+    assert fresh.status_code == 201
+
+
+def test_overlap_raised_after_the_handout_is_what_the_event_says(http, cast, project):
+    project_id = project(n=1, overlap=1)
+    me = http(cast.teammate)
+    task = me.post(f"/api/v1/projects/{project_id}/next").json()["task"]
+    sql("UPDATE assignment_task SET overlap = 2, free_slots = 1 WHERE id = %s", [task["task_id"]])
+    assert me.post(f"/api/v1/tasks/{task['task_id']}/submit",
+                   json={"answer": {"label": "dog"}, "duration_ms": 5}).status_code == 201
+    [submitted] = outbox("annotation.submitted")
+    assert submitted["payload"]["overlap"] == 2
+    assert outbox("task.completed") == []

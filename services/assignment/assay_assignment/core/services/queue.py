@@ -80,7 +80,7 @@ def next_feedback_flush(*, tenant: str, project_id, annotator: str) -> None:
 
 def next_outcome(row, *, project_id) -> Handout | None:
     """NEXT_SQL's row as the handout, None, or the refusal it stands for."""
-    outcome, detail, task_id, data, version, expires_at, _ = row
+    outcome, detail, task_id, data, version, expires_at = row[:6]
     if outcome == "task":
         return Handout(task_id=str(task_id), project_id=str(project_id),
                        data=data if isinstance(data, dict) else json.loads(data),

@@ -122,8 +122,13 @@ def submission_plan(context, *, definition: dict, tenant: str, task_id, annotato
 
 
 def submission_receipt(row, *, plan: SubmitPlan) -> Receipt | None:
-    """SUBMIT_SQL's row as the receipt; None when the lease was not held (nothing was written)."""
-    outcome, submitted_at, _ = row
+    """SUBMIT_SQL's row as the receipt (the first one for a retry); None when the lease was not held (nothing
+    was written)."""
+    outcome, submitted_at, _, prev_task, prev_annotator = row
+    if outcome == "replay":
+        return _replayed(submission_id=plan.payload["submission_id"], task_id=plan.payload["task_id"],
+                         annotator=plan.payload["annotator"], prev_task=prev_task, prev_annotator=prev_annotator,
+                         prev_at=submitted_at)
     if outcome != "submitted":
         return None
     return Receipt(submission_id=plan.payload["submission_id"], task_id=plan.payload["task_id"],
@@ -159,6 +164,8 @@ def _late_submission_create(*, payload: dict, gold: bool, annotator: str) -> Rec
         if replay is not None:
             return _replayed(submission_id=submission_id, task_id=task_id, annotator=annotator, prev_task=replay[0],
                              prev_annotator=replay[1], prev_at=replay[2])
+        cursor.execute("SELECT overlap FROM assignment_task WHERE id = %s", [task_id])
+        payload = {**payload, "overlap": cursor.fetchone()[0]}
         params = {"sid": submission_id, "t": tenant, "p": payload["project_id"], "b": payload["batch_id"],
                   "task": task_id, "a": annotator, "answer": json.dumps(payload["answer"]),
                   "v": payload["schema_version"], "ms": payload["duration_ms"]}

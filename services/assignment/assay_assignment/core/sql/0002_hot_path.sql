@@ -12,10 +12,12 @@ $$;
 
 -- Lease the annotator's next task. outcome: task | none | not_found | suspended | missing_skills (detail: the
 -- missing skills) | lease_cap (detail: open leases) | awaiting_qualification. news: gold feedback is due.
+-- With a task come what its submission will need (batch, gold, external id, overlap): never sent to the client.
 CREATE OR REPLACE FUNCTION assignment_next(
     p_tenant varchar, p_annotator varchar, p_project uuid, p_shard smallint, p_tenant_wide uuid, p_no_batch uuid,
     OUT o_outcome text, OUT o_detail text, OUT o_task uuid, OUT o_data jsonb, OUT o_version integer,
-    OUT o_expires timestamptz, OUT o_news boolean)
+    OUT o_expires timestamptz, OUT o_news boolean,
+    OUT o_batch uuid, OUT o_gold boolean, OUT o_external text, OUT o_overlap integer)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -123,7 +125,9 @@ BEGIN
   IF o_expires IS NULL THEN  -- a gold lease
     SELECT a.expires_at INTO o_expires FROM assignment_assignment a WHERE a.task_id = o_task AND a.annotator = p_annotator;
   END IF;
-  SELECT t.data, t.schema_version INTO o_data, o_version FROM assignment_task t WHERE t.id = o_task;
+  SELECT t.data, t.schema_version, t.batch_id, t.is_gold, t.external_id, t.overlap
+    INTO o_data, o_version, o_batch, o_gold, o_external, o_overlap
+    FROM assignment_task t WHERE t.id = o_task;
 END
 $$;
 
@@ -180,19 +184,28 @@ $$;
 
 -- Record an answer on a lease the annotator holds, with its annotation.submitted event (p_event, whose
 -- payload.submitted_at becomes the submission's time) and, when the task then has all its answers, the
--- task.completed event (p_completed, whose payload.submission_ids is filled in here).
--- o_outcome: submitted | not_held (nothing was written: the caller takes the late path).
+-- task.completed event (p_completed, whose payload.submission_ids is filled in here); payload.overlap of both
+-- becomes the task's overlap at that moment (dynamic overlap may have raised it since the caller read it).
+-- o_outcome: submitted | replay (the submission id is taken: o_prev_* say by what; nothing was written) |
+-- not_held (nothing was written: the caller takes the late path).
 CREATE OR REPLACE FUNCTION assignment_submit(
     p_tenant varchar, p_annotator varchar, p_task uuid, p_submission uuid, p_project uuid, p_batch uuid,
     p_version integer, p_answer jsonb, p_duration integer, p_shard smallint, p_no_batch uuid,
     p_event jsonb, p_completed jsonb, p_notify boolean,
-    OUT o_outcome text, OUT o_submitted_at timestamptz, OUT o_completed uuid[])
+    OUT o_outcome text, OUT o_submitted_at timestamptz, OUT o_completed uuid[],
+    OUT o_prev_task uuid, OUT o_prev_annotator varchar)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-  v_late boolean; v_done boolean;
+  v_late boolean; v_done boolean; v_overlap integer; v_event jsonb;
 BEGIN
   PERFORM set_config('app.tenant_id', p_tenant, true);
+  SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
+    FROM assignment_submission s WHERE s.id = p_submission;
+  IF FOUND THEN
+    o_outcome := 'replay';
+    RETURN;
+  END IF;
   UPDATE assignment_assignment SET state = 'done'
     WHERE task_id = p_task AND annotator = p_annotator AND state = 'leased'
     RETURNING expires_at < now() INTO v_late;
@@ -205,14 +218,17 @@ BEGIN
     VALUES (p_submission, p_tenant, p_project, p_batch, p_task, p_annotator, p_answer, p_version, p_duration,
             v_late, false, now())
     RETURNING submitted_at INTO o_submitted_at;
-  INSERT INTO bus_outbox (event_id, event_type, tenant_id, body, created_at, attempts, last_error)
-    VALUES ((p_event->>'id')::uuid, p_event->>'type', p_tenant,
-            jsonb_set(p_event, '{payload,submitted_at}', to_jsonb(o_submitted_at)), now(), 0, '');
-  -- the task and progress rows are shared with the task's other annotators and every claim: last, so they are
-  -- locked only until the commit
+  v_event := jsonb_set(p_event, '{payload,submitted_at}', to_jsonb(o_submitted_at));
+  -- the task and progress rows are shared with the task's other annotators and every claim: locked last, so
+  -- they are held only until the commit
   UPDATE assignment_task SET answered = answered + 1 WHERE id = p_task AND NOT is_gold
-    RETURNING answered >= overlap INTO v_done;
-  IF FOUND THEN
+    RETURNING answered >= overlap, overlap INTO v_done, v_overlap;
+  IF v_overlap IS NOT NULL THEN
+    v_event := jsonb_set(v_event, '{payload,overlap}', to_jsonb(v_overlap));
+  END IF;
+  INSERT INTO bus_outbox (event_id, event_type, tenant_id, body, created_at, attempts, last_error)
+    VALUES ((v_event->>'id')::uuid, v_event->>'type', p_tenant, v_event, now(), 0, '');
+  IF v_overlap IS NOT NULL THEN
     UPDATE assignment_progress g SET leased = g.leased - 1, answered = g.answered + 1,
            completed = g.completed + CASE WHEN v_done THEN 1 ELSE 0 END
       WHERE g.project_id = p_project AND g.batch_id = coalesce(p_batch, p_no_batch) AND g.shard = p_shard;
