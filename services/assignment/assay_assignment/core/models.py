@@ -61,7 +61,8 @@ class Task(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     seq = models.BigIntegerField(db_default=models.Func(models.Value("assignment_task_seq"), function="nextval"))
     tenant_id = models.CharField(max_length=64)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    # no index of its own: (tenant_id, project_id, external_id) serves it, tenant_id being set by row-level security
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
     batch_id = models.UUIDField(null=True)
     external_id = models.CharField(max_length=200, null=True)
     data = models.JSONField()
@@ -94,7 +95,8 @@ class Assignment(models.Model):
     LEASED, DONE = "leased", "done"
     tenant_id = models.CharField(max_length=64)
     project_id = models.UUIDField()
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    # indexed by the unique (task, annotator) that starts with it
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
     annotator = models.CharField(max_length=128)
     state = models.CharField(max_length=8)
     gold = models.BooleanField(default=False)
@@ -114,7 +116,8 @@ class Assignment(models.Model):
 
 class Skip(models.Model):
     tenant_id = models.CharField(max_length=64)
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    # indexed by the unique (task, annotator) that starts with it
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
     annotator = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -128,7 +131,8 @@ class Submission(models.Model):
     tenant_id = models.CharField(max_length=64)
     project_id = models.UUIDField()
     batch_id = models.UUIDField(null=True)
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    # indexed by the unique (task, annotator) that starts with it
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
     annotator = models.CharField(max_length=128)
     answer = models.JSONField()
     schema_version = models.PositiveIntegerField()
