@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.utils import ProgrammingError
 
 from assay_bustest.models import Received
-from assay_shared.db.tenancy import tenant_atomic
+from assay_shared.db.tenancy import require_tenant, tenant_atomic, tenant_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,28 @@ def test_forgotten_tenant_scope_sees_nothing():
     assert list(Received.objects.values_list("annotator", flat=True)) == []
     with tenant_atomic(tenant="acme"):
         assert list(Received.objects.values_list("annotator", flat=True)) == ["a"]
+
+
+def test_tenant_scope_names_the_tenant_without_admitting_its_rows():
+    add("acme", "a")
+    with tenant_scope(tenant="acme"):
+        assert require_tenant() == "acme"
+        # only a statement that sets app.tenant_id itself, or a tenant transaction, sees the tenant's rows
+        assert list(Received.objects.values_list("annotator", flat=True)) == []
+        with tenant_atomic(tenant="acme"):
+            assert list(Received.objects.values_list("annotator", flat=True)) == ["a"]
+        assert list(Received.objects.values_list("annotator", flat=True)) == []
+        with pytest.raises(RuntimeError, match="inside a scope of tenant 'acme'"):
+            with tenant_scope(tenant="globex"):
+                pass
+        with pytest.raises(RuntimeError, match="inside a transaction of tenant 'acme'"):
+            with tenant_atomic(tenant="globex"):
+                pass
+    with pytest.raises(RuntimeError, match="no tenant in scope"):
+        require_tenant()
+    with pytest.raises(ValueError, match="invalid tenant id"):
+        with tenant_scope(tenant="Not A Tenant"):
+            pass
 
 
 def test_writing_another_tenants_row_is_refused():
