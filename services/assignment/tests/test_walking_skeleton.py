@@ -26,3 +26,13 @@ def test_project_tasks_next_submit_emits_annotation_submitted(make_project, impo
         "submitted_at": response.json()["submitted_at"], "batch_id": imported["batch"]["id"],
         "answer_type": "single_choice", "schema_version": 1, "duration_ms": 3400, "external_id": "t0", "overlap": 2,
     }
+
+
+def test_event_timestamps_are_written_as_python_writes_them():
+    from datetime import datetime, timezone
+
+    from tests.conftest import sql
+
+    for at in (datetime(2026, 11, 22, 10, 0, 1, 0, timezone.utc), datetime(2026, 11, 22, 10, 0, 1, 120000, timezone.utc),
+               datetime(2026, 11, 22, 23, 59, 59, 999999, timezone.utc), datetime(2026, 1, 2, 3, 4, 5, 7, timezone.utc)):
+        assert sql("SELECT assignment_isoformat(%s)", [at])[0][0] == at.isoformat()

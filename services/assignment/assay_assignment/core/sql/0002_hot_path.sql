@@ -10,6 +10,14 @@ RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
          / 1152921504606846976.0::double precision
 $$;
 
+-- A timestamp as Python's datetime.isoformat() writes it in UTC (no fraction when the microseconds are zero,
+-- else all six digits), so that event payloads, receipts and retries all show the same text.
+CREATE OR REPLACE FUNCTION assignment_isoformat(p_at timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT to_char(p_at AT TIME ZONE 'UTC',
+                 CASE WHEN date_part('microseconds', p_at)::bigint % 1000000 = 0 THEN 'YYYY-MM-DD"T"HH24:MI:SS'
+                      ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US' END) || '+00:00'
+$$;
+
 -- Lease the annotator's next task. outcome: task | none | not_found | suspended | missing_skills (detail: the
 -- missing skills) | lease_cap (detail: open leases) | awaiting_qualification. news: gold feedback is due.
 -- With a task come what its submission will need (batch, gold, external id, overlap): never sent to the client.
@@ -218,7 +226,7 @@ BEGIN
     VALUES (p_submission, p_tenant, p_project, p_batch, p_task, p_annotator, p_answer, p_version, p_duration,
             v_late, false, now())
     RETURNING submitted_at INTO o_submitted_at;
-  v_event := jsonb_set(p_event, '{payload,submitted_at}', to_jsonb(o_submitted_at));
+  v_event := jsonb_set(p_event, '{payload,submitted_at}', to_jsonb(assignment_isoformat(o_submitted_at)));
   -- the task and progress rows are shared with the task's other annotators and every claim: locked last, so
   -- they are held only until the commit
   UPDATE assignment_task SET answered = answered + 1 WHERE id = p_task AND NOT is_gold
