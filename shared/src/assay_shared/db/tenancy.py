@@ -31,17 +31,22 @@ def require_tenant() -> str:
     return tenant
 
 
+def _checked(tenant: str, *, inside: str) -> str:
+    """The tenant, if well-formed and not nested in another tenant's scope."""
+    if not TENANT_RE.match(tenant or ""):
+        raise ValueError(f"invalid tenant id {tenant!r}")
+    outer = _current_tenant.get()
+    if outer is not None and outer != tenant:
+        raise RuntimeError(f"tenant {tenant!r} requested inside {inside} of tenant {outer!r}")
+    return tenant
+
+
 @contextmanager
 def tenant_scope(*, tenant: str) -> Iterator[None]:
     """The tenant in scope without a transaction: for single statements that set `app.tenant_id` themselves
     (server-side functions taking the tenant as an argument) and run in autocommit. Anything else still
     needs `tenant_atomic`, which may be opened inside this scope for the same tenant."""
-    if not TENANT_RE.match(tenant or ""):
-        raise ValueError(f"invalid tenant id {tenant!r}")
-    outer = _current_tenant.get()
-    if outer is not None and outer != tenant:
-        raise RuntimeError(f"tenant {tenant!r} requested inside a scope of tenant {outer!r}")
-    token = _current_tenant.set(tenant)
+    token = _current_tenant.set(_checked(tenant, inside="a scope"))
     try:
         yield
     finally:
@@ -51,13 +56,8 @@ def tenant_scope(*, tenant: str) -> Iterator[None]:
 @contextmanager
 def tenant_atomic(*, tenant: str, using: str = "default") -> Iterator[None]:
     """A transaction in which row-level security admits only `tenant`'s rows."""
-    if not TENANT_RE.match(tenant or ""):
-        raise ValueError(f"invalid tenant id {tenant!r}")
-    outer = _current_tenant.get()
-    if outer is not None and outer != tenant:
-        raise RuntimeError(f"tenant {tenant!r} requested inside a transaction of tenant {outer!r}")
     configured = _tenant_transaction.get()
-    token, tx_token = _current_tenant.set(tenant), _tenant_transaction.set(True)
+    token, tx_token = _current_tenant.set(_checked(tenant, inside="a transaction")), _tenant_transaction.set(True)
     conn = connections[using]
     try:
         with transaction.atomic(using=using):
