@@ -10,7 +10,7 @@ DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uu
                                           uuid, jsonb, jsonb, boolean);
 DROP FUNCTION IF EXISTS assignment_submission_context(varchar, uuid, uuid);
 DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid);
-DROP FUNCTION IF EXISTS assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], integer, boolean);
+DROP FUNCTION IF EXISTS assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], boolean);
 DROP FUNCTION IF EXISTS assignment_gold_draw(bigint, varchar, bigint);
 DROP FUNCTION IF EXISTS assignment_isoformat(timestamptz);
 """

@@ -66,6 +66,8 @@ BEGIN
     o_outcome := 'missing_skills'; o_detail := v_missing;
     RETURN;
   END IF;
+  -- counted after the upsert above locked the annotator's status row until commit: a concurrent request of the
+  -- same annotator waits there, so this count holds for the whole call
   SELECT count(*) INTO v_open FROM assignment_assignment x
     WHERE x.annotator = p_annotator AND x.project_id = p_project AND x.state = 'leased' AND x.expires_at > now();
   IF v_open >= v_cap THEN
@@ -79,11 +81,11 @@ BEGIN
       o_outcome := 'awaiting_qualification';
       RETURN;
     END IF;
-    o_task := assignment_gold_lease(p_tenant, p_annotator, p_project, v_ttl, v_skills, v_cap, false);
+    o_task := assignment_gold_lease(p_tenant, p_annotator, p_project, v_ttl, v_skills, false);
   ELSIF v_rate > 0 AND assignment_gold_draw(v_seed, p_annotator, v_served) < v_rate THEN
     -- mixed into regular work only while regular work remains for this annotator: a stream of nothing but
     -- gold at the end of a queue would tell them what they are answering
-    o_task := assignment_gold_lease(p_tenant, p_annotator, p_project, v_ttl, v_skills, v_cap, true);
+    o_task := assignment_gold_lease(p_tenant, p_annotator, p_project, v_ttl, v_skills, true);
   END IF;
 
   IF o_task IS NULL AND NOT (v_exam > 0 AND NOT v_qualified) THEN
@@ -119,14 +121,7 @@ BEGIN
   END IF;
 
   IF o_task IS NULL THEN
-    -- nothing was handed out; a concurrent request of the same annotator may have filled the cap meanwhile
-    SELECT count(*) INTO v_open FROM assignment_assignment x
-      WHERE x.annotator = p_annotator AND x.project_id = p_project AND x.state = 'leased' AND x.expires_at > now();
-    IF v_open >= v_cap THEN
-      o_outcome := 'lease_cap'; o_detail := v_open::text;
-    ELSE
-      o_outcome := 'none';
-    END IF;
+    o_outcome := 'none';
     RETURN;
   END IF;
   o_outcome := 'task';
@@ -142,8 +137,7 @@ $$;
 -- A gold task the annotator has not seen, in their own fixed order; NULL when there is none (or, when p_mixed,
 -- when no regular work remains for them). Gold tasks have no slot limit: each annotator answers each once.
 CREATE OR REPLACE FUNCTION assignment_gold_lease(
-    p_tenant varchar, p_annotator varchar, p_project uuid, p_ttl integer, p_skills varchar(64)[], p_cap integer,
-    p_mixed boolean)
+    p_tenant varchar, p_annotator varchar, p_project uuid, p_ttl integer, p_skills varchar(64)[], p_mixed boolean)
 RETURNS uuid LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -162,8 +156,6 @@ BEGIN
     WHERE t.project_id = p_project AND t.is_gold
       AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
       AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
-      AND (SELECT count(*) FROM assignment_assignment r WHERE r.annotator = p_annotator AND r.project_id = p_project
-           AND r.state = 'leased' AND r.expires_at > now()) < p_cap
     ORDER BY md5(p_annotator || t.id::text) LIMIT 1
     ON CONFLICT (task_id, annotator) DO NOTHING
     RETURNING task_id INTO v_task;
@@ -259,7 +251,7 @@ $$;
 
 -- The plans of these statements do not depend on their arguments; planning the claim costs more than running it.
 ALTER FUNCTION assignment_next(varchar, varchar, uuid, smallint, uuid, uuid) SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], integer, boolean)
+ALTER FUNCTION assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], boolean)
   SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint, uuid,
                                  jsonb, jsonb, boolean) SET plan_cache_mode = force_generic_plan;
