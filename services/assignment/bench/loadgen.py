@@ -49,10 +49,12 @@ async def _annotator(host, port, token, project_id, deadline, stats) -> None:
 
 async def _main(host, port, tokens, project_id, duration):
     stats = {"next": [], "submit": [], "accepted": [], "errors": [], "empty": 0}
+    cpu_start = time.process_time()
     start = time.perf_counter()
     deadline = start + duration
     await asyncio.gather(*(_annotator(host, port, t, project_id, deadline, stats) for t in tokens))
     stats["elapsed"] = time.perf_counter() - start
+    stats["cpu_seconds"] = time.process_time() - cpu_start
     return stats
 
 

@@ -26,6 +26,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cpu  # noqa: E402
+
 from assay_shared.auth.tokens import token_mint  # noqa: E402
 from assay_shared.db.bootstrap import database_drop, url_with  # noqa: E402
 from assay_shared.testing import env as test_env  # noqa: E402
@@ -85,9 +87,16 @@ def loop(server: ServiceProcess, project_id: str, concurrency: int, duration: fl
     from loadgen import loop_run
 
     proc = ctx.Process(target=loop_run, args=("127.0.0.1", server.port, tokens, project_id, duration, child))
+    server_pids = [p.pid for p in server.procs]
+    before = cpu.snapshot(server_pids=server_pids, loadgen_pid=None)
     proc.start()
     stats = parent.recv()
+    after = cpu.snapshot(server_pids=server_pids, loadgen_pid=proc.pid)
     proc.join()
+    if after is not None:
+        # the load process may have ended by now: it reports its own CPU time during the loop
+        after["loadgen"] = before["loadgen"] + stats["cpu_seconds"]
+    stats["cpu_ms"] = cpu.per_cycle(before, after, len(stats["submit"]))
     return stats
 
 
@@ -230,6 +239,10 @@ def main() -> int:
                       f"{row['next_p50_ms']:6.1f} ms p99 {row['next_p99_ms']:6.1f} ms   submit p50 "
                       f"{row['submit_p50_ms']:6.1f} ms p99 {row['submit_p99_ms']:6.1f} ms   errors {row['errors']}"
                       f"  empty {row['empty']}", flush=True)
+                if stats["cpu_ms"]:
+                    row["cpu_ms_per_cycle"] = stats["cpu_ms"]
+                    print("      CPU ms per cycle: " + "  ".join(f"{part} {stats['cpu_ms'][part]:.2f}"
+                                                               for part in (*cpu.PARTS, "machine")), flush=True)
                 for error in stats["errors"][:3]:
                     print(f"      e.g. {error}", flush=True)
         ws = ws_latency(server, http, args.ws_waiting, args.ws_samples)

@@ -1,8 +1,8 @@
 """Async twins of `queue.work_next` and `submissions.submission_create` for the ASGI fast path (ADR 0018, 0019).
 
 Next-task and submit are one and two statements (server-side functions that set the tenant themselves), so the
-fast path runs them on the event loop over a per-process pool of async autocommit connections instead of
-handing each request to a thread with a Django connection. They share every rule with the sync functions:
+fast path runs them on the event loop over a per-process pool of asyncpg connections (core/aiopool.py, ADR 0056)
+instead of handing each request to a thread with a Django connection. They share every rule with the sync functions:
 the same statements, the same argument builders and the same row interpreters. Rare branches (gold feedback
 due, a schema definition not yet cached, a late answer) run the sync code on a thread.
 
@@ -13,50 +13,56 @@ statement instead of two.
 """
 from __future__ import annotations
 
-import asyncio
+import re
 import uuid
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-import psycopg
+import asyncpg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from psycopg_pool import AsyncConnectionPool
 
 from assay_shared.db.tenancy import require_tenant
 
+from assay_assignment.core.aiopool import HotPool
 from assay_assignment.core.services import projects, queue, submissions
 
-_pool: AsyncConnectionPool | None = None
-_pool_lock = asyncio.Lock()
+_pool: HotPool | None = None
+# libpq options of DATABASE_URL that mean something to asyncpg; the rest are Django's or libpq-only
+_SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
-def _conninfo() -> str:
+def _connect_kwargs() -> dict:
     db = settings.DATABASES["default"]
-    libpq = {k: v for k, v in db["OPTIONS"].items() if k not in ("pool", "server_side_binding", "prepare_threshold")}
-    # timestamps reach the events as text: render them in UTC, as Django's own connections do
-    return psycopg.conninfo.make_conninfo(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
-                                          host=db["HOST"], port=db["PORT"] or None, options="-c TimeZone=UTC",
-                                          **libpq)
+    options = db["OPTIONS"]
+    kwargs = {"host": db["HOST"], "port": int(db["PORT"]) if db["PORT"] else None, "user": db["USER"],
+              "password": db["PASSWORD"] or None, "database": db["NAME"],
+              # timestamps reach the events as text: in UTC, as Django's own connections have them
+              "server_settings": {"TimeZone": "UTC", "application_name": options.get("application_name", "assay-hot")},
+              "timeout": float(options.get("connect_timeout", 10))}
+    if options.get("sslmode") in _SSL_MODES:
+        kwargs["ssl"] = options["sslmode"]
+    return kwargs
 
 
-async def _configure(conn: psycopg.AsyncConnection) -> None:
-    conn.prepare_threshold = 2
+def _numbered(query: str) -> str:
+    """psycopg's %s placeholders as asyncpg's $1, $2, … (the statements are shared with the sync path)."""
+    counter = iter(range(1, 1000))
+    return re.sub(r"%s", lambda _: f"${next(counter)}", query)
 
 
-async def pool() -> AsyncConnectionPool:
-    """This process's pool, opened on first use inside the running event loop."""
+NEXT_SQL, CONTEXT_SQL, SUBMIT_SQL = (_numbered(q) for q in (queue.NEXT_SQL, submissions.CONTEXT_SQL,
+                                                             submissions.SUBMIT_SQL))
+
+
+def pool() -> HotPool:
+    """This process's pool of hot-path connections (opened as requests need them, up to DB_POOL_MAX)."""
     global _pool
     if _pool is None:
-        async with _pool_lock:
-            if _pool is None:
-                size = settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
-                created = AsyncConnectionPool(_conninfo(), min_size=1, max_size=size,
-                                              kwargs={"autocommit": True}, configure=_configure, open=False,
-                                              timeout=10, name="assignment-hot")
-                await created.open()
-                _pool = created
+        kwargs = _connect_kwargs()
+        _pool = HotPool(connect=lambda: asyncpg.connect(**kwargs), timeout=10,
+                        max_size=settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"])
     return _pool
 
 
@@ -73,9 +79,7 @@ async def _in_thread(func, **kwargs):
 
 
 async def _one(query: str, params: list):
-    async with (await pool()).connection() as conn:
-        cursor = await conn.execute(query, params)
-        return await cursor.fetchone()
+    return await pool().fetchrow(query, *params)
 
 
 _TASKS_REMEMBERED = 50_000
@@ -99,7 +103,7 @@ def _remembered(tenant: str, task_id) -> tuple | None:
 
 async def work_next_async(*, project_id, annotator: str) -> queue.Handout | None:
     tenant = require_tenant()
-    row = await _one(queue.NEXT_SQL, queue.next_params(tenant=tenant, project_id=project_id, annotator=annotator))
+    row = await _one(NEXT_SQL, queue.next_params(tenant=tenant, project_id=project_id, annotator=annotator))
     if row[0] == "task":
         _remember(tenant, project_id, row)
     if queue.next_feedback_due(row):
@@ -114,7 +118,7 @@ async def submission_create_async(*, task_id, annotator: str, answer, duration_m
     # a retry is recognised by the submit statement itself, which writes nothing then
     context = _remembered(tenant, task_id)
     if context is None:
-        context = await _one(submissions.CONTEXT_SQL, [tenant, task_id, submission_id])
+        context = await _one(CONTEXT_SQL, [tenant, task_id, submission_id])
         replay = submissions.submission_replay(context, task_id=task_id, annotator=annotator,
                                                submission_id=submission_id)
         if replay is not None:
@@ -126,7 +130,14 @@ async def submission_create_async(*, task_id, annotator: str, answer, duration_m
     plan = submissions.submission_plan(context, definition=definition, tenant=tenant, task_id=task_id,
                                        annotator=annotator, answer=answer, duration_ms=duration_ms,
                                        submission_id=submission_id)
-    receipt = submissions.submission_receipt(await _one(submissions.SUBMIT_SQL, plan.params), plan=plan)
+    try:
+        row = await _one(SUBMIT_SQL, plan.params)
+    except asyncpg.UniqueViolationError as exc:
+        conflict = submissions.submission_id_reused(constraint=exc.constraint_name)
+        if conflict is None:
+            raise
+        raise conflict from None
+    receipt = submissions.submission_receipt(row, plan=plan)
     if receipt is not None:
         return receipt
     return await _in_thread(submissions.submission_late, plan=plan, annotator=annotator)

@@ -72,6 +72,11 @@ class Task(models.Model):
     required_skills = ArrayField(models.CharField(max_length=64), default=list)
     overlap = models.PositiveSmallIntegerField()
     free_slots = models.SmallIntegerField()
+    # what the queue index is partial on: it changes only when the last slot is taken or a slot comes back, so the
+    # other claims of a task are HOT updates (free_slots itself in the index predicate made each claim write a new
+    # entry in every index of the table and leave a dead one at the front of the queue)
+    exhausted = models.GeneratedField(expression=models.Q(free_slots__lte=0), output_field=models.BooleanField(),
+                                      db_persist=True)
     answered = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -84,7 +89,7 @@ class Task(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant_id", "project", "-priority", "seq"], name="assignment_task_available",
-                         condition=models.Q(free_slots__gt=0, is_gold=False)),
+                         condition=models.Q(exhausted=False, is_gold=False)),
             models.Index(fields=["project"], name="assignment_task_gold", condition=models.Q(is_gold=True)),
         ]
 

@@ -1,9 +1,13 @@
-"""The annotators' hot calls as server-side functions (ADR 0019); their text is in core/sql/."""
+"""The annotators' hot calls as server-side functions (ADR 0019).
+
+core/sql/hot_path.sql holds their current text (CREATE OR REPLACE); a later migration that changes them applies
+the file again, so a new database and an upgraded one end with the same functions.
+"""
 from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "0002_hot_path.sql").read_text()
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "hot_path.sql").read_text()
 
 DROP = """
 DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint,

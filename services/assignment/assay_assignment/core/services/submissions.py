@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant, tenant_atomic
@@ -22,10 +22,12 @@ from assay_assignment.core.services.progress import progress_add
 from assay_assignment.core.services.projects import schema_definition
 
 # Two round trips in the common case (ADR 0019): what the answer is checked against, then the answer with its
-# events. Both are functions in core/sql/0002_hot_path.sql.
+# events. Both are functions in core/sql/hot_path.sql.
 CONTEXT_SQL = "SELECT * FROM assignment_submission_context(%s::varchar, %s::uuid, %s::uuid)"
 SUBMIT_SQL = ("SELECT * FROM assignment_submit(%s::varchar, %s::varchar, %s::uuid, %s::uuid, %s::uuid, %s::uuid,"
               " %s::integer, %s::jsonb, %s::integer, %s::smallint, %s::uuid, %s::jsonb, %s::jsonb, %s::boolean)")
+
+SUBMISSION_PKEY = "assignment_submission_pkey"
 
 # A late answer (the lease was returned) takes a slot nobody holds, or a lapsed lease of someone else.
 LATE_FREE_SQL = ("UPDATE assignment_task SET free_slots = free_slots - 1 WHERE id = %s AND free_slots > 0"
@@ -78,10 +80,27 @@ def submission_create(*, task_id, annotator: str, answer, duration_ms: int,
     definition = schema_definition(project_id=context[1], version=context[3])
     plan = submission_plan(context, definition=definition, tenant=tenant, task_id=task_id, annotator=annotator,
                            answer=answer, duration_ms=duration_ms, submission_id=submission_id)
-    with connection.cursor() as cursor:
-        cursor.execute(SUBMIT_SQL, plan.params)
-        receipt = submission_receipt(cursor.fetchone(), plan=plan)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(SUBMIT_SQL, plan.params)
+            receipt = submission_receipt(cursor.fetchone(), plan=plan)
+    except IntegrityError as exc:
+        conflict = submission_id_reused(constraint=getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None))
+        if conflict is None:
+            raise
+        raise conflict from None
     return receipt or submission_late(plan=plan, annotator=annotator)
+
+
+def submission_id_reused(*, constraint: str | None) -> ConflictError | None:
+    """What a unique violation raised by SUBMIT_SQL means: on the submission's primary key, that the client's
+    submission id names another answer (SUBMIT_SQL recognises retries of the same answer itself)."""
+    return _id_reused() if constraint == SUBMISSION_PKEY else None
+
+
+def _id_reused() -> ConflictError:
+    return ConflictError("this submission_id was already used for another answer; use a fresh one",
+                         code="submission_id_reused", fields={"submission_id": ["was already used"]})
 
 
 def submission_replay(context, *, task_id, annotator: str, submission_id) -> Receipt | None:
@@ -147,8 +166,7 @@ def _envelope(*, type: str, tenant: str, payload: dict) -> Envelope:
 
 def _replayed(*, submission_id, task_id, annotator: str, prev_task, prev_annotator: str, prev_at) -> Receipt:
     if str(prev_task) != str(task_id) or prev_annotator != annotator:
-        raise ConflictError("this submission_id was already used for another answer; use a fresh one",
-                            code="submission_id_reused", fields={"submission_id": ["was already used"]})
+        raise _id_reused()
     return Receipt(submission_id=str(submission_id), task_id=str(task_id), submitted_at=prev_at.isoformat(),
                    replayed=True)
 

@@ -31,11 +31,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_rate double precision; v_exam integer; v_ttl integer; v_cap integer; v_required varchar(64)[]; v_seed bigint;
   v_served bigint; v_suspended boolean; v_qualified boolean; v_skills varchar(64)[]; v_open bigint;
-  v_missing text; v_batch uuid;
+  v_missing text;
 BEGIN
-  PERFORM set_config('app.tenant_id', p_tenant, true);
   -- a claim lost in a crash is only a lease that expires; answers commit synchronously
-  PERFORM set_config('synchronous_commit', 'off', true);
+  PERFORM set_config('app.tenant_id', p_tenant, true), set_config('synchronous_commit', 'off', true);
   o_news := false;
   SELECT p.gold_rate, p.exam_size, p.lease_ttl_seconds, p.max_open_leases, p.required_skills, p.gold_seed
     INTO v_rate, v_exam, v_ttl, v_cap, v_required, v_seed
@@ -60,11 +59,13 @@ BEGIN
     o_outcome := 'suspended';
     RETURN;
   END IF;
-  SELECT string_agg(r, ', ' ORDER BY r) INTO v_missing
-    FROM (SELECT unnest(v_required) EXCEPT SELECT unnest(v_skills)) m(r);
-  IF v_missing IS NOT NULL THEN
-    o_outcome := 'missing_skills'; o_detail := v_missing;
-    RETURN;
+  IF cardinality(v_required) > 0 THEN
+    SELECT string_agg(r, ', ' ORDER BY r) INTO v_missing
+      FROM (SELECT unnest(v_required) EXCEPT SELECT unnest(v_skills)) m(r);
+    IF v_missing IS NOT NULL THEN
+      o_outcome := 'missing_skills'; o_detail := v_missing;
+      RETURN;
+    END IF;
   END IF;
   -- counted after the upsert above locked the annotator's status row until commit: a concurrent request of the
   -- same annotator waits there, so this count holds for the whole call
@@ -105,17 +106,20 @@ BEGIN
       UPDATE assignment_task t SET free_slots = t.free_slots - 1
         WHERE t.id = (
           SELECT c.id FROM assignment_task c
-          WHERE c.project_id = p_project AND c.free_slots > 0 AND NOT c.is_gold AND c.required_skills <@ v_skills
+          WHERE c.project_id = p_project AND NOT c.exhausted AND NOT c.is_gold AND c.required_skills <@ v_skills
             AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = c.id AND y.annotator = p_annotator OFFSET 0)
             AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = c.id AND s.annotator = p_annotator OFFSET 0)
           ORDER BY c.priority DESC, c.seq LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING t.id, t.batch_id INTO o_task, v_batch;
+        RETURNING t.id, t.batch_id, t.data, t.schema_version, t.is_gold, t.external_id, t.overlap
+          INTO o_task, o_batch, o_data, o_version, o_gold, o_external, o_overlap;
       IF o_task IS NOT NULL THEN
+        o_outcome := 'task';
         INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
           VALUES (p_tenant, p_project, o_task, p_annotator, 'leased', false, now(), now() + make_interval(secs => v_ttl))
           RETURNING expires_at INTO o_expires;
         UPDATE assignment_progress g SET queued = g.queued - 1, leased = g.leased + 1
-          WHERE g.project_id = p_project AND g.batch_id = coalesce(v_batch, p_no_batch) AND g.shard = p_shard;
+          WHERE g.project_id = p_project AND g.batch_id = coalesce(o_batch, p_no_batch) AND g.shard = p_shard;
+        RETURN;  -- the claim's RETURNING brought the task's columns
       END IF;
     END IF;
   END IF;
@@ -144,7 +148,7 @@ DECLARE
   v_task uuid;
 BEGIN
   IF p_mixed AND NOT EXISTS (
-      SELECT 1 FROM assignment_task r WHERE r.project_id = p_project AND r.free_slots > 0 AND NOT r.is_gold
+      SELECT 1 FROM assignment_task r WHERE r.project_id = p_project AND NOT r.exhausted AND NOT r.is_gold
         AND r.required_skills <@ p_skills
         AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = r.id AND y.annotator = p_annotator OFFSET 0)
         AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = r.id AND s.annotator = p_annotator OFFSET 0)) THEN
@@ -186,8 +190,9 @@ $$;
 -- payload.submitted_at becomes the submission's time) and, when the task then has all its answers, the
 -- task.completed event (p_completed, whose payload.submission_ids is filled in here); payload.overlap of both
 -- becomes the task's overlap at that moment (dynamic overlap may have raised it since the caller read it).
--- o_outcome: submitted | replay (the submission id is taken: o_prev_* say by what; nothing was written) |
--- not_held (nothing was written: the caller takes the late path).
+-- o_outcome: submitted | replay (the lease was not held and the submission id is taken: o_prev_* say by what;
+-- nothing was written) | not_held (nothing was written: the caller takes the late path). A submission id already
+-- used for another answer while the lease is held raises unique_violation on assignment_submission_pkey.
 CREATE OR REPLACE FUNCTION assignment_submit(
     p_tenant varchar, p_annotator varchar, p_task uuid, p_submission uuid, p_project uuid, p_batch uuid,
     p_version integer, p_answer jsonb, p_duration integer, p_shard smallint, p_no_batch uuid,
@@ -200,19 +205,18 @@ DECLARE
   v_late boolean; v_done boolean; v_overlap integer; v_event jsonb;
 BEGIN
   PERFORM set_config('app.tenant_id', p_tenant, true);
-  SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
-    FROM assignment_submission s WHERE s.id = p_submission;
-  IF FOUND THEN
-    o_outcome := 'replay';
-    RETURN;
-  END IF;
   UPDATE assignment_assignment SET state = 'done'
     WHERE task_id = p_task AND annotator = p_annotator AND state = 'leased'
     RETURNING expires_at < now() INTO v_late;
   IF NOT FOUND THEN
-    o_outcome := 'not_held';
+    -- a retry finds its first answer here: it ended the lease (a concurrent retry waited on the lease row above)
+    SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
+      FROM assignment_submission s WHERE s.id = p_submission;
+    o_outcome := CASE WHEN FOUND THEN 'replay' ELSE 'not_held' END;
     RETURN;
   END IF;
+  -- the lease was held, so this submission id names no answer of this task by this annotator: if it names another
+  -- answer, the insert fails on the primary key (unique_violation) and the whole call is undone
   INSERT INTO assignment_submission (id, tenant_id, project_id, batch_id, task_id, annotator, answer, schema_version,
                                      duration_ms, late, rejected, submitted_at)
     VALUES (p_submission, p_tenant, p_project, p_batch, p_task, p_annotator, p_answer, p_version, p_duration,
