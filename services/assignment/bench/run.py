@@ -191,6 +191,8 @@ def main() -> int:
     parser.add_argument("--concurrency", default="20,50,200", help="simulated annotators, comma-separated")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per (size, concurrency) run")
     parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3")))
+    parser.add_argument("--db-pool", type=int, default=int(os.environ.get("DB_POOL_MAX", "8")),
+                        help="database connections per server process (DB_POOL_MAX)")
     parser.add_argument("--ws-waiting", type=int, default=20, help="waiting WebSocket annotators")
     parser.add_argument("--ws-samples", type=int, default=200)
     parser.add_argument("--no-relay", action="store_true", help="do not run the outbox relay during the loop")
@@ -204,8 +206,9 @@ def main() -> int:
     admin_url = test_env.TEST_PG_URL
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     env = test_env.service_env(service="assignment", database=DATABASE, prefix=prefix)
-    env["DB_POOL_MAX"] = "8"
-    print(f"bench: database {DATABASE} on {admin_url.rsplit('@', 1)[-1]}, {args.web_workers} uvicorn workers,"
+    env["DB_POOL_MAX"] = str(args.db_pool)
+    print(f"bench: database {DATABASE} on {admin_url.rsplit('@', 1)[-1]}, {args.web_workers} uvicorn workers"
+          f" with {args.db_pool} database connections each,"
           f" relay {'off' if args.no_relay else 'on'}", flush=True)
     database_drop(admin_url=admin_url, database=DATABASE)
     service_migrate(service="assignment", admin_url=admin_url, database=DATABASE, env=env)

@@ -43,13 +43,21 @@ BEGIN
     o_outcome := 'not_found';
     RETURN;
   END IF;
-  INSERT INTO assignment_annotator_status AS s (tenant_id, annotator, project_id, suspended, qualified, skills,
-      served, gold_pending, gold_pending_score, gold_scored, gold_score_sum, gold_reported, updated_at)
-    VALUES (p_tenant, p_annotator, p_project, false, false, '{}', 1, 0, 0, 0, 0, 0, now())
-    ON CONFLICT (tenant_id, annotator, project_id) DO UPDATE SET served = s.served + 1
+  -- the annotator's status row, locked until commit; an update (a HOT one) but for their first request
+  UPDATE assignment_annotator_status s SET served = s.served + 1
+    WHERE s.tenant_id = p_tenant AND s.annotator = p_annotator AND s.project_id = p_project
     RETURNING s.served, s.suspended, s.qualified, s.skills,
               (s.gold_day < (now() AT TIME ZONE 'UTC')::date AND s.gold_pending > 0) OR s.gold_scored > s.gold_reported
     INTO v_served, v_suspended, v_qualified, v_skills, o_news;
+  IF NOT FOUND THEN
+    INSERT INTO assignment_annotator_status AS s (tenant_id, annotator, project_id, suspended, qualified, skills,
+        served, gold_pending, gold_pending_score, gold_scored, gold_score_sum, gold_reported, updated_at)
+      VALUES (p_tenant, p_annotator, p_project, false, false, '{}', 1, 0, 0, 0, 0, 0, now())
+      ON CONFLICT (tenant_id, annotator, project_id) DO UPDATE SET served = s.served + 1
+      RETURNING s.served, s.suspended, s.qualified, s.skills,
+                (s.gold_day < (now() AT TIME ZONE 'UTC')::date AND s.gold_pending > 0) OR s.gold_scored > s.gold_reported
+      INTO v_served, v_suspended, v_qualified, v_skills, o_news;
+  END IF;
   SELECT v_suspended OR coalesce(w.suspended, false), v_qualified OR coalesce(w.qualified, false),
          v_skills || coalesce(w.skills, '{}')
     INTO v_suspended, v_qualified, v_skills
