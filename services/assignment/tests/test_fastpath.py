@@ -70,13 +70,34 @@ def test_next_submit_and_retry_write_the_answer_and_its_events(http, cast, proje
     assert datetime.fromisoformat(submitted["payload"]["submitted_at"]) == stored_at
     assert submitted["payload"]["submitted_at"].endswith("+00:00")
     assert (submitted["payload"]["answer"], submitted["payload"]["duration_ms"]) == ({"label": "cat"}, 1200)
-    # overlap 1: the task is complete, and says with which answers
+    # overlap 1: the task is complete, and says with which answers; the submit function composed the event
+    # (ADR 0057): it passed the consumer's check above and shares the answer's envelope fields
     [completed] = outbox("task.completed")
-    assert completed["payload"]["submission_ids"] == [sid]
+    assert completed["payload"] == {"task_id": task["task_id"], "project_id": project_id,
+                                    "batch_id": submitted["payload"]["batch_id"], "submission_ids": [sid]}
+    assert completed["payload"]["batch_id"] is not None
+    assert completed["id"] != submitted["id"]
+    for field in ("tenant", "producer", "correlation_id", "version"):
+        assert completed[field] == submitted[field]
+    assert completed["occurred_at"] == submitted["payload"]["submitted_at"]
     # the same submission id for another task is refused
     other = me.post(f"/api/v1/tasks/{uuid.uuid4()}/submit", json=body)
     assert other.status_code == 404
     assert me.post(f"/api/v1/projects/{project_id}/next").json() == {"task": None}
+
+
+def test_task_completed_of_a_task_outside_any_batch(http, cast):
+    lead = http(cast.owner)
+    project_id = lead.post("/api/v1/projects", json={"name": "loose", "schema": CLASSES, "overlap": 1}).json()["id"]
+    made = lead.post(f"/api/v1/projects/{project_id}/tasks", json={"url": "https://img.example/loose.jpg"})
+    assert made.status_code == 201, made.text
+    me = http(cast.teammate)
+    task = me.post(f"/api/v1/projects/{project_id}/next").json()["task"]
+    sent = me.post(f"/api/v1/tasks/{task['task_id']}/submit", json={"answer": {"label": "cat"}, "duration_ms": 3})
+    assert sent.status_code == 201, sent.text
+    [completed] = outbox("task.completed")
+    assert completed["payload"] == {"task_id": task["task_id"], "project_id": project_id, "batch_id": None,
+                                    "submission_ids": [sent.json()["submission_id"]]}
 
 
 def test_task_completed_lists_every_answer_in_order(http, cast, project):

@@ -1,4 +1,5 @@
 """Tables of the assignment service. Every table carries tenant_id and is under row-level security."""
+import random
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
@@ -185,6 +186,16 @@ class Progress(models.Model):
     project_id = models.UUIDField()
     batch_id = models.UUIDField()
     shard = models.PositiveSmallIntegerField()
+
+    @classmethod
+    def claim_shard(cls) -> int:
+        """A shard for a claim: the lower half. Claims commit asynchronously and hold their row briefly; answers
+        take the upper half, so a claim never waits for a shard locked by an answer's synchronous commit."""
+        return random.randrange(cls.SHARDS // 2)
+
+    @classmethod
+    def answer_shard(cls) -> int:
+        return cls.SHARDS // 2 + random.randrange(cls.SHARDS // 2)
     tasks = models.BigIntegerField(default=0)
     queued = models.BigIntegerField(default=0)
     leased = models.BigIntegerField(default=0)

@@ -11,7 +11,7 @@ SQL = (Path(__file__).resolve().parent.parent / "sql" / "hot_path.sql").read_tex
 
 DROP = """
 DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint,
-                                          uuid, jsonb, jsonb, boolean);
+                                          uuid, jsonb, boolean);
 DROP FUNCTION IF EXISTS assignment_submission_context(varchar, uuid, uuid);
 DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid);
 DROP FUNCTION IF EXISTS assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], boolean);

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from dataclasses import dataclass
 
 from django.db import connection
@@ -64,7 +63,7 @@ def work_next(*, project_id, annotator: str) -> Handout | None:
 
 def next_params(*, tenant: str, project_id, annotator: str) -> list:
     """The arguments of NEXT_SQL (shared by work_next and its async twin in core/aio.py)."""
-    return [tenant, annotator, project_id, random.randrange(Progress.SHARDS), TENANT_WIDE, NO_BATCH]
+    return [tenant, annotator, project_id, Progress.claim_shard(), TENANT_WIDE, NO_BATCH]
 
 
 def next_feedback_due(row) -> bool:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,7 @@ from assay_assignment.core.services.projects import schema_definition
 # events. Both are functions in core/sql/hot_path.sql.
 CONTEXT_SQL = "SELECT * FROM assignment_submission_context(%s::varchar, %s::uuid, %s::uuid)"
 SUBMIT_SQL = ("SELECT * FROM assignment_submit(%s::varchar, %s::varchar, %s::uuid, %s::uuid, %s::uuid, %s::uuid,"
-              " %s::integer, %s::jsonb, %s::integer, %s::smallint, %s::uuid, %s::jsonb, %s::jsonb, %s::boolean)")
+              " %s::integer, %s::jsonb, %s::integer, %s::smallint, %s::uuid, %s::jsonb, %s::boolean)")
 
 SUBMISSION_PKEY = "assignment_submission_pkey"
 
@@ -129,14 +128,10 @@ def submission_plan(context, *, definition: dict, tenant: str, task_id, annotato
         "batch_id": str(batch_id) if batch_id else None, "answer_type": definition["answer_type"],
         "schema_version": version, "duration_ms": duration_ms, "external_id": external_id, "overlap": overlap,
     }
-    # submitted_at and the completed task's submission ids are set by the statement that records the answer
+    # submitted_at is set by the statement that records the answer, which also composes task.completed (ADR 0057)
     event = _envelope(type="annotation.submitted", tenant=tenant, payload=payload)
-    completed = None if gold else _envelope(type="task.completed", tenant=tenant, payload={
-        "task_id": str(task_id), "project_id": str(project_id), "batch_id": payload["batch_id"],
-        "submission_ids": [str(submission_id)]})
     params = [tenant, annotator, task_id, submission_id, project_id, batch_id, version, json.dumps(answer),
-              duration_ms, random.randrange(Progress.SHARDS), NO_BATCH, event.to_json(),
-              completed.to_json() if completed else None, settings.ASSAY_OUTBOX_NOTIFY]
+              duration_ms, Progress.answer_shard(), NO_BATCH, event.to_json(), settings.ASSAY_OUTBOX_NOTIFY]
     return SubmitPlan(params=params, payload=payload, gold=bool(gold))
 
 

@@ -194,17 +194,18 @@ BEGIN
 END
 $$;
 
--- Record an answer on a lease the annotator holds, with its annotation.submitted event (p_event, whose
--- payload.submitted_at becomes the submission's time) and, when the task then has all its answers, the
--- task.completed event (p_completed, whose payload.submission_ids is filled in here); payload.overlap of both
--- becomes the task's overlap at that moment (dynamic overlap may have raised it since the caller read it).
+-- Record an answer on a lease the annotator holds, with its annotation.submitted event (p_event, built and validated
+-- by the caller; its payload.submitted_at becomes the submission's time) and, when the task then has all its
+-- answers, the task.completed event, composed here from typed values in the shape the event catalog gives it
+-- (ADR 0057: every submission would otherwise build one that two in three never emit); payload.overlap becomes the
+-- task's overlap at that moment (dynamic overlap may have raised it since the caller read it).
 -- o_outcome: submitted | replay (the lease was not held and the submission id is taken: o_prev_* say by what;
 -- nothing was written) | not_held (nothing was written: the caller takes the late path). A submission id already
 -- used for another answer while the lease is held raises unique_violation on assignment_submission_pkey.
 CREATE OR REPLACE FUNCTION assignment_submit(
     p_tenant varchar, p_annotator varchar, p_task uuid, p_submission uuid, p_project uuid, p_batch uuid,
     p_version integer, p_answer jsonb, p_duration integer, p_shard smallint, p_no_batch uuid,
-    p_event jsonb, p_completed jsonb, p_notify boolean,
+    p_event jsonb, p_notify boolean,
     OUT o_outcome text, OUT o_submitted_at timestamptz, OUT o_completed uuid[],
     OUT o_prev_task uuid, OUT o_prev_annotator varchar)
 LANGUAGE plpgsql AS $$
@@ -251,8 +252,15 @@ BEGIN
     SELECT array_agg(id ORDER BY submitted_at, id) INTO o_completed
       FROM assignment_submission WHERE task_id = p_task AND NOT rejected;
     INSERT INTO bus_outbox (event_id, event_type, tenant_id, body, created_at, attempts, last_error)
-      VALUES ((p_completed->>'id')::uuid, p_completed->>'type', p_tenant,
-              jsonb_set(p_completed, '{payload,submission_ids}', to_jsonb(o_completed::text[])), now(), 0, '');
+      SELECT e.id, 'task.completed', p_tenant,
+             jsonb_build_object('id', e.id::text, 'type', 'task.completed', 'version', 1, 'tenant', p_tenant,
+                                'occurred_at', v_event->'payload'->'submitted_at', 'producer', v_event->'producer',
+                                'correlation_id', v_event->'correlation_id',
+                                'payload', jsonb_build_object('task_id', p_task::text, 'project_id', p_project::text,
+                                                              'batch_id', p_batch::text,
+                                                              'submission_ids', to_jsonb(o_completed::text[]))),
+             now(), 0, ''
+      FROM (SELECT gen_random_uuid() AS id) e;
   END IF;
   IF p_notify THEN
     PERFORM pg_notify('assay_outbox', '');
@@ -266,4 +274,4 @@ ALTER FUNCTION assignment_next(varchar, varchar, uuid, smallint, uuid, uuid) SET
 ALTER FUNCTION assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], boolean)
   SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint, uuid,
-                                 jsonb, jsonb, boolean) SET plan_cache_mode = force_generic_plan;
+                                 jsonb, boolean) SET plan_cache_mode = force_generic_plan;
