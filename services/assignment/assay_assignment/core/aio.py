@@ -20,12 +20,15 @@ from datetime import datetime, timezone
 
 import asyncpg
 from asgiref.sync import sync_to_async
+from prometheus_client import Histogram
 from django.conf import settings
 from django.db import close_old_connections
 
 from assay_shared.db.tenancy import require_tenant
 
 from assay_assignment.core.aiopool import HotPool
+from assay_assignment.core.coalesce import Coalescer
+from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
 from assay_assignment.core.services import projects, queue, submissions
 
 _pool: HotPool | None = None
@@ -54,6 +57,10 @@ def _numbered(query: str) -> str:
 
 NEXT_SQL, CONTEXT_SQL, SUBMIT_SQL = (_numbered(q) for q in (queue.NEXT_SQL, submissions.CONTEXT_SQL,
                                                              submissions.SUBMIT_SQL))
+NEXT_MANY_SQL = "SELECT * FROM assignment_next_many($1::varchar, $2::varchar[], $3::uuid, $4::smallint, $5::uuid, $6::uuid)"
+SUBMIT_MANY_SQL = ("SELECT * FROM assignment_submit_many($1::varchar, $2::varchar[], $3::uuid[], $4::uuid[],"
+                   " $5::uuid[], $6::uuid[], $7::integer[], $8::jsonb[], $9::integer[], $10::smallint, $11::uuid,"
+                   " $12::jsonb[], $13::boolean)")
 
 
 def pool() -> HotPool:
@@ -82,20 +89,66 @@ async def _one(query: str, params: list):
     return await pool().fetchrow(query, *params)
 
 
+async def _in_order(query: str, *args, count: int) -> list:
+    """A batch function's rows (first column: the 1-based request index) as one row per request, in order."""
+    async with pool().connection() as conn:
+        rows = await conn.fetch(query, *args)
+    ordered = [None] * count
+    for row in rows:
+        ordered[row[0] - 1] = tuple(row)[1:]
+    return ordered
+
+
+# how many requests each database call of the hot path carried (1: served alone)
+BATCH_REQUESTS = Histogram("assay_assignment_hot_batch_requests", "Requests carried by one hot-path database call",
+                           ["call"], buckets=(1, 2, 3, 4, 6, 8, 12, 16))
+
+
+async def _next_one(key, params: list):
+    BATCH_REQUESTS.labels("next").observe(1)
+    return await _one(NEXT_SQL, params)
+
+
+async def _next_many(key, batch: list[list]) -> list:
+    BATCH_REQUESTS.labels("next").observe(len(batch))
+    tenant, project_id = key
+    return await _in_order(NEXT_MANY_SQL, tenant, [params[1] for params in batch], project_id,
+                           Progress.claim_shard(), TENANT_WIDE, NO_BATCH, count=len(batch))
+
+
+async def _submit_one(key, params: list):
+    BATCH_REQUESTS.labels("submit").observe(1)
+    return await _one(SUBMIT_SQL, params)
+
+
+async def _submit_many(key, batch: list[list]) -> list:
+    BATCH_REQUESTS.labels("submit").observe(len(batch))
+    columns = list(zip(*batch))  # SUBMIT_SQL's arguments, one list per parameter
+    return await _in_order(SUBMIT_MANY_SQL, key, list(columns[1]), list(columns[2]), list(columns[3]),
+                           list(columns[4]), list(columns[5]), list(columns[6]), list(columns[7]), list(columns[8]),
+                           Progress.answer_shard(), NO_BATCH, list(columns[11]), any(columns[12]), count=len(batch))
+
+
+# Requests that arrive while earlier ones are in the database share the next call (core/coalesce.py, ADR 0058).
+_nexts = Coalescer(run_one=_next_one, run_many=_next_many)
+_submits = Coalescer(run_one=_submit_one, run_many=_submit_many)
+
+
 _TASKS_REMEMBERED = 50_000
-_handed_out: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+_handed_out: OrderedDict[tuple[str, str, str], tuple] = OrderedDict()
 
 
-def _remember(tenant: str, project_id, row) -> None:
-    """Keep the submission context of a task just handed out (the columns of CONTEXT_SQL's row)."""
-    _, _, task_id, _, version, _, _, batch_id, gold, external_id, overlap = row
-    _handed_out[(tenant, str(task_id))] = (True, project_id, batch_id, version, gold, external_id, overlap)
+def _remember(tenant: str, project_id, annotator: str, row) -> None:
+    """Keep the submission context of a task just handed out (the columns of CONTEXT_SQL's row), for the answer
+    of the annotator it was handed to (the task's other annotators answer with their own)."""
+    _, _, task_id, _, version, _, _, batch_id, gold, external_id, overlap = row[:11]
+    _handed_out[(tenant, str(task_id), annotator)] = (True, project_id, batch_id, version, gold, external_id, overlap)
     if len(_handed_out) > _TASKS_REMEMBERED:
         _handed_out.popitem(last=False)
 
 
-def _remembered(tenant: str, task_id) -> tuple | None:
-    context = _handed_out.pop((tenant, str(task_id)), None)
+def _remembered(tenant: str, task_id, annotator: str) -> tuple | None:
+    context = _handed_out.pop((tenant, str(task_id), annotator), None)
     if context is None:
         return None
     return (*context, None, None, None, datetime.now(timezone.utc))
@@ -103,9 +156,10 @@ def _remembered(tenant: str, task_id) -> tuple | None:
 
 async def work_next_async(*, project_id, annotator: str) -> queue.Handout | None:
     tenant = require_tenant()
-    row = await _one(NEXT_SQL, queue.next_params(tenant=tenant, project_id=project_id, annotator=annotator))
+    row = await _nexts((tenant, project_id),
+                       queue.next_params(tenant=tenant, project_id=project_id, annotator=annotator))
     if row[0] == "task":
-        _remember(tenant, project_id, row)
+        _remember(tenant, project_id, annotator, row)
     if queue.next_feedback_due(row):
         await _in_thread(queue.next_feedback_flush, tenant=tenant, project_id=project_id, annotator=annotator)
     return queue.next_outcome(row, project_id=project_id)
@@ -116,7 +170,7 @@ async def submission_create_async(*, task_id, annotator: str, answer, duration_m
     tenant = require_tenant()
     submission_id = submission_id or uuid.uuid4()
     # a retry is recognised by the submit statement itself, which writes nothing then
-    context = _remembered(tenant, task_id)
+    context = _remembered(tenant, task_id, annotator)
     if context is None:
         context = await _one(CONTEXT_SQL, [tenant, task_id, submission_id])
         replay = submissions.submission_replay(context, task_id=task_id, annotator=annotator,
@@ -131,7 +185,7 @@ async def submission_create_async(*, task_id, annotator: str, answer, duration_m
                                        annotator=annotator, answer=answer, duration_ms=duration_ms,
                                        submission_id=submission_id)
     try:
-        row = await _one(SUBMIT_SQL, plan.params)
+        row = await _submits(tenant, plan.params)
     except asyncpg.UniqueViolationError as exc:
         conflict = submissions.submission_id_reused(constraint=exc.constraint_name)
         if conflict is None:

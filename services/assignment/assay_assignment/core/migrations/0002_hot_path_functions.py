@@ -10,10 +10,13 @@ from django.db import migrations
 SQL = (Path(__file__).resolve().parent.parent / "sql" / "hot_path.sql").read_text()
 
 DROP = """
+DROP FUNCTION IF EXISTS assignment_submit_many(varchar, varchar[], uuid[], uuid[], uuid[], uuid[], integer[], jsonb[],
+                                               integer[], smallint, uuid, jsonb[], boolean);
+DROP FUNCTION IF EXISTS assignment_next_many(varchar, varchar[], uuid, smallint, uuid, uuid);
 DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint,
-                                          uuid, jsonb, boolean);
+                                          uuid, jsonb, boolean, boolean);
 DROP FUNCTION IF EXISTS assignment_submission_context(varchar, uuid, uuid);
-DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid);
+DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid, boolean);
 DROP FUNCTION IF EXISTS assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], boolean);
 DROP FUNCTION IF EXISTS assignment_gold_draw(bigint, varchar, bigint);
 DROP FUNCTION IF EXISTS assignment_isoformat(timestamptz);

@@ -22,7 +22,7 @@ from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add
 
 # One round trip: core/sql/hot_path.sql, assignment_next (ADR 0019).
-NEXT_SQL = ("SELECT * FROM assignment_next(%s::varchar, %s::varchar, %s::uuid, %s::smallint, %s::uuid, %s::uuid)")
+NEXT_SQL = ("SELECT * FROM assignment_next(%s::varchar, %s::varchar, %s::uuid, %s::smallint, %s::uuid, %s::uuid, true)")
 
 
 @dataclass(frozen=True)

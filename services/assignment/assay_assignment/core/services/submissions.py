@@ -24,7 +24,7 @@ from assay_assignment.core.services.projects import schema_definition
 # events. Both are functions in core/sql/hot_path.sql.
 CONTEXT_SQL = "SELECT * FROM assignment_submission_context(%s::varchar, %s::uuid, %s::uuid)"
 SUBMIT_SQL = ("SELECT * FROM assignment_submit(%s::varchar, %s::varchar, %s::uuid, %s::uuid, %s::uuid, %s::uuid,"
-              " %s::integer, %s::jsonb, %s::integer, %s::smallint, %s::uuid, %s::jsonb, %s::boolean)")
+              " %s::integer, %s::jsonb, %s::integer, %s::smallint, %s::uuid, %s::jsonb, %s::boolean, true)")
 
 SUBMISSION_PKEY = "assignment_submission_pkey"
 
@@ -138,7 +138,7 @@ def submission_plan(context, *, definition: dict, tenant: str, task_id, annotato
 def submission_receipt(row, *, plan: SubmitPlan) -> Receipt | None:
     """SUBMIT_SQL's row as the receipt (the first one for a retry); None when the lease was not held (nothing
     was written)."""
-    outcome, submitted_at, _, prev_task, prev_annotator = row
+    outcome, submitted_at, _, prev_task, prev_annotator = row[:5]
     if outcome == "replay":
         return _replayed(submission_id=plan.payload["submission_id"], task_id=plan.payload["task_id"],
                          annotator=plan.payload["annotator"], prev_task=prev_task, prev_annotator=prev_annotator,

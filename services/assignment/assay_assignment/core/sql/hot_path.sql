@@ -23,9 +23,10 @@ $$;
 -- With a task come what its submission will need (batch, gold, external id, overlap): never sent to the client.
 CREATE OR REPLACE FUNCTION assignment_next(
     p_tenant varchar, p_annotator varchar, p_project uuid, p_shard smallint, p_tenant_wide uuid, p_no_batch uuid,
+    p_progress boolean,
     OUT o_outcome text, OUT o_detail text, OUT o_task uuid, OUT o_data jsonb, OUT o_version integer,
     OUT o_expires timestamptz, OUT o_news boolean,
-    OUT o_batch uuid, OUT o_gold boolean, OUT o_external text, OUT o_overlap integer)
+    OUT o_batch uuid, OUT o_gold boolean, OUT o_external text, OUT o_overlap integer, OUT o_claimed boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -35,7 +36,7 @@ DECLARE
 BEGIN
   -- a claim lost in a crash is only a lease that expires; answers commit synchronously
   PERFORM set_config('app.tenant_id', p_tenant, true), set_config('synchronous_commit', 'off', true);
-  o_news := false;
+  o_news := false; o_claimed := false;
   SELECT p.gold_rate, p.exam_size, p.lease_ttl_seconds, p.max_open_leases, p.required_skills, p.gold_seed
     INTO v_rate, v_exam, v_ttl, v_cap, v_required, v_seed
     FROM assignment_project p WHERE p.id = p_project;
@@ -125,8 +126,11 @@ BEGIN
         INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
           VALUES (p_tenant, p_project, o_task, p_annotator, 'leased', false, now(), now() + make_interval(secs => v_ttl))
           RETURNING expires_at INTO o_expires;
-        UPDATE assignment_progress g SET queued = g.queued - 1, leased = g.leased + 1
-          WHERE g.project_id = p_project AND g.batch_id = coalesce(o_batch, p_no_batch) AND g.shard = p_shard;
+        o_claimed := true;  -- a slot went from queued to leased: counted here, or by the caller (p_progress)
+        IF p_progress THEN
+          UPDATE assignment_progress g SET queued = g.queued - 1, leased = g.leased + 1
+            WHERE g.project_id = p_project AND g.batch_id = coalesce(o_batch, p_no_batch) AND g.shard = p_shard;
+        END IF;
         RETURN;  -- the claim's RETURNING brought the task's columns
       END IF;
     END IF;
@@ -205,9 +209,9 @@ $$;
 CREATE OR REPLACE FUNCTION assignment_submit(
     p_tenant varchar, p_annotator varchar, p_task uuid, p_submission uuid, p_project uuid, p_batch uuid,
     p_version integer, p_answer jsonb, p_duration integer, p_shard smallint, p_no_batch uuid,
-    p_event jsonb, p_notify boolean,
+    p_event jsonb, p_notify boolean, p_progress boolean,
     OUT o_outcome text, OUT o_submitted_at timestamptz, OUT o_completed uuid[],
-    OUT o_prev_task uuid, OUT o_prev_annotator varchar)
+    OUT o_prev_task uuid, OUT o_prev_annotator varchar, OUT o_counted boolean, OUT o_done boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -241,7 +245,10 @@ BEGIN
   END IF;
   INSERT INTO bus_outbox (event_id, event_type, tenant_id, body, created_at, attempts, last_error)
     VALUES ((v_event->>'id')::uuid, v_event->>'type', p_tenant, v_event, now(), 0, '');
-  IF v_overlap IS NOT NULL THEN
+  -- a regular task's slot went from leased to answered (and the task maybe to completed): counted here, or by the
+  -- caller (p_progress)
+  o_counted := v_overlap IS NOT NULL; o_done := coalesce(v_done, false);
+  IF o_counted AND p_progress THEN
     UPDATE assignment_progress g SET leased = g.leased - 1, answered = g.answered + 1,
            completed = g.completed + CASE WHEN v_done THEN 1 ELSE 0 END
       WHERE g.project_id = p_project AND g.batch_id = coalesce(p_batch, p_no_batch) AND g.shard = p_shard;
@@ -269,9 +276,82 @@ BEGIN
 END
 $$;
 
+-- Several annotators' next-task requests in one transaction (ADR 0058): what the web process has queued while its
+-- previous call ran. Each is served exactly as assignment_next serves it alone; annotators in name order, so two
+-- calls lock status rows in one order, and the progress counters of all claims last, one row per batch in batch
+-- order, on the caller's shard. o_index: the request's position in p_annotators (1-based).
+CREATE OR REPLACE FUNCTION assignment_next_many(
+    p_tenant varchar, p_annotators varchar[], p_project uuid, p_shard smallint, p_tenant_wide uuid, p_no_batch uuid)
+RETURNS TABLE (o_index integer, o_outcome text, o_detail text, o_task uuid, o_data jsonb, o_version integer,
+               o_expires timestamptz, o_news boolean, o_batch uuid, o_gold boolean, o_external text,
+               o_overlap integer, o_claimed boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_claims uuid[] := '{}'; v_batch uuid; v_count integer; v_annotator varchar;
+BEGIN
+  FOR o_index, v_annotator IN SELECT u.i, u.a FROM unnest(p_annotators) WITH ORDINALITY u(a, i) ORDER BY u.a, u.i LOOP
+    SELECT n.o_outcome, n.o_detail, n.o_task, n.o_data, n.o_version, n.o_expires, n.o_news, n.o_batch, n.o_gold,
+           n.o_external, n.o_overlap, n.o_claimed
+      INTO o_outcome, o_detail, o_task, o_data, o_version, o_expires, o_news, o_batch, o_gold, o_external,
+           o_overlap, o_claimed
+      FROM assignment_next(p_tenant, v_annotator, p_project, p_shard, p_tenant_wide, p_no_batch, false) n;
+    IF o_claimed THEN
+      v_claims := v_claims || coalesce(o_batch, p_no_batch);
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  FOR v_batch, v_count IN SELECT b, count(*) FROM unnest(v_claims) b GROUP BY b ORDER BY b LOOP
+    UPDATE assignment_progress g SET queued = g.queued - v_count, leased = g.leased + v_count
+      WHERE g.project_id = p_project AND g.batch_id = v_batch AND g.shard = p_shard;
+  END LOOP;
+END
+$$;
+
+-- Several answers of one tenant in one transaction (ADR 0058), each recorded exactly as assignment_submit records
+-- it alone; in task order, so two calls lock shared task rows in one order, and the progress counters last, one
+-- row per (project, batch) in that order, on the caller's shard. Arrays are parallel; o_index is 1-based.
+CREATE OR REPLACE FUNCTION assignment_submit_many(
+    p_tenant varchar, p_annotators varchar[], p_tasks uuid[], p_submissions uuid[], p_projects uuid[],
+    p_batches uuid[], p_versions integer[], p_answers jsonb[], p_durations integer[], p_shard smallint,
+    p_no_batch uuid, p_events jsonb[], p_notify boolean)
+RETURNS TABLE (o_index integer, o_outcome text, o_submitted_at timestamptz, o_completed uuid[],
+               o_prev_task uuid, o_prev_annotator varchar, o_counted boolean, o_done boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_projects uuid[] := '{}'; v_batches uuid[] := '{}'; v_done boolean[] := '{}';
+  v_project uuid; v_batch uuid; v_answered integer; v_completed integer;
+BEGIN
+  FOR o_index IN SELECT u.i FROM generate_subscripts(p_tasks, 1) u(i) ORDER BY p_tasks[u.i], u.i LOOP
+    SELECT r.o_outcome, r.o_submitted_at, r.o_completed, r.o_prev_task, r.o_prev_annotator, r.o_counted, r.o_done
+      INTO o_outcome, o_submitted_at, o_completed, o_prev_task, o_prev_annotator, o_counted, o_done
+      FROM assignment_submit(p_tenant, p_annotators[o_index], p_tasks[o_index], p_submissions[o_index],
+                             p_projects[o_index], p_batches[o_index], p_versions[o_index], p_answers[o_index],
+                             p_durations[o_index], p_shard, p_no_batch, p_events[o_index], false, false) r;
+    IF o_counted THEN
+      v_projects := v_projects || p_projects[o_index];
+      v_batches := v_batches || coalesce(p_batches[o_index], p_no_batch);
+      v_done := v_done || o_done;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  FOR v_project, v_batch, v_answered, v_completed IN
+    SELECT p, b, count(*), count(*) FILTER (WHERE d) FROM unnest(v_projects, v_batches, v_done) x(p, b, d)
+      GROUP BY p, b ORDER BY p, b
+  LOOP
+    UPDATE assignment_progress g SET leased = g.leased - v_answered, answered = g.answered + v_answered,
+           completed = g.completed + v_completed
+      WHERE g.project_id = v_project AND g.batch_id = v_batch AND g.shard = p_shard;
+  END LOOP;
+  IF p_notify THEN
+    PERFORM pg_notify('assay_outbox', '');
+  END IF;
+END
+$$;
+
 -- The plans of these statements do not depend on their arguments; planning the claim costs more than running it.
-ALTER FUNCTION assignment_next(varchar, varchar, uuid, smallint, uuid, uuid) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION assignment_next(varchar, varchar, uuid, smallint, uuid, uuid, boolean)
+  SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION assignment_gold_lease(varchar, varchar, uuid, integer, varchar(64)[], boolean)
   SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint, uuid,
-                                 jsonb, boolean) SET plan_cache_mode = force_generic_plan;
+                                 jsonb, boolean, boolean) SET plan_cache_mode = force_generic_plan;
