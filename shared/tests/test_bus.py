@@ -10,9 +10,11 @@ from urllib.parse import urlparse
 
 import pytest
 from kombu import Connection
+from prometheus_client import REGISTRY
 
 from assay_bustest.models import Received
 from assay_shared.bus.consumer import EventConsumer, EventProcessor
+from assay_shared.bus.models import OutboxEvent
 from assay_shared.bus.publish import event_emit
 from assay_shared.bus.registry import registry_from_settings
 from assay_shared.bus.relay import OutboxRelay
@@ -77,6 +79,24 @@ class Bus:
                 got.append((message.body.decode() if isinstance(message.body, bytes) else message.body, message.headers))
         return got
 
+    def tap(self) -> None:
+        """Declare a queue of our own that receives every annotation.submitted the relay publishes."""
+        with Connection(self.topology.broker_url) as conn:
+            self.topology.service_queue(service="tap", routing_keys=["annotation.submitted"])(conn.default_channel).declare()
+
+    def tapped(self, *, expect: int, timeout: float = 10.0) -> list:
+        got = []
+        deadline = time.monotonic() + timeout
+        with Connection(self.topology.broker_url) as conn:
+            queue = self.topology.service_queue(service="tap", routing_keys=["annotation.submitted"])(conn.default_channel)
+            while len(got) < expect and time.monotonic() < deadline:
+                message = queue.get(no_ack=True)
+                if message is None:
+                    time.sleep(0.05)
+                    continue
+                got.append(message)
+        return got
+
     def publish_raw(self, body: str, routing_key: str = "annotation.submitted") -> None:
         with Connection(self.topology.broker_url) as conn:
             conn.Producer().publish(body, exchange=self.topology.events_exchange(), routing_key=routing_key,
@@ -124,6 +144,52 @@ def test_rolled_back_transaction_emits_nothing(bus):
     assert wait_for(lambda: received("acme") == ["after"])
     time.sleep(0.3)
     assert received("acme") == ["after"]
+
+
+def pending() -> int:
+    return OutboxEvent.objects.filter(published_at__isnull=True).count()
+
+
+def published_count(event_type: str) -> float:
+    return REGISTRY.get_sample_value("assay_events_published_total", {"type": event_type}) or 0.0
+
+
+def relay_lag_count() -> float:
+    return REGISTRY.get_sample_value("assay_outbox_relay_lag_seconds_count") or 0.0
+
+
+def test_relay_publishes_each_envelope_as_stored_and_marks_the_batch_published(bus):
+    # given a queue bound to the events, and two events in the outbox, one with text outside ASCII and numbers
+    # that jsonb writes differently from Python
+    bus.tap()
+    answer = {"label": "chat noir — été", "score": 0.1, "points": [[1.5, 2e-7, 12345678901234]]}
+    with tenant_atomic(tenant="acme"):
+        first = event_emit(type="annotation.submitted", tenant="acme", payload={**payload("ann-1"), "answer": answer})
+        second = event_emit(type="annotation.submitted", tenant="acme", payload=payload("ann-2"))
+    published_before, lags_before = published_count("annotation.submitted"), relay_lag_count()
+    # when the relay runs once
+    relay = OutboxRelay(topology=bus.topology)
+    try:
+        assert relay.publish_pending() == 2
+    finally:
+        relay._drop_producer()
+    # then both are marked published, each message is its envelope in outbox order, with the event id as message id,
+    # tenant and producer in the headers and the event type as routing key, persistent JSON
+    assert pending() == 0
+    assert OutboxEvent.objects.filter(published_at__isnull=False).count() == 2
+    messages = bus.tapped(expect=2)
+    assert [json.loads(m.body) for m in messages] == [first.to_dict(), second.to_dict()]
+    assert json.loads(messages[0].body)["payload"]["answer"] == answer
+    for message, event in zip(messages, [first, second]):
+        assert message.properties["message_id"] == event.id
+        assert message.headers == {"x-tenant": "acme", "x-producer": "bustest"}
+        assert message.delivery_info["routing_key"] == "annotation.submitted"
+        assert message.content_type == "application/json"
+        assert message.content_encoding == "utf-8"
+        assert message.properties["delivery_mode"] == 2
+    # and the metrics count the two events and observe two lags
+    assert published_count("annotation.submitted") == published_before + 2
+    assert relay_lag_count() == lags_before + 2
 
 
 def test_malformed_and_unknown_events_are_dead_lettered_and_consumer_keeps_going(bus):
@@ -199,6 +265,33 @@ def test_broker_outage_delays_but_loses_nothing(broker, bus_prefix):
         assert received("acme") == sorted(["before", *names])
     finally:
         bus.close()
+        proxy.close()
+
+
+@pytest.mark.parametrize("broker", sorted(BROKERS))
+def test_relay_leaves_the_batch_unpublished_when_the_broker_fails(broker, bus_prefix):
+    # given a relay that has published once through a link that can be cut
+    target = urlparse(BROKERS[broker])
+    proxy = TcpProxy(target_host=target.hostname, target_port=target.port)
+    url = BROKERS[broker].replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{proxy.port}")
+    bus = Bus(url, bus_prefix)
+    relay = OutboxRelay(topology=bus.topology)
+    try:
+        emit("acme", "before")
+        assert relay.publish_pending() == 1
+        # when the link is cut with two events pending
+        proxy.cut()
+        emit("acme", "during-1", "during-2")
+        with pytest.raises(Exception):  # noqa: B017 - each client raises its own error; the relay treats them alike
+            relay.publish_pending()
+        # then both stay unpublished, the broken producer is dropped, and the next run publishes them
+        assert pending() == 2
+        assert relay._producer is None
+        proxy.restore()
+        assert relay.publish_pending() == 2
+        assert pending() == 0
+    finally:
+        relay._drop_producer()
         proxy.close()
 
 

@@ -23,7 +23,6 @@ class OutboxEvent(models.Model):
         db_table = "bus_outbox"
         indexes = [
             models.Index(fields=["id"], condition=models.Q(published_at__isnull=True), name="bus_outbox_pending"),
-            models.Index(fields=["published_at"], name="bus_outbox_published"),
         ]
 
 

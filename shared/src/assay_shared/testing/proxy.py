@@ -51,7 +51,7 @@ class TcpProxy:
                     if not data:
                         return
                     (b if sock is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: cut() closed a socket this loop was about to select on
             pass
         finally:
             for sock in (a, b):
