@@ -192,7 +192,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="queued tasks per project, comma-separated")
     parser.add_argument("--concurrency", default="20,50,200", help="simulated annotators, comma-separated")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per (size, concurrency) run")
-    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3")))
+    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+                        help="uvicorn workers (default WEB_CONCURRENCY or 2, as the chart runs them)")
     parser.add_argument("--db-pool", type=int, default=int(os.environ.get("DB_POOL_MAX", "8")),
                         help="database connections per server process (DB_POOL_MAX)")
     parser.add_argument("--ws-waiting", type=int, default=20, help="waiting WebSocket annotators")
