@@ -1,10 +1,18 @@
-# The queue index is partial on a generated `exhausted` flag instead of free_slots (ADR 0054), and the hot-path
-# functions are applied again in their current text, which claims by that flag.
+# The hot path's second form (ADRs 0054, 0057, 0058): the queue index is partial on a generated `exhausted` flag
+# instead of free_slots; the submission index by (annotator, project), which no query read, is dropped; and the
+# functions are applied again in their current text (core/sql/hot_path.sql), after dropping the signatures that
+# changed: next and submit take p_progress, submit no longer takes the task.completed envelope.
 from pathlib import Path
 
 from django.db import migrations, models
 
 HOT_PATH = (Path(__file__).resolve().parent.parent / "sql" / "hot_path.sql").read_text()
+
+DROP_OLD_SIGNATURES = """
+DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid);
+DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint,
+                                          uuid, jsonb, jsonb, boolean);
+"""
 
 
 class Migration(migrations.Migration):
@@ -27,5 +35,10 @@ class Migration(migrations.Migration):
             model_name='task',
             index=models.Index(condition=models.Q(('exhausted', False), ('is_gold', False)), fields=['tenant_id', 'project', '-priority', 'seq'], name='assignment_task_available'),
         ),
+        migrations.RemoveIndex(
+            model_name='submission',
+            name='assignment_submission_by',
+        ),
+        migrations.RunSQL(DROP_OLD_SIGNATURES, migrations.RunSQL.noop),
         migrations.RunSQL(HOT_PATH, migrations.RunSQL.noop),
     ]
