@@ -123,10 +123,10 @@ async def _submit_one(key, params: list):
 
 async def _submit_many(key, batch: list[list]) -> list:
     BATCH_REQUESTS.labels("submit").observe(len(batch))
-    columns = list(zip(*batch))  # SUBMIT_SQL's arguments, one list per parameter
-    return await _in_order(SUBMIT_MANY_SQL, key, list(columns[1]), list(columns[2]), list(columns[3]),
-                           list(columns[4]), list(columns[5]), list(columns[6]), list(columns[7]), list(columns[8]),
-                           Progress.answer_shard(), NO_BATCH, list(columns[11]), any(columns[12]), count=len(batch))
+    columns = [list(column) for column in zip(*batch)]  # SUBMIT_SQL's arguments, one list per parameter
+    # annotator … duration per request; one shard for the batch; the annotation.submitted events; notify
+    return await _in_order(SUBMIT_MANY_SQL, key, *columns[1:9], Progress.answer_shard(), NO_BATCH, columns[11],
+                           any(columns[12]), count=len(batch))
 
 
 # Requests that arrive while earlier ones are in the database share the next call (core/coalesce.py, ADR 0058).
