@@ -23,9 +23,9 @@ def handled_types(service: str) -> set[str]:
     models cannot be imported into this test's Django project)."""
     package = DOC.parents[1] / "services" / service / f"assay_{service}"
     source = "\n".join(p.read_text() for p in package.rglob("handlers*.py"))
-    if "registry.on_any()" in source:
+    if "registry.on_any()" in source or "registry.on_any_many()" in source:
         return set(catalog.types())
-    return set(re.findall(r'registry\.on\("([a-z_.]+)"', source))
+    return set(re.findall(r'registry\.on(?:_many)?\("([a-z_.]+)"', source))
 
 
 def test_every_catalog_event_is_documented_with_its_producer():

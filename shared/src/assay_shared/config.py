@@ -133,6 +133,8 @@ class ServiceConfig:
     metrics_port: int
     outbox_notify: bool
     outbox_poll_ms: int
+    consumer_batch: int
+    consumer_batch_ms: int
 
 
 def load_service_config(*, service: str, env: Mapping[str, str] | None = None) -> ServiceConfig:
@@ -161,4 +163,45 @@ def load_service_config(*, service: str, env: Mapping[str, str] | None = None) -
         outbox_notify=_parse_bool("OUTBOX_NOTIFY", _read(env, "OUTBOX_NOTIFY", required=False, default="0")),
         outbox_poll_ms=_parse_int("OUTBOX_POLL_MS", _read(env, "OUTBOX_POLL_MS", required=False, default="50"),
                                   low=5, high=10_000),
+        consumer_batch=_parse_int("CONSUMER_BATCH", _read(env, "CONSUMER_BATCH", required=False, default="64"),
+                                  low=1, high=1000),
+        consumer_batch_ms=_parse_int("CONSUMER_BATCH_MS", _read(env, "CONSUMER_BATCH_MS", required=False,
+                                                                default="20"), low=0, high=5_000),
+    )
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Settings of the local stack (`assay up`), not of a service: where each service listens and what it is
+    called on the shared servers."""
+
+    ports: dict[str, int]
+    port_wait_seconds: int
+    bus_prefix: str
+    database_prefix: str
+
+
+def load_stack_config(*, default_ports: Mapping[str, int], env: Mapping[str, str] | None = None) -> StackConfig:
+    """ASSAY_PORT_<SERVICE> (default from `default_ports`), ASSAY_PORT_WAIT_SECONDS (how long a busy port is
+    waited for, default 30), ASSAY_BUS_PREFIX (default assay) and ASSAY_DATABASE_PREFIX (databases are
+    `<prefix><service>`, default assay_); raise ConfigError on the first bad one."""
+    env = os.environ if env is None else env
+    ports: dict[str, int] = {}
+    owners: dict[int, str] = {}
+    for service, default in default_ports.items():
+        name = f"ASSAY_PORT_{service.upper()}"
+        port = _parse_int(name, _read(env, name, required=False, default=str(default)), low=1, high=65535)
+        if port in owners:
+            raise ConfigError(name, f"is port {port}, which {owners[port]} already has")
+        owners[port] = name
+        ports[service] = port
+    database_prefix = _read(env, "ASSAY_DATABASE_PREFIX", required=False, default="assay_")
+    if not all(c.isalnum() or c == "_" for c in database_prefix) or database_prefix[0].isdigit():
+        raise ConfigError("ASSAY_DATABASE_PREFIX", f"must be letters, digits and _ (not first a digit), got {database_prefix!r}")
+    return StackConfig(
+        ports=ports,
+        port_wait_seconds=_parse_int("ASSAY_PORT_WAIT_SECONDS",
+                                     _read(env, "ASSAY_PORT_WAIT_SECONDS", required=False, default="30"), low=0, high=3600),
+        bus_prefix=_read(env, "ASSAY_BUS_PREFIX", required=False, default="assay"),
+        database_prefix=database_prefix.lower(),
     )

@@ -33,6 +33,8 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
         "ASSAY_METRICS_PORT": cfg.metrics_port,
         "ASSAY_OUTBOX_NOTIFY": cfg.outbox_notify,
         "ASSAY_OUTBOX_POLL_SECONDS": cfg.outbox_poll_ms / 1000,
+        "ASSAY_CONSUMER_BATCH": cfg.consumer_batch,
+        "ASSAY_CONSUMER_BATCH_SECONDS": cfg.consumer_batch_ms / 1000,
         "SECRET_KEY": cfg.secret_key,
         "DEBUG": cfg.debug,
         "ALLOWED_HOSTS": ["*"],

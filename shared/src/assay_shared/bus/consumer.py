@@ -1,121 +1,47 @@
-"""The event consumer: inbox-deduplicated, retried with backoff, dead-lettered with a reason.
-
-`EventProcessor.process` decides what happens to one raw message and is usable without
-a broker; `EventConsumer` feeds it from the service's queue.
-"""
+"""The event consumer: takes up to a batch of messages (or what arrives within the batch window) from
+the service's queue, hands them to `EventProcessor.process_batch`, then acknowledges, dead-letters
+with the reason, or requeues each after a backoff."""
 from __future__ import annotations
 
-import enum
-import json
 import logging
+import socket
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection, connections
+from django.db import close_old_connections, connections
 from kombu.mixins import ConsumerMixin
 
-from assay_shared.bus.registry import HandlerRegistry
+from assay_shared.bus.lag import LagTracker
+from assay_shared.bus.processor import EventProcessor, Outcome, PermanentError, Result
 from assay_shared.bus.transport import Topology
-from assay_shared.db.tenancy import tenant_atomic
-from assay_shared.events.envelope import Envelope, EventInvalid, envelope_validate
 from assay_shared.observability import metrics
-from assay_shared.observability.context import correlation_scope
+
+__all__ = ["EventConsumer", "EventProcessor", "Outcome", "PermanentError", "Result"]
 
 log = logging.getLogger("assay.consumer")
 
 
-class Outcome(enum.Enum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    DEAD = "dead"
-    RETRY_LATER = "retry_later"
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    reason: str = ""
-    event: Envelope | None = None
-
-
-class PermanentError(Exception):
-    """A handler's way to say: this event can never be applied; dead-letter it now."""
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    return isinstance(exc, DatabaseError) and connection.connection is not None and connection.connection.closed
-
-
-class EventProcessor:
-    def __init__(self, *, registry: HandlerRegistry, service: str, attempts: int = 4, base_delay: float = 0.05) -> None:
-        self.registry = registry
-        self.service = service
-        self.attempts = attempts
-        self.base_delay = base_delay
-
-    def process(self, raw: bytes | str) -> Result:
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return Result(Outcome.DEAD, f"malformed JSON: {exc}")
-        try:
-            event = envelope_validate(data)
-        except EventInvalid as exc:
-            return Result(Outcome.DEAD, f"invalid event: {exc.reason}")
-        handler = self.registry.lookup(event.type, event.version)
-        if handler is None:
-            return Result(Outcome.DEAD, f"service {self.service} has no handler for {event.type} v{event.version}", event)
-        metrics.CONSUMER_LAG.labels(event.type).observe(
-            max(0.0, (datetime.now(timezone.utc) - event.occurred).total_seconds())
-        )
-        last: BaseException | None = None
-        for attempt in range(1, self.attempts + 1):
-            try:
-                with correlation_scope(event.correlation_id):
-                    return self._apply(event, handler)
-            except PermanentError as exc:
-                return Result(Outcome.DEAD, f"handler refused the event: {exc}", event)
-            except Exception as exc:  # noqa: BLE001 - classified below
-                close_old_connections()
-                if _is_transient(exc):
-                    return Result(Outcome.RETRY_LATER, f"{type(exc).__name__}: {exc}", event)
-                last = exc
-                log.warning("handler for %s failed (attempt %d/%d): %s", event.type, attempt, self.attempts, exc,
-                            exc_info=attempt == self.attempts)
-                if attempt < self.attempts:
-                    time.sleep(self.base_delay * 2 ** (attempt - 1))
-        return Result(Outcome.DEAD, f"handler failed {self.attempts} times: {type(last).__name__}: {last}", event)
-
-    def _apply(self, event: Envelope, handler) -> Result:
-        with tenant_atomic(tenant=event.tenant):
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO bus_inbox (event_id, event_type, tenant_id, received_at) VALUES (%s, %s, %s, now()) "
-                    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                    [event.id, event.type, event.tenant],
-                )
-                fresh = cursor.fetchone() is not None
-            if not fresh:
-                return Result(Outcome.DUPLICATE, event=event)
-            handler(event=event)
-        return Result(Outcome.APPLIED, event=event)
-
-
 class EventConsumer(ConsumerMixin):
-    """Consumes the service's queue until `stop` is set."""
+    """Consumes the service's queue until `stop` is set.
 
-    def __init__(self, *, processor: EventProcessor, topology: Topology, prefetch: int = 32) -> None:
+    Messages are applied in batches of at most `batch_max`: a batch is flushed when it is full, or
+    `batch_window` seconds after its first message arrived, so a lone event waits at most that long.
+    """
+
+    def __init__(self, *, processor: EventProcessor, topology: Topology, batch_max: int = 64,
+                 batch_window: float = 0.02, lag: LagTracker | None = None) -> None:
         self.processor = processor
         self.topology = topology
-        self.prefetch = prefetch
+        self.batch_max = max(1, batch_max)
+        self.batch_window = max(0.0, batch_window)
+        self.prefetch = max(32, 2 * self.batch_max)
+        self.lag = lag
         self.connection = topology.connection(heartbeat=30)
         self._dead_conn = None
         self._stop: threading.Event | None = None
         self._retry_delay = 0.1
+        self._pending: list = []
+        self._pending_since = 0.0
         service = processor.service
         self.queue = topology.service_queue(service=service, routing_keys=processor.registry.routing_keys())
         self.dlq = topology.dead_letter_queue(service=service)
@@ -124,22 +50,64 @@ class EventConsumer(ConsumerMixin):
         self.dlq(channel).declare()
         return [Consumer(queues=[self.queue], on_message=self.on_message, prefetch_count=self.prefetch)]
 
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """kombu's loop, waiting no longer than the open batch's window before flushing it."""
+        self._pending = []  # unacknowledged messages of a lost connection come back from the broker
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            while not self.should_stop:
+                wait = safety_interval
+                if self._pending:
+                    wait = max(0.001, self._pending_since + self.batch_window - time.monotonic())
+                try:
+                    conn.drain_events(timeout=wait)
+                except socket.timeout:
+                    conn.heartbeat_check()
+                except OSError:
+                    if not self.should_stop:
+                        raise
+                if self._pending and time.monotonic() >= self._pending_since + self.batch_window:
+                    self.flush()
+                yield
+            self.flush()
+
     def on_message(self, message) -> None:
-        close_old_connections()
-        result = self.processor.process(message.body)
-        event_type = result.event.type if result.event else "unknown"
-        if result.outcome is Outcome.RETRY_LATER:
-            log.warning("event %s deferred: %s; retrying in %.1fs", event_type, result.reason, self._retry_delay)
-            metrics.EVENTS_CONSUMED.labels(event_type, "deferred").inc()
-            time.sleep(self._retry_delay)
-            self._retry_delay = min(self._retry_delay * 2, 30.0)
-            message.requeue()
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append(message)
+        if len(self._pending) >= self.batch_max or self.batch_window == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply the pending messages, then settle each: ack, dead-letter and ack, or requeue."""
+        messages, self._pending = self._pending, []
+        if not messages:
             return
-        self._retry_delay = 0.1
-        if result.outcome is Outcome.DEAD:
-            self.dead_letter(body=message.body, reason=result.reason, routing_key=message.delivery_info.get("routing_key", ""))
-        metrics.EVENTS_CONSUMED.labels(event_type, result.outcome.value).inc()
-        message.ack()
+        close_old_connections()
+        results = self.processor.process_batch([m.body for m in messages])
+        deferred = []
+        for message, result in zip(messages, results):
+            event_type = result.event.type if result.event else "unknown"
+            if result.outcome is Outcome.RETRY_LATER:
+                deferred.append((message, result))
+                continue
+            if result.outcome is Outcome.DEAD:
+                self.dead_letter(body=message.body, reason=result.reason,
+                                 routing_key=message.delivery_info.get("routing_key", ""))
+            metrics.EVENTS_CONSUMED.labels(event_type, result.outcome.value).inc()
+            message.ack()
+        if self.lag is not None:
+            self.lag.applied([r.event for m, r in zip(messages, results)
+                              if r.event is not None and r.outcome is not Outcome.RETRY_LATER])
+        if not deferred:
+            self._retry_delay = 0.1
+            return
+        log.warning("%d events deferred (%s); retrying in %.1fs", len(deferred), deferred[0][1].reason,
+                    self._retry_delay)
+        time.sleep(self._retry_delay)
+        self._retry_delay = min(self._retry_delay * 2, 30.0)
+        for message, result in deferred:
+            metrics.EVENTS_CONSUMED.labels(result.event.type if result.event else "unknown", "deferred").inc()
+            message.requeue()
 
     def dead_letter(self, *, body: bytes | str, reason: str, routing_key: str) -> None:
         """Keep the message and the reason on the service's dead-letter queue (confirmed before ack)."""

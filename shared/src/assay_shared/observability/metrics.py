@@ -12,6 +12,13 @@ EVENTS_CONSUMED = Counter("assay_events_consumed_total", "Events applied by the 
 EVENTS_DEAD_LETTERED = Counter("assay_events_dead_lettered_total", "Events sent to the dead-letter queue", ["reason"])
 OUTBOX_BACKLOG = Gauge("assay_outbox_backlog", "Outbox events not yet published")
 OUTBOX_OLDEST_SECONDS = Gauge("assay_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox event")
+CONSUMER_LAG_NOW = Gauge("assay_consumer_lag_now_seconds",
+                         "Age of the oldest event this worker's queue holds unapplied (0 when the queue is empty)")
+CONSUMER_QUEUE_DEPTH = Gauge("assay_consumer_queue_depth", "Messages ready in this service's queue")
+CONSUMER_BATCH = Histogram("assay_consumer_batch_events", "Messages handed to the processor at once",
+                           buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+CONSUMER_BATCH_SPLIT = Counter("assay_consumer_batch_split_total",
+                               "Batches that failed as a whole and were applied event by event")
 CONSUMER_LAG = Histogram(
     "assay_consumer_lag_seconds", "Time from an event's occurrence to its consumption", ["type"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),

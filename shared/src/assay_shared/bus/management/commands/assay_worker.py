@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from prometheus_client import start_http_server
 
 from assay_shared.bus.consumer import EventConsumer, EventProcessor
+from assay_shared.bus.lag import LagTracker, lag_report_loop
 from assay_shared.bus.registry import registry_from_settings
 from assay_shared.bus.relay import OutboxRelay
 from assay_shared.bus.transport import topology_from_settings
@@ -44,11 +45,20 @@ class Command(BaseCommand):
             ))
         if not options["no_consume"] and settings.ASSAY_EVENT_HANDLERS:
             processor = EventProcessor(registry=registry_from_settings(), service=settings.ASSAY_SERVICE)
-            topology.declare(service=settings.ASSAY_SERVICE, routing_keys=processor.registry.routing_keys())
+            routing_keys = processor.registry.routing_keys()
+            topology.declare(service=settings.ASSAY_SERVICE, routing_keys=routing_keys)
+            tracker = LagTracker()
             for index in range(max(1, options["consumers"])):
-                consumer = EventConsumer(processor=processor, topology=topology)
+                consumer = EventConsumer(processor=processor, topology=topology, lag=tracker,
+                                         batch_max=settings.ASSAY_CONSUMER_BATCH,
+                                         batch_window=settings.ASSAY_CONSUMER_BATCH_SECONDS)
                 threads.append(threading.Thread(target=consumer.run_until, args=(stop,), name=f"consumer-{index}",
                                                 daemon=True))
+            threads.append(threading.Thread(
+                target=lag_report_loop, name="lag", daemon=True,
+                kwargs={"tracker": tracker, "topology": topology, "service": settings.ASSAY_SERVICE,
+                        "routing_keys": routing_keys, "redis_url": settings.ASSAY_REDIS_URL, "stop": stop},
+            ))
         for thread in threads:
             thread.start()
         log.info("worker started: %s", ", ".join(t.name for t in threads) or "nothing to do")
