@@ -1,5 +1,16 @@
 """Settings of the assignment service: everything comes from the environment (see assay_shared.config)."""
+import sys
+
+from assay_shared.config import ConfigError
 from assay_shared.django_settings import build_settings
+
+from assay_assignment.core.admission_rule import admission_rule_from_env
+
+try:
+    ADMISSION = admission_rule_from_env()
+except ConfigError as exc:
+    print(f"assay-assignment: configuration error: {exc}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 globals().update(
     build_settings(
@@ -16,6 +27,7 @@ globals().update(
                 "assignment-leases-expire": {"task": "assignment.leases_expire", "schedule": 15.0},
             },
             "SPECTACULAR_SETTINGS": {"TITLE": "Assay task assignment API"},
+            "ASSAY_ADMISSION": ADMISSION,
         },
     )
 )

@@ -41,6 +41,17 @@ class ForbiddenError(ApplicationError):
     code = "forbidden"
 
 
+class BusyError(ApplicationError):
+    """The system refuses new work for now; the client should ask again after `retry_after` seconds."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "system_busy"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, fields={"retry_after": [str(retry_after)]})
+        self.retry_after = retry_after
+
+
 def error_body(*, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
@@ -89,7 +100,9 @@ _DRF_CODES = {
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF EXCEPTION_HANDLER rendering every error in the one shape."""
     if isinstance(exc, ApplicationError):
-        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else None
+        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status_code,
+                        headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

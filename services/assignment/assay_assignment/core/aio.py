@@ -26,6 +26,7 @@ from django.db import close_old_connections
 
 from assay_shared.db.tenancy import require_tenant
 
+from assay_assignment.core.admission import admission_check
 from assay_assignment.core.aiopool import HotPool
 from assay_assignment.core.coalesce import Coalescer
 from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
@@ -155,6 +156,7 @@ def _remembered(tenant: str, task_id, annotator: str) -> tuple | None:
 
 
 async def work_next_async(*, project_id, annotator: str) -> queue.Handout | None:
+    admission_check()
     tenant = require_tenant()
     row = await _nexts((tenant, project_id),
                        queue.next_params(tenant=tenant, project_id=project_id, annotator=annotator))

@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from assay_shared.auth.tokens import Principal, TokenError
 from assay_shared.db.tenancy import tenant_atomic
-from assay_shared.errors import ApplicationError, error_body
+from assay_shared.errors import ApplicationError, BusyError, error_body
 from assay_shared.observability.middleware import verifier
 
 from assay_assignment.core.push import annotator_group, project_group
@@ -113,7 +113,11 @@ class WorkConsumer(AsyncWebsocketConsumer):
                                    fields={"task_id": ["must be a UUID"]}) from None
 
     async def _next(self, *, announce_waiting: bool) -> None:
-        handout = await self._call(queue.work_next, project_id=self.project_id)
+        try:
+            handout = await self._call(queue.work_next, project_id=self.project_id)
+        except BusyError as exc:
+            self.waiting = False
+            return await self._send({"type": "busy", "retry_after": exc.retry_after, "message": exc.message})
         if handout is not None:
             self.waiting = False
             await self._send({"type": "task", "task": handout.as_dict()})

@@ -18,7 +18,7 @@ from django.db import close_old_connections
 
 from assay_shared.auth.tokens import TokenError
 from assay_shared.db.tenancy import tenant_atomic, tenant_scope
-from assay_shared.errors import ApplicationError, error_body
+from assay_shared.errors import ApplicationError, BusyError, error_body
 from assay_shared.observability import metrics
 from assay_shared.observability.context import correlation_scope
 from assay_shared.observability.middleware import verifier
@@ -57,6 +57,8 @@ def _principal(headers: dict[bytes, bytes]):
 
 
 async def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: bytes, correlation_id: str | None):
+    """(status, body, correlation id, extra response headers)"""
+    extra: list[tuple[bytes, bytes]] = []
     with correlation_scope(correlation_id) as correlation:
         try:
             principal = _principal(headers)
@@ -79,10 +81,12 @@ async def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: b
             status, payload = exc.status, exc.body
         except ApplicationError as exc:
             status, payload = exc.status_code, error_body(code=exc.code, message=exc.message, fields=exc.fields)
+            if isinstance(exc, BusyError):
+                extra.append((b"retry-after", str(exc.retry_after).encode()))
         except Exception:  # noqa: BLE001 - answered as 500 in the one error shape, logged with the trace
             log.exception("%s failed", kind)
             status, payload = 500, error_body(code="server_error", message="the server failed; it was logged")
-        return status, payload, correlation
+        return status, payload, correlation, extra
 
 
 def _heartbeat_sync(principal, object_id: str) -> tuple[int, dict]:
@@ -128,15 +132,16 @@ class FastPath:
                 break
         headers = dict(scope["headers"])
         correlation = headers.get(b"x-correlation-id", b"").decode("latin-1") or None
-        status, payload, correlation_id = await _handle(kind, object_id, headers, b"".join(chunks), correlation)
-        await self._reply(send, status, payload, correlation_id)
+        status, payload, correlation_id, extra = await _handle(kind, object_id, headers, b"".join(chunks), correlation)
+        await self._reply(send, status, payload, correlation_id, extra)
         metrics.HTTP_LATENCY.labels("POST", route, str(status)).observe(time.perf_counter() - started)
 
     @staticmethod
-    async def _reply(send, status: int, payload: dict, correlation_id: str) -> None:
+    async def _reply(send, status: int, payload: dict, correlation_id: str,
+                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"x-correlation-id", correlation_id.encode())]
+                   (b"x-correlation-id", correlation_id.encode()), *(extra or [])]
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="assay"'))
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -17,6 +17,7 @@ from django.db import connection
 from assay_shared.db.tenancy import require_tenant, tenant_atomic
 from assay_shared.errors import ConflictError, ForbiddenError, NotFoundError
 
+from assay_assignment.core.admission import admission_check
 from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
 from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add
@@ -51,7 +52,9 @@ def gold_draw(*, seed: int, annotator: str, position: int) -> float:
 def work_next(*, project_id, annotator: str) -> Handout | None:
     """Lease the annotator's next task, or None when nothing is available for them now.
 
-    One statement, in the caller's transaction or in its own (under tenant_scope)."""
+    One statement, in the caller's transaction or in its own (under tenant_scope). Refused with BusyError
+    while the admission rule holds hand-outs back."""
+    admission_check()
     tenant = require_tenant()
     with connection.cursor() as cursor:
         cursor.execute(NEXT_SQL, next_params(tenant=tenant, project_id=project_id, annotator=annotator))
