@@ -98,6 +98,8 @@ class DispatchEntry(models.Model):
 
     delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, primary_key=True, related_name="dispatch")
     tenant_id = models.CharField(max_length=64)
+    # The delivery's endpoint (a uuid, no content), so that a claim can leave out endpoints whose lane is full.
+    endpoint_id = models.UUIDField(null=True, blank=True)
     due_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
     lease_token = models.UUIDField(null=True, blank=True)

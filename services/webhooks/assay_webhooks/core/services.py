@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from assay_shared.db.tenancy import require_tenant
@@ -117,28 +118,70 @@ def _delivery_create(*, endpoint: Endpoint, event_id: str, event_type: str, body
         tenant_id=endpoint.tenant_id, endpoint=endpoint, event_id=event_id, event_type=event_type, body=body,
         cycle_started_at=now, next_attempt_at=now,
     )
-    DispatchEntry.objects.create(delivery=delivery, tenant_id=endpoint.tenant_id, due_at=now)
+    DispatchEntry.objects.create(delivery=delivery, tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, due_at=now)
     return delivery
 
 
-def deliveries_record(*, event: Envelope) -> list[Delivery]:
-    """One pending delivery per active endpoint of the event's tenant subscribed to its type."""
+# One statement: the deliveries and their dispatch entries. A delivery already recorded for the same
+# endpoint and event (the inbox makes that impossible; this keeps it harmless anyway) is left alone.
+_RECORD_SQL = """
+WITH recorded AS (
+    INSERT INTO webhooks_delivery (id, tenant_id, endpoint_id, event_id, event_type, body, status, attempt_count,
+                                   cycle_started_at, cycle_attempts, next_attempt_at, last_status_code, last_error,
+                                   created_at, finished_at)
+    SELECT r.id, %(tenant)s, r.endpoint_id, r.event_id, r.event_type, r.body, 'pending', 0,
+           %(now)s, 0, r.due_at, NULL, '', %(now)s, NULL
+    FROM unnest(%(ids)s::uuid[], %(endpoints)s::uuid[], %(events)s::uuid[], %(types)s::text[], %(bodies)s::text[],
+                %(due)s::timestamptz[]) AS r(id, endpoint_id, event_id, event_type, body, due_at)
+    ON CONFLICT ON CONSTRAINT webhooks_delivery_once_per_endpoint DO NOTHING
+    RETURNING id, endpoint_id, next_attempt_at
+)
+INSERT INTO webhooks_dispatch (delivery_id, tenant_id, endpoint_id, due_at, lease_until, lease_token)
+SELECT id, %(tenant)s, endpoint_id, next_attempt_at, NULL, NULL FROM recorded
+"""
+
+
+def deliveries_record_many(*, events: list[Envelope]) -> int:
+    """One pending delivery per active endpoint of the tenant subscribed to each event; return how many.
+
+    One read of the tenant's active endpoints and one statement writing every delivery and its dispatch
+    entry. Due times within the call grow by a microsecond per delivery, in event order, so that the
+    delivery loop (which claims the earliest due first) keeps the order in which they were recorded.
+    """
     tenant = require_tenant()
-    if event.tenant != tenant:
-        raise RuntimeError(f"event of tenant {event.tenant!r} recorded in a transaction of {tenant!r}")
+    strangers = sorted({e.tenant for e in events} - {tenant})
+    if strangers:
+        raise RuntimeError(f"events of tenants {strangers} recorded in a transaction of {tenant!r}")
+    endpoints = list(Endpoint.objects.filter(active=True).order_by("created_at", "id").values_list("id", "event_types"))
+    if not endpoints or not events:
+        return 0
     now = timezone.now()
-    body = envelope_body(event)
-    endpoints = [
-        e for e in Endpoint.objects.filter(active=True).order_by("created_at")
-        if subscription_matches(patterns=e.event_types, event_type=event.type)
-    ]
-    deliveries = Delivery.objects.bulk_create([
-        Delivery(tenant_id=tenant, endpoint=e, event_id=event.id, event_type=event.type, body=body,
-                 cycle_started_at=now, next_attempt_at=now)
-        for e in endpoints
-    ])
-    DispatchEntry.objects.bulk_create([DispatchEntry(delivery=d, tenant_id=tenant, due_at=now) for d in deliveries])
-    return deliveries
+    rows: dict[str, list] = {"ids": [], "endpoints": [], "events": [], "types": [], "bodies": [], "due": []}
+    matching: dict[str, list[uuid.UUID]] = {}
+    for event in events:
+        if event.type not in matching:
+            matching[event.type] = [i for i, patterns in endpoints
+                                    if subscription_matches(patterns=patterns, event_type=event.type)]
+        if not matching[event.type]:
+            continue
+        body = envelope_body(event)
+        for endpoint_id in matching[event.type]:
+            rows["ids"].append(uuid.uuid4())
+            rows["endpoints"].append(endpoint_id)
+            rows["events"].append(event.id)
+            rows["types"].append(event.type)
+            rows["bodies"].append(body)
+            rows["due"].append(now + timedelta(microseconds=len(rows["due"])))
+    if not rows["ids"]:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL, {"tenant": tenant, "now": now, **rows})
+        return cursor.rowcount
+
+
+def deliveries_record(*, event: Envelope) -> int:
+    """`deliveries_record_many` for one event."""
+    return deliveries_record_many(events=[event])
 
 
 def delivery_ping(*, endpoint_id: uuid.UUID) -> Delivery:
@@ -159,8 +202,8 @@ def _reschedule(delivery: Delivery, *, now: datetime) -> None:
     delivery.finished_at = None
     delivery.save(update_fields=["status", "cycle_started_at", "cycle_attempts", "next_attempt_at", "finished_at"])
     DispatchEntry.objects.update_or_create(
-        delivery=delivery, defaults={"tenant_id": delivery.tenant_id, "due_at": now, "lease_until": None,
-                                     "lease_token": None},
+        delivery=delivery, defaults={"tenant_id": delivery.tenant_id, "endpoint_id": delivery.endpoint_id, "due_at": now,
+                                     "lease_until": None, "lease_token": None},
     )
 
 
