@@ -1,4 +1,4 @@
-"""ASGI entry point: the annotators' hot endpoints (core/fastpath.py), the rest of HTTP to Django, and
+"""ASGI entry point: the annotators' hot endpoints (hotpath/fastpath.py), the rest of HTTP to Django, and
 WebSocket /ws/work to the annotators' work consumer."""
 import os
 
@@ -12,7 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from assay_assignment.core.consumers import WorkConsumer  # noqa: E402
-from assay_assignment.core.fastpath import FastPath  # noqa: E402
+from assay_assignment.hotpath.fastpath import FastPath  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": FastPath(django_application),

@@ -1,9 +1,9 @@
-"""The hot path's request coalescing (core/coalesce.py): plain asyncio, no database."""
+"""The hot path's request coalescing (hotpath/coalesce.py): plain asyncio, no database."""
 import asyncio
 
 import pytest
 
-from assay_assignment.core.coalesce import Coalescer
+from assay_assignment.hotpath.coalesce import Coalescer
 
 
 class Recorder:

@@ -8,7 +8,8 @@ from django.db import connection
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.errors import ApplicationError
 
-from assay_assignment.core.services import projects, queue, submissions
+from assay_assignment.core.services import projects, queue
+from assay_assignment.hotpath import submissions
 from tests.conftest import CLASSES
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -26,7 +26,8 @@ from assay_shared.errors import ApplicationError, BusyError, error_body
 from assay_shared.observability.middleware import verifier
 
 from assay_assignment.core.push import annotator_group, project_group
-from assay_assignment.core.services import queue, submissions
+from assay_assignment.core.services import queue
+from assay_assignment.hotpath import submissions
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403

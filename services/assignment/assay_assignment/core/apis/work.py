@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from assay_shared.auth.drf import HasRole, principal_of
 from assay_shared.errors import ApplicationError
 
-from assay_assignment.core import aio
-from assay_assignment.core.services import queue, submissions
+from assay_assignment.hotpath import aio, submissions
+from assay_assignment.core.services import queue
 
 ANNOTATORS = HasRole.of("annotator", "expert")
 

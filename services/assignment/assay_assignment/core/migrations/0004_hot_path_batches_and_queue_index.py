@@ -1,17 +1,29 @@
 # The hot path's second form (ADRs 0054, 0057, 0058): the queue index is partial on a generated `exhausted` flag
 # instead of free_slots; the submission index by (annotator, project), which no query read, is dropped; and the
-# functions are applied again in their current text (core/sql/hot_path.sql), after dropping the signatures that
-# changed: next and submit take p_progress, submit no longer takes the task.completed envelope.
+# functions are applied again in this migration's text (its frozen copy sql/0004_hot_path.sql), after dropping the
+# signatures that changed: next and submit take p_progress, submit no longer takes the task.completed envelope.
 from pathlib import Path
 
 from django.db import migrations, models
 
-HOT_PATH = (Path(__file__).resolve().parent.parent / "sql" / "hot_path.sql").read_text()
+HOT_PATH = (Path(__file__).resolve().parent / "sql" / "0004_hot_path.sql").read_text()
+
+SQL_0002 = (Path(__file__).resolve().parent / "sql" / "0002_hot_path.sql").read_text()
 
 DROP_OLD_SIGNATURES = """
 DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid);
 DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint,
                                           uuid, jsonb, jsonb, boolean);
+"""
+
+# undoing it: the functions this migration added or changed give way to 0002's again
+DROP_NEW_SIGNATURES = """
+DROP FUNCTION IF EXISTS assignment_submit_many(varchar, varchar[], uuid[], uuid[], uuid[], uuid[], integer[], jsonb[],
+                                               integer[], smallint, uuid, jsonb[], boolean);
+DROP FUNCTION IF EXISTS assignment_next_many(varchar, varchar[], uuid, smallint, uuid, uuid);
+DROP FUNCTION IF EXISTS assignment_submit(varchar, varchar, uuid, uuid, uuid, uuid, integer, jsonb, integer, smallint,
+                                          uuid, jsonb, boolean, boolean);
+DROP FUNCTION IF EXISTS assignment_next(varchar, varchar, uuid, smallint, uuid, uuid, boolean);
 """
 
 
@@ -40,5 +52,5 @@ class Migration(migrations.Migration):
             name='assignment_submission_by',
         ),
         migrations.RunSQL(DROP_OLD_SIGNATURES, migrations.RunSQL.noop),
-        migrations.RunSQL(HOT_PATH, migrations.RunSQL.noop),
+        migrations.RunSQL(HOT_PATH, DROP_NEW_SIGNATURES + SQL_0002),
     ]

@@ -27,10 +27,11 @@ from django.db import close_old_connections
 from assay_shared.db.tenancy import require_tenant
 
 from assay_assignment.core.admission import admission_check
-from assay_assignment.core.aiopool import HotPool
-from assay_assignment.core.coalesce import Coalescer
+from assay_assignment.hotpath.aiopool import HotPool
+from assay_assignment.hotpath.coalesce import Coalescer
 from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
-from assay_assignment.core.services import projects, queue, submissions
+from assay_assignment.core.services import projects, queue
+from assay_assignment.hotpath import submissions
 
 _pool: HotPool | None = None
 # libpq options of DATABASE_URL that mean something to asyncpg; the rest are Django's or libpq-only
