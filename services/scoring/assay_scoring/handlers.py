@@ -1,43 +1,90 @@
-"""Event handlers of the scoring service: each translates one event into one service call."""
+"""Event handlers of the scoring service: each translates its events into one service call.
+
+annotation.submitted and task.completed share one set-based handler (ADR 0062): task assignment emits
+task.completed right after a task's last answer, so the two types alternate on the queue, and one handler
+for both lets the consumer hand it whole batches instead of runs of two or three events.
+"""
 from __future__ import annotations
 
 import functools
 from datetime import datetime
+from uuid import UUID
 
 from assay_shared.bus.consumer import PermanentError
-from assay_shared.bus.registry import HandlerRegistry
-from assay_shared.events.envelope import Envelope
+from assay_shared.bus.registry import HandlerRegistry, ManyHandler, Registered
 from assay_shared.errors import ApplicationError
+from assay_shared.events.envelope import Envelope
 
+from assay_scoring.core.services.intake import CompletionIn, SubmissionIn
 from assay_scoring.core.services.projects import project_configure
-from assay_scoring.core.services.submissions import submission_record, task_complete
+from assay_scoring.core.services.submissions import submissions_record
 
-registry = HandlerRegistry()
+
+class ScoringRegistry(HandlerRegistry):
+    """A function registered with `on_many` for several event types is one handler: the consumer's runs of
+    consecutive events with the same handler then span those types."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._many: dict[ManyHandler, Registered] = {}
+
+    def on_many(self, type_: str, *, version: int = 1):
+        def register(fn: ManyHandler) -> ManyHandler:
+            registered = self._many.setdefault(fn, Registered(name=fn.__qualname__, apply=fn))
+            self._add((type_, version), registered)
+            return fn
+
+        return register
+
+
+registry = ScoringRegistry()
+
+
+def _permanent(exc: ApplicationError) -> PermanentError:
+    fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.fields.items())
+    return PermanentError(f"{exc.message}{' (' + fields + ')' if fields else ''}")
 
 
 def refused_is_permanent(handler):
-    """A business refusal can never succeed on redelivery: dead-letter it with the reason."""
+    """A business refusal can never succeed on redelivery: dead-letter it with the reason. (A batch that
+    raises is applied again event by event, so the refusal lands on the event that caused it.)"""
 
     @functools.wraps(handler)
-    def wrapper(*, event: Envelope) -> None:
+    def wrapper(**kwargs) -> None:
         try:
-            handler(event=event)
+            handler(**kwargs)
         except ApplicationError as exc:
-            fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.fields.items())
-            raise PermanentError(f"{exc.message}{' (' + fields + ')' if fields else ''}") from None
+            raise _permanent(exc) from None
 
     return wrapper
 
 
-@registry.on("annotation.submitted")
-@refused_is_permanent
-def on_annotation_submitted(*, event: Envelope) -> None:
+def _uuid(value: str) -> str:
+    return str(UUID(value))
+
+
+def _submission(event: Envelope) -> SubmissionIn:
     p = event.payload
-    submission_record(
-        submission_id=p["submission_id"], task_id=p["task_id"], project_id=p["project_id"],
+    return SubmissionIn(
+        submission_id=_uuid(p["submission_id"]), task_id=_uuid(p["task_id"]), project_id=_uuid(p["project_id"]),
         annotator=p["annotator"], answer=p["answer"], submitted_at=datetime.fromisoformat(p["submitted_at"]),
         batch_id=p.get("batch_id"), answer_type=p.get("answer_type"), overlap=p.get("overlap"),
+        correlation_id=event.correlation_id,
     )
+
+
+def _completion(event: Envelope) -> CompletionIn:
+    p = event.payload
+    return CompletionIn(task_id=_uuid(p["task_id"]), submission_ids=[_uuid(s) for s in p["submission_ids"]],
+                        project_id=_uuid(p["project_id"]), correlation_id=event.correlation_id)
+
+
+@registry.on_many("annotation.submitted")
+@registry.on_many("task.completed")
+@refused_is_permanent
+def on_submissions_and_completions(*, events: list[Envelope]) -> None:
+    submissions_record(submissions=[_submission(e) for e in events if e.type == "annotation.submitted"],
+                       completions=[_completion(e) for e in events if e.type == "task.completed"])
 
 
 @registry.on("project.configured")
@@ -46,9 +93,3 @@ def on_project_configured(*, event: Envelope) -> None:
     p = event.payload
     project_configure(project_id=p["project_id"], answer_type=p["answer_type"], labels=p.get("labels", []),
                       overlap=p.get("overlap", 1), settings=p.get("settings", {}))
-
-
-@registry.on("task.completed")
-@refused_is_permanent
-def on_task_completed(*, event: Envelope) -> None:
-    task_complete(task_id=event.payload["task_id"], submission_ids=event.payload["submission_ids"])

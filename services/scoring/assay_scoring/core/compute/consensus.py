@@ -8,7 +8,7 @@ import numpy as np
 
 from assay_scoring.core.compute.answers import answer_normalise, answer_validate, keypoint_sigmas
 from assay_scoring.core.compute.config import FittedModel, ScoringConfig
-from assay_scoring.core.compute.online import posterior_from_model
+from assay_scoring.core.compute.online import posterior_from_model, posteriors_from_model
 from assay_scoring.numerics.categorical import majority_vote, weighted_vote
 from assay_scoring.numerics.consensus_objects import (
     box_consensus,
@@ -16,6 +16,7 @@ from assay_scoring.numerics.consensus_objects import (
     polygon_consensus,
     span_consensus,
 )
+from assay_scoring.numerics.errors import AnswerValidationError
 from assay_scoring.numerics.geometry import polygon_from_points
 from assay_scoring.numerics.gold_simple import normalized_edit_distance
 
@@ -42,12 +43,18 @@ def _weights(*, model: FittedModel | None, annotators: list[str]) -> np.ndarray 
     return np.array([model.skill_of(a) for a in annotators], dtype=float)
 
 
+def _model_applies(config: ScoringConfig, model: FittedModel | None) -> bool:
+    return model is not None and config.consensus_method in MODEL_METHODS and model.method == config.consensus_method
+
+
 def _categorical(*, config: ScoringConfig, model: FittedModel | None, annotators: list[str],
-                 labels: list[str], label_space: list[str], use_model: bool) -> tuple[str, str, float, float, dict]:
-    """(method, winning label, confidence, agreement, posterior by label) of one categorical question."""
-    if use_model and model is not None and config.consensus_method in MODEL_METHODS \
-            and model.method == config.consensus_method:
-        post = posterior_from_model(model=model, annotators=annotators, labels=labels)
+                 labels: list[str], label_space: list[str], use_model: bool,
+                 posterior: np.ndarray | None = None) -> tuple[str, str, float, float, dict]:
+    """(method, winning label, confidence, agreement, posterior by label) of one categorical question;
+    `posterior`, when given, is this question's posterior from the fitted model, computed beforehand."""
+    if use_model and _model_applies(config, model):
+        post = posterior if posterior is not None else posterior_from_model(model=model, annotators=annotators,
+                                                                              labels=labels)
         if post is not None:
             best = int(np.argmax(post >= post.max() - 1e-12))
             winner = model.labels[best]
@@ -73,10 +80,11 @@ def _categorical(*, config: ScoringConfig, model: FittedModel | None, annotators
             {name: float(p) for name, p in zip(space, result.posteriors[0])})
 
 
-def _single_choice(config, model, annotators, answers) -> TaskConsensus:
+def _single_choice(config, model, annotators, answers, posterior=None) -> TaskConsensus:
     labels = [answer_validate(config=config, answer=a) for a in answers]
     method, winner, conf, agree, post = _categorical(config=config, model=model, annotators=annotators,
-                                                     labels=labels, label_space=list(config.labels), use_model=True)
+                                                     labels=labels, label_space=list(config.labels), use_model=True,
+                                                     posterior=posterior)
     return TaskConsensus(method=method, answer={"label": winner}, confidence=_clip01(conf),
                          agreement=_clip01(agree), details={"posterior": post})
 
@@ -199,9 +207,28 @@ _BY_TYPE = {
 
 
 def task_consensus_compute(*, config: ScoringConfig, model: FittedModel | None, annotators: list[str],
-                           answers: list[Any]) -> TaskConsensus:
-    """Consensus of one task from one answer per annotator (parallel lists).
+                           answers: list[Any], posterior: np.ndarray | None = None) -> TaskConsensus:
+    """Consensus of one task from one answer per annotator (parallel lists); `posterior` from
+    `model_posteriors` saves computing a single-choice task's posterior again.
 
     Raises AnswerValidationError when a stored answer does not fit the project's answer type."""
     answers = [answer_normalise(config=config, answer=a) for a in answers]
+    if config.answer_type == "single_choice":
+        return _single_choice(config, model, annotators, answers, posterior)
     return _BY_TYPE[config.answer_type](config, model, annotators, answers)
+
+
+def model_posteriors(*, config: ScoringConfig, model: FittedModel | None,
+                     tasks: list[tuple[list[str], list[Any]]]) -> list[np.ndarray | None]:
+    """The fitted model's posteriors of many single-choice tasks (annotators, answers) in one vectorised
+    step; None where the model does not apply, or for a task with an invalid answer (its own
+    computation reports it)."""
+    if config.answer_type != "single_choice" or not _model_applies(config, model):
+        return [None] * len(tasks)
+    labelled: list[tuple[list[str], list[str] | None]] = []
+    for annotators, answers in tasks:
+        try:
+            labelled.append((annotators, [answer_validate(config=config, answer=a) for a in answers]))
+        except AnswerValidationError:
+            labelled.append((annotators, None))
+    return posteriors_from_model(model=model, tasks=labelled)

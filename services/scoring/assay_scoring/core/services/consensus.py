@@ -1,96 +1,155 @@
-"""Consensus of a task when it reaches its overlap (or is completed), recomputed as answers arrive."""
+"""Consensus of tasks when they reach their overlap (or are completed), recomputed as answers arrive.
+
+Set-based: the tasks touched by a batch of events are locked together, their answers, consensus rows
+and completions read with one query each, each task computed once from all its answers, and the
+results written with one insert and one update (ADR 0062).
+"""
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
-from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError
 
-from assay_scoring.core.compute.consensus import task_consensus_compute
-from assay_scoring.core.models import ConsensusResult, GoldAnswer, ProjectSettings, Submission, TaskCompletion
-from assay_scoring.core.services.projects import config_of, fitted_model_of
+from assay_scoring.core.compute.consensus import model_posteriors, task_consensus_compute
+from assay_scoring.core.models import ConsensusResult, ProjectSettings, Submission, TaskCompletion
+from assay_scoring.core.services.outbox import Emit
+from assay_scoring.core.services.projects import config_of, fitted_models_of
 from assay_scoring.numerics.errors import AnswerValidationError
 
+UPDATED_FIELDS = ("project_id", "batch_id", "answer_type", "method", "status", "answer", "confidence", "agreement",
+                  "details", "annotators", "submission_ids", "revision", "computed_at")
 
-def task_lock(*, task_id: UUID) -> None:
-    """Serialise work on one task across consumers until the transaction ends."""
+
+def tasks_lock(*, task_ids: Iterable[str]) -> None:
+    """Serialise work on these tasks across consumers until the transaction ends: one statement, the
+    locks taken in one order (sorted keys) by every consumer, so two batches cannot deadlock on them."""
+    keys = sorted({f"scoring:{require_tenant()}:{t}" for t in task_ids})
+    if not keys:
+        return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                       [f"scoring:{require_tenant()}:{task_id}"])
+        cursor.execute("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest(%s::text[]) AS k",
+                       [keys])
 
 
-def latest_answers(*, task_id: UUID) -> list[Submission]:
-    """Each annotator's latest submission on the task, ordered by annotator."""
-    rows = Submission.objects.filter(task_id=task_id).order_by("annotator", "-submitted_at", "-id")
-    out: dict[str, Submission] = {}
-    for row in rows:
-        out.setdefault(row.annotator, row)
-    return list(out.values())
+@dataclass
+class TaskAnswers:
+    """A task's answers: each annotator's latest (ordered by annotator) and the ids of all its submissions."""
+
+    project_id: str
+    latest: list[tuple[str, str, Any, str | None]] = field(default_factory=list)  # annotator, id, answer, batch
+    all_ids: set[str] = field(default_factory=set)
 
 
-def _completed(task_id: UUID) -> bool:
-    """Task assignment said the task is complete and every submission it listed is here."""
-    completion = TaskCompletion.objects.filter(task_id=task_id).first()
-    if completion is None:
-        return False
-    return set(completion.submission_ids) <= {str(a.submission_id) for a in Submission.objects.filter(task_id=task_id)}
+def tasks_answers(*, task_ids: Sequence[str]) -> dict[str, TaskAnswers]:
+    """The answers of the tasks that have any, in one query."""
+    out: dict[str, TaskAnswers] = {}
+    rows = (Submission.objects.filter(task_id__in=list(task_ids))
+            .order_by("task_id", "annotator", "-submitted_at", "-id")
+            .values_list("task_id", "project_id", "annotator", "submission_id", "answer", "batch_id"))
+    for task_id, project_id, annotator, submission_id, answer, batch_id in rows:
+        task = out.get(str(task_id)) or out.setdefault(str(task_id), TaskAnswers(project_id=str(project_id)))
+        if not task.latest or task.latest[-1][0] != annotator:
+            task.latest.append((annotator, str(submission_id), answer, batch_id))
+        task.all_ids.add(str(submission_id))
+    return out
 
 
-def task_consensus_update(*, task_id: UUID, project: ProjectSettings | None = None,
-                          gold_checked: bool = False) -> ConsensusResult | None:
-    """Compute (or recompute) the task's consensus and emit consensus.reached / consensus.disputed.
+def _completed(task_ids: list[str], answers: dict[str, TaskAnswers]) -> set[str]:
+    """Tasks task assignment said are complete and whose listed submissions are all here."""
+    if not task_ids:
+        return set()
+    rows = TaskCompletion.objects.filter(task_id__in=task_ids).values_list("task_id", "submission_ids")
+    return {str(t) for t, ids in rows if set(ids) <= answers[str(t)].all_ids}
 
-    Runs when the task's distinct annotators reach the project's overlap, when the task was
-    completed (and its listed submissions arrived), or when a consensus exists and a new answer
-    arrived. Gold tasks get none: their answer is the gold. Nothing is emitted when the answers
-    are those of the last consensus. A caller that holds the task lock, the project and knows the
-    task is not gold passes `project` and `gold_checked=True`.
+
+def _due(task_ids: Sequence[str], answers: dict[str, TaskAnswers], projects: dict[str, ProjectSettings],
+         existing: dict[str, ConsensusResult]) -> list[str]:
+    """The tasks whose consensus must be (re)computed, in the given order."""
+    short = [t for t in task_ids if t in answers and t not in existing
+             and len(answers[t].latest) < projects[answers[t].project_id].overlap]
+    completed = _completed(short, answers)
+    due = []
+    for t in task_ids:
+        if t not in answers or (t in short and t not in completed):
+            continue
+        ids = sorted(a[1] for a in answers[t].latest)
+        if t in existing and sorted(existing[t].submission_ids) == ids:
+            continue  # the answers of the last consensus: nothing new
+        due.append(t)
+    return due
+
+
+def tasks_consensus_update(*, task_ids: Sequence[str], projects: dict[str, ProjectSettings],
+                           correlation_ids: dict[str, str | None] | None = None) -> list[Emit]:
+    """Compute (or recompute) the consensus of each task that needs one; the consensus.reached /
+    consensus.disputed events to emit.
+
+    The caller holds the tasks' locks and has left out gold tasks (their answer is the gold). A task needs
+    a consensus when its distinct annotators reach the project's overlap, when it was completed (and its
+    listed submissions arrived), or when a consensus exists and its answers changed. `projects` is
+    completed with the projects of the tasks' answers; `correlation_ids` names, per task, the event
+    whose correlation id the task's consensus event carries.
     """
-    if not gold_checked:
-        task_lock(task_id=task_id)
-        gold = GoldAnswer.objects.filter(task_id=task_id).order_by("-version").first()
-        if gold is not None and not gold.retired:
-            return None
-    answers = latest_answers(task_id=task_id)
-    if not answers:
-        return None
-    if project is None:
-        project = ProjectSettings.objects.get(project_id=answers[0].project_id)
-    existing = ConsensusResult.objects.filter(task_id=task_id).first()
-    if len(answers) < project.overlap and existing is None and not _completed(task_id):
-        return None
-    submission_ids = sorted(str(a.submission_id) for a in answers)
-    if existing is not None and sorted(existing.submission_ids) == submission_ids:
-        return existing
-    config = config_of(project)
-    try:
-        names = [a.annotator for a in answers]
-        result = task_consensus_compute(config=config, model=fitted_model_of(project_id=project.project_id,
-                                                                             annotators=names),
-                                        annotators=names, answers=[a.answer for a in answers])
-    except AnswerValidationError as exc:
-        raise ApplicationError(f"task {task_id} cannot be aggregated: {exc}") from None
-    status = "reached" if result.confidence >= config.consensus_threshold else "disputed"
-    batch_id = next((a.batch_id for a in answers if a.batch_id), None)
-    values = dict(project_id=project.project_id, batch_id=batch_id, answer_type=project.answer_type,
-                  method=result.method, status=status, answer=result.answer, confidence=result.confidence,
-                  agreement=result.agreement, details=result.details,
-                  annotators=[a.annotator for a in answers], submission_ids=submission_ids)
-    if existing is None:
-        row = ConsensusResult.objects.create(tenant_id=require_tenant(), task_id=task_id, **values)
-    else:
-        for key, value in values.items():
-            setattr(existing, key, value)
-        existing.revision += 1
-        existing.save()
-        row = existing
-    event_emit(type=f"consensus.{status}", tenant=row.tenant_id, payload={
-        "task_id": str(task_id), "project_id": str(project.project_id), "batch_id": batch_id,
-        "answer_type": project.answer_type, "method": result.method, "answer": result.answer,
-        "confidence": result.confidence, "agreement": result.agreement, "annotators": row.annotators,
-        "submission_ids": submission_ids, "revision": row.revision, "threshold": config.consensus_threshold,
-    })
-    return row
+    if not task_ids:
+        return []
+    answers = tasks_answers(task_ids=task_ids)
+    missing = {a.project_id for a in answers.values()} - set(projects)
+    if missing:
+        projects.update({str(p.project_id): p for p in ProjectSettings.objects.filter(project_id__in=missing)})
+    existing = {str(r.task_id): r for r in ConsensusResult.objects.filter(task_id__in=list(answers))}
+    due = _due(task_ids, answers, projects, existing)
+    if not due:
+        return []
+    by_project: dict[str, list[str]] = {}
+    for t in due:
+        by_project.setdefault(answers[t].project_id, []).append(t)
+    models = fitted_models_of(annotators={p: {a[0] for t in ts for a in answers[t].latest}
+                                          for p, ts in by_project.items()})
+    tenant, now = require_tenant(), timezone.now()
+    created, updated, emits = [], [], {}
+    for project_id, tasks in by_project.items():
+        project, model = projects[project_id], models.get(project_id)
+        config = config_of(project)
+        inputs = [([a[0] for a in answers[t].latest], [a[2] for a in answers[t].latest]) for t in tasks]
+        posteriors = model_posteriors(config=config, model=model, tasks=inputs)
+        for task_id, (names, values), posterior in zip(tasks, inputs, posteriors):
+            try:
+                result = task_consensus_compute(config=config, model=model, annotators=names, answers=values,
+                                                posterior=posterior)
+            except AnswerValidationError as exc:
+                raise ApplicationError(f"task {task_id} cannot be aggregated: {exc}") from None
+            status = "reached" if result.confidence >= config.consensus_threshold else "disputed"
+            latest = answers[task_id].latest
+            batch_id = next((a[3] for a in latest if a[3]), None)
+            submission_ids = sorted(a[1] for a in latest)
+            values = dict(project_id=project_id, batch_id=batch_id, answer_type=project.answer_type,
+                          method=result.method, status=status, answer=result.answer, confidence=result.confidence,
+                          agreement=result.agreement, details=result.details, annotators=names,
+                          submission_ids=submission_ids)
+            row = existing.get(task_id)
+            if row is None:
+                row = ConsensusResult(tenant_id=tenant, task_id=task_id, revision=1, **values)
+                created.append(row)
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.revision, row.computed_at = row.revision + 1, now
+                updated.append(row)
+            emits[task_id] = Emit(type=f"consensus.{status}", correlation_id=(correlation_ids or {}).get(task_id),
+                                  payload={
+                "task_id": task_id, "project_id": project_id, "batch_id": batch_id,
+                "answer_type": project.answer_type, "method": result.method, "answer": result.answer,
+                "confidence": result.confidence, "agreement": result.agreement, "annotators": names,
+                "submission_ids": submission_ids, "revision": row.revision,
+                "threshold": config.consensus_threshold,
+            })
+    ConsensusResult.objects.bulk_create(created)
+    if updated:
+        ConsensusResult.objects.bulk_update(updated, fields=UPDATED_FIELDS)
+    return [emits[t] for t in due]

@@ -1,16 +1,18 @@
 """Gold answers (versioned, with who and why) and gold scoring of submissions."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
 
 from assay_scoring.core.compute.answers import answer_validate
 from assay_scoring.core.compute.gold import gold_outcome_compute
 from assay_scoring.core.models import ANSWER_TYPES, GoldAnswer, GoldScore, ProjectSettings, Submission
+from assay_scoring.core.services.outbox import Emit, events_write
 from assay_scoring.core.services.projects import config_of
 from assay_scoring.numerics.errors import AnswerValidationError
 
@@ -23,10 +25,10 @@ def _answer_path(prefix: str, path: str) -> str:
     return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
-def gold_current(*, task_id: UUID) -> GoldAnswer | None:
-    """The task's current gold version, or None when the task is not (or no longer) gold."""
-    row = GoldAnswer.objects.filter(task_id=task_id).order_by("-version").first()
-    return None if row is None or row.retired else row
+def gold_current_of(*, task_ids: Sequence[str]) -> dict[str, GoldAnswer]:
+    """The current gold version of each of the tasks that has one (not retired), by task id; one query."""
+    rows = GoldAnswer.objects.filter(task_id__in=list(task_ids)).order_by("task_id", "-version").distinct("task_id")
+    return {str(row.task_id): row for row in rows if not row.retired}
 
 
 def _project_for_gold(*, project_id: UUID, answer_type: str | None, path: str) -> ProjectSettings:
@@ -71,9 +73,11 @@ def gold_answer_set(*, project_id: UUID, task_id: UUID, answer: Any, reason: str
                                      version=(latest.version + 1) if latest else 1, answer=answer,
                                      set_by=actor, reason=reason)
     scored = set(GoldScore.objects.filter(task_id=task_id).values_list("submission_id", flat=True))
-    for submission in Submission.objects.filter(task_id=task_id).order_by("submitted_at", "id"):
-        if submission.submission_id not in scored:
-            submission_gold_score(submission=submission, project=project, gold=gold)
+    emits = submissions_gold_score(scorings=[
+        GoldScoring(submission=submission, project=project, gold=gold)
+        for submission in Submission.objects.filter(task_id=task_id).order_by("submitted_at", "id")
+        if submission.submission_id not in scored])
+    events_write(events=emits, tenant=tenant)
     return gold
 
 
@@ -113,24 +117,39 @@ def gold_answers_import(*, rows: list[dict[str, Any]], actor: str) -> list[GoldA
             for row in rows]
 
 
-def submission_gold_score(*, submission: Submission, project: ProjectSettings, gold: GoldAnswer) -> GoldScore | None:
-    """Score a submission against the gold version; store it and emit gold.scored (never with the gold)."""
-    try:
-        outcome = gold_outcome_compute(config=config_of(project), answer=submission.answer, gold=gold.answer)
-    except AnswerValidationError as exc:
-        raise ApplicationError(f"submission {submission.submission_id} cannot be scored: {exc}") from None
-    row = GoldScore.objects.create(
-        tenant_id=submission.tenant_id, submission_id=submission.submission_id, task_id=submission.task_id,
-        project_id=submission.project_id, annotator=submission.annotator, answer_type=project.answer_type,
-        gold_version=gold.version, score=outcome.score, passed=outcome.passed, error_counts=outcome.error_counts,
-        errors=outcome.errors, confusion=outcome.confusion, metrics=outcome.metrics,
-    )
-    event_emit(type="gold.scored", tenant=submission.tenant_id, payload={
-        "submission_id": str(submission.submission_id), "task_id": str(submission.task_id),
-        "project_id": str(submission.project_id), "annotator": submission.annotator,
-        "answer_type": project.answer_type, "score": outcome.score, "passed": outcome.passed,
-        "error_counts": outcome.error_counts, "batch_id": submission.batch_id, "gold_version": gold.version,
-        "training_mode": project.training_mode,
-    })
-    return row
+@dataclass(frozen=True)
+class GoldScoring:
+    """A submission (stored row or incoming record) to score against its task's gold version."""
 
+    submission: Any  # Submission or SubmissionIn: submission_id, task_id, project_id, annotator, answer, batch_id
+    project: ProjectSettings
+    gold: GoldAnswer
+    correlation_id: str | None = None
+
+
+def submissions_gold_score(*, scorings: Sequence[GoldScoring]) -> list[Emit]:
+    """Score submissions against their gold versions and store the scores with one insert; the gold.scored
+    events to emit (never with the gold). Raises ApplicationError for an answer that cannot be scored."""
+    tenant = require_tenant()
+    rows, emits, configs = [], [], {}
+    for item in scorings:
+        sub, project, gold = item.submission, item.project, item.gold
+        config = configs.get(id(project)) or configs.setdefault(id(project), config_of(project))
+        try:
+            outcome = gold_outcome_compute(config=config, answer=sub.answer, gold=gold.answer)
+        except AnswerValidationError as exc:
+            raise ApplicationError(f"submission {sub.submission_id} cannot be scored: {exc}") from None
+        rows.append(GoldScore(
+            tenant_id=tenant, submission_id=sub.submission_id, task_id=sub.task_id, project_id=sub.project_id,
+            annotator=sub.annotator, answer_type=project.answer_type, gold_version=gold.version, score=outcome.score,
+            passed=outcome.passed, error_counts=outcome.error_counts, errors=outcome.errors,
+            confusion=outcome.confusion, metrics=outcome.metrics,
+        ))
+        emits.append(Emit(type="gold.scored", correlation_id=item.correlation_id, payload={
+            "submission_id": str(sub.submission_id), "task_id": str(sub.task_id), "project_id": str(sub.project_id),
+            "annotator": sub.annotator, "answer_type": project.answer_type, "score": outcome.score,
+            "passed": outcome.passed, "error_counts": outcome.error_counts, "batch_id": sub.batch_id,
+            "gold_version": gold.version, "training_mode": project.training_mode,
+        }))
+    GoldScore.objects.bulk_create(rows)
+    return emits

@@ -72,25 +72,6 @@ def settings_errors(*, values: dict[str, Any], labels: list[str]) -> dict[str, l
     return errors
 
 
-def project_settings_ensure(*, project_id: UUID, answer_type: str | None, overlap: int | None) -> ProjectSettings | None:
-    """The project's settings; created from an event's answer_type and overlap when the project is
-    new to scoring. None when the project is unknown and the event names no answer type."""
-    tenant = require_tenant()
-    project = ProjectSettings.objects.filter(project_id=project_id).first()
-    if project is not None:
-        if not project.configured and overlap is not None and overlap != project.overlap:
-            project.overlap = overlap
-            project.save(update_fields=["overlap", "updated_at"])
-        return project
-    if answer_type is None:
-        return None
-    project, _ = ProjectSettings.objects.get_or_create(
-        tenant_id=tenant, project_id=project_id,
-        defaults={"answer_type": answer_type, "overlap": overlap or 1, "updated_by": "annotation.submitted"},
-    )
-    return project
-
-
 def project_configure(*, project_id: UUID, answer_type: str, labels: list[str], overlap: int,
                       settings: dict[str, Any]) -> ProjectSettings:
     """Apply project.configured: the schema always, and the scoring settings it carries."""
@@ -154,13 +135,22 @@ def config_of(project: ProjectSettings) -> ScoringConfig:
     )
 
 
-def fitted_model_of(*, project_id: UUID, annotators: list[str]) -> FittedModel | None:
-    """The project's fitted model with the parameters of `annotators` (those the fit has seen)."""
-    row = WorkerModel.objects.filter(project_id=project_id).first()
-    if row is None:
-        return None
-    params = AnnotatorParams.objects.filter(project_id=project_id, annotator__in=annotators)
-    return FittedModel(method=row.method, labels=tuple(row.labels), class_priors=tuple(row.class_priors),
-                       mean_skill=row.mean_skill, mean_confusion=row.mean_confusion,
-                       skills={p.annotator: p.skill for p in params},
-                       confusions={p.annotator: p.confusion for p in params})
+def fitted_models_of(*, annotators: dict[str, set[str]]) -> dict[str, FittedModel]:
+    """The fitted models of the projects keyed in `annotators` (project id → annotator names), each with the
+    parameters of its listed annotators the fit has seen; projects without a model are left out. Two queries."""
+    rows = list(WorkerModel.objects.filter(project_id__in=list(annotators)))
+    if not rows:
+        return {}
+    names = set().union(*(annotators[str(row.project_id)] for row in rows))
+    params: dict[str, list[AnnotatorParams]] = {}
+    for p in AnnotatorParams.objects.filter(project_id__in=[row.project_id for row in rows], annotator__in=names):
+        params.setdefault(str(p.project_id), []).append(p)
+    out = {}
+    for row in rows:
+        project, wanted = str(row.project_id), annotators[str(row.project_id)]
+        mine = [p for p in params.get(project, []) if p.annotator in wanted]
+        out[project] = FittedModel(method=row.method, labels=tuple(row.labels), class_priors=tuple(row.class_priors),
+                                   mean_skill=row.mean_skill, mean_confusion=row.mean_confusion,
+                                   skills={p.annotator: p.skill for p in mine},
+                                   confusions={p.annotator: p.confusion for p in mine})
+    return out

@@ -1,73 +1,101 @@
-"""Submissions as they arrive: recorded, gold-scored when the task is gold, aggregated at overlap."""
+"""Submissions as they arrive, a batch at a time: recorded, gold-scored when the task is gold, aggregated
+once per task when the task has its answers (ADR 0062)."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-from uuid import UUID
+import json
+from collections.abc import Sequence
 
 from django.db import connection
 from django.utils import timezone
 
 from assay_shared.db.tenancy import require_tenant
-from assay_shared.errors import ApplicationError
 
-from assay_scoring.core.compute.answers import answer_validate
-from assay_scoring.core.models import ANSWER_TYPES, Submission, TaskCompletion
-from assay_scoring.core.services.consensus import task_consensus_update, task_lock
-from assay_scoring.core.services.gold import gold_current, submission_gold_score
-from assay_scoring.core.services.projects import config_of, project_settings_ensure
+from assay_scoring.core.models import ProjectSettings
+from assay_scoring.core.services.consensus import tasks_consensus_update, tasks_lock
+from assay_scoring.core.services.gold import GoldScoring, gold_current_of, submissions_gold_score
+from assay_scoring.core.services.intake import CompletionIn, SubmissionIn, submissions_check
+from assay_scoring.core.services.outbox import events_write
 from assay_scoring.core.services.refit import FITTED_TYPES
-from assay_scoring.numerics.errors import AnswerValidationError
 
 
-def refit_mark_due(*, project_id: UUID) -> None:
-    """Note that the project's annotator model no longer reflects every answer."""
+def refit_mark_due(*, project_ids: Sequence[str]) -> None:
+    """Note that the projects' annotator models no longer reflect every answer: one statement, rows taken in
+    sorted order. Called last in the transaction: the rows are hot, and locked until it commits."""
+    if not project_ids:
+        return
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO scoring_refit_due (tenant_id, project_id, due_since, changed_at) VALUES (%s, %s, %s, %s) "
+            "INSERT INTO scoring_refit_due (tenant_id, project_id, due_since, changed_at) "
+            "SELECT %s, p, %s, %s FROM unnest(%s::uuid[]) AS p ORDER BY p "
             "ON CONFLICT (tenant_id, project_id) DO UPDATE SET changed_at = EXCLUDED.changed_at, "
             "due_since = COALESCE(scoring_refit_due.due_since, EXCLUDED.due_since)",
-            [require_tenant(), str(project_id), timezone.now(), timezone.now()],
+            [require_tenant(), now, now, sorted(set(project_ids))],
         )
 
 
-def submission_record(*, submission_id: UUID, task_id: UUID, project_id: UUID, annotator: str, answer: Any,
-                      submitted_at: datetime, batch_id: str | None = None, answer_type: str | None = None,
-                      overlap: int | None = None) -> Submission | None:
-    """Record an annotation.submitted; score it when its task is gold; aggregate when the task has
-    enough answers. Returns None for a submission already recorded."""
-    if answer_type is not None and answer_type not in ANSWER_TYPES:
-        raise ApplicationError(f"unknown answer type {answer_type!r} (known: {', '.join(ANSWER_TYPES)})")
-    project = project_settings_ensure(project_id=project_id, answer_type=answer_type, overlap=overlap)
-    if project is None:
-        raise ApplicationError(f"project {project_id} is unknown to scoring and the event names no answer_type")
-    if answer_type is not None and answer_type != project.answer_type:
-        raise ApplicationError(f"answer_type {answer_type!r} differs from the project's {project.answer_type!r}")
-    try:
-        answer_validate(config=config_of(project), answer=answer)
-    except AnswerValidationError as exc:
-        raise ApplicationError(f"answer.{exc.path}: {exc.reason}" if exc.path else f"answer: {exc.reason}") from None
-    task_lock(task_id=task_id)
-    if Submission.objects.filter(submission_id=submission_id).exists():
-        return None
-    submission = Submission.objects.create(
-        tenant_id=require_tenant(), submission_id=submission_id, task_id=task_id, project_id=project_id,
-        batch_id=batch_id, annotator=annotator, answer=answer, answer_type=project.answer_type,
-        submitted_at=submitted_at,
-    )
-    if project.answer_type in FITTED_TYPES:
-        refit_mark_due(project_id=project_id)
-    gold = gold_current(task_id=task_id)
-    if gold is not None:
-        submission_gold_score(submission=submission, project=project, gold=gold)
-    else:
-        task_consensus_update(task_id=task_id, project=project, gold_checked=True)
-    return submission
+def _submissions_insert(*, submissions: Sequence[SubmissionIn],
+                        projects: dict[str, ProjectSettings]) -> list[SubmissionIn]:
+    """Store the submissions not recorded yet with one statement; those stored now, in the given order."""
+    seen: set[str] = set()
+    first = [s for s in submissions if not (s.submission_id in seen or seen.add(s.submission_id))]  # first of an id
+    rows = [{"submission_id": s.submission_id, "task_id": s.task_id, "project_id": s.project_id,
+             "batch_id": s.batch_id, "annotator": s.annotator, "answer": s.answer,
+             "answer_type": projects[s.project_id].answer_type, "submitted_at": s.submitted_at.isoformat()}
+            for s in first]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO scoring_submission (tenant_id, submission_id, task_id, project_id, batch_id, annotator, "
+            "answer, answer_type, submitted_at, received_at) "
+            "SELECT %s, r.submission_id, r.task_id, r.project_id, r.batch_id, r.annotator, r.answer, r.answer_type, "
+            "r.submitted_at, now() FROM jsonb_to_recordset(%s::jsonb) AS r(submission_id uuid, task_id uuid, "
+            "project_id uuid, batch_id text, annotator text, answer jsonb, answer_type text, submitted_at timestamptz) "
+            "ON CONFLICT (tenant_id, submission_id) DO NOTHING RETURNING submission_id",
+            [require_tenant(), json.dumps(rows)],
+        )
+        stored = {str(row[0]) for row in cursor.fetchall()}
+    return [s for s in first if s.submission_id in stored]
 
 
-def task_complete(*, task_id: UUID, submission_ids: list[str]) -> None:
-    """task.completed: aggregate the task now, or as soon as the submissions it lists have arrived."""
-    task_lock(task_id=task_id)
-    TaskCompletion.objects.update_or_create(tenant_id=require_tenant(), task_id=task_id,
-                                            defaults={"submission_ids": sorted(str(s) for s in submission_ids)})
-    task_consensus_update(task_id=task_id)
+def _completions_record(*, completions: Sequence[CompletionIn]) -> None:
+    """task.completed as received (the latest per task), with one statement."""
+    latest = {c.task_id: sorted(c.submission_ids) for c in completions}
+    if not latest:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO scoring_task_completion (tenant_id, task_id, submission_ids, completed_at) "
+            "SELECT %s, r.task_id, r.submission_ids, now() "
+            "FROM jsonb_to_recordset(%s::jsonb) AS r(task_id uuid, submission_ids jsonb) "
+            "ON CONFLICT (tenant_id, task_id) DO UPDATE SET submission_ids = EXCLUDED.submission_ids, "
+            "completed_at = EXCLUDED.completed_at",
+            [require_tenant(), json.dumps([{"task_id": t, "submission_ids": ids} for t, ids in latest.items()])],
+        )
+
+
+def submissions_record(*, submissions: Sequence[SubmissionIn], completions: Sequence[CompletionIn] = ()) -> list[str]:
+    """Apply a batch of annotation.submitted and task.completed (one tenant, one transaction): store the new
+    submissions, score those on gold tasks, and compute once the consensus of each other touched task that
+    has its answers (ADR 0024: a changed consensus is a new revision). Raises ApplicationError for the first
+    unusable event, with the reason it would get alone. Returns the ids of the submissions stored now
+    (one already recorded is skipped, as is its scoring)."""
+    tenant = require_tenant()
+    projects = submissions_check(submissions=submissions,
+                                 project_ids={c.project_id for c in completions if c.project_id})
+    tasks_lock(task_ids=[s.task_id for s in submissions] + [c.task_id for c in completions])
+    gold = gold_current_of(task_ids=list({s.task_id for s in submissions} | {c.task_id for c in completions}))
+    stored = _submissions_insert(submissions=submissions, projects=projects)
+    _completions_record(completions=completions)
+    emits = submissions_gold_score(scorings=[
+        GoldScoring(submission=s, project=projects[s.project_id], gold=gold[s.task_id], correlation_id=s.correlation_id)
+        for s in stored if s.task_id in gold])
+    # each touched task once, in the order of the event that touched it last, with that event's correlation id
+    touched: dict[str, str | None] = {}
+    for event in [*stored, *completions]:
+        if event.task_id not in gold:
+            touched.pop(event.task_id, None)
+            touched[event.task_id] = event.correlation_id
+    emits += tasks_consensus_update(task_ids=list(touched), projects=projects, correlation_ids=touched)
+    events_write(events=emits, tenant=tenant)
+    refit_mark_due(project_ids=[s.project_id for s in stored if projects[s.project_id].answer_type in FITTED_TYPES])
+    return [s.submission_id for s in stored]
