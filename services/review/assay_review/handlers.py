@@ -1,6 +1,12 @@
-"""Event handlers of the review service: each translates one event into one service call."""
-from datetime import datetime
+"""Event handlers of the review service: each translates a run of events into one service call.
 
+The consumer hands consecutive events of one type at once (`on_many`); a run that fails is handed again
+event by event, so an event refused here (PermanentError) is dead-lettered alone.
+"""
+from datetime import datetime
+from uuid import UUID
+
+from assay_shared.bus.consumer import PermanentError
 from assay_shared.bus.registry import HandlerRegistry
 from assay_shared.events.envelope import Envelope
 
@@ -9,33 +15,54 @@ from assay_review.core import services
 registry = HandlerRegistry()
 
 
-@registry.on("annotation.submitted")
-def on_annotation_submitted(*, event: Envelope) -> None:
-    p = event.payload
-    services.submission_sample(
-        submission_id=p["submission_id"], task_id=p["task_id"], project_id=p["project_id"],
-        annotator=p["annotator"], answer=p["answer"], submitted_at=datetime.fromisoformat(p["submitted_at"]),
-        batch_id=p.get("batch_id"),
-    )
+def _uuid(event: Envelope, value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except (TypeError, ValueError):
+        raise PermanentError(f"{event.type} {event.id}: {field} is not a UUID: {value!r}") from None
 
 
-@registry.on("gold.scored")
-def on_gold_scored(*, event: Envelope) -> None:
-    p = event.payload
-    services.gold_score_record(project_id=p["project_id"], annotator=p["annotator"], score=p["score"])
+def _time(event: Envelope, value: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise PermanentError(f"{event.type} {event.id}: {field} is not an ISO 8601 time: {value!r}") from None
 
 
-@registry.on("consensus.reached")
-def on_consensus_reached(*, event: Envelope) -> None:
-    p = event.payload
-    services.consensus_submissions_record(
-        task_id=p["task_id"], project_id=p["project_id"], batch_id=p.get("batch_id"),
-        annotators=p["annotators"], submission_ids=p["submission_ids"])
+def _submission(e: Envelope) -> services.SubmissionIn:
+    p = e.payload
+    return services.SubmissionIn(
+        submission_id=_uuid(e, p["submission_id"], "submission_id"), task_id=_uuid(e, p["task_id"], "task_id"),
+        project_id=_uuid(e, p["project_id"], "project_id"), annotator=p["annotator"], answer=p["answer"],
+        submitted_at=_time(e, p["submitted_at"], "submitted_at"), batch_id=p.get("batch_id"),
+        correlation_id=e.correlation_id)
 
 
-@registry.on("consensus.disputed")
-def on_consensus_disputed(*, event: Envelope) -> None:
-    p = event.payload
-    services.consensus_disputed_queue(
-        task_id=p["task_id"], project_id=p["project_id"], batch_id=p.get("batch_id"),
-        annotators=p["annotators"], submission_ids=p["submission_ids"])
+def _consensus(e: Envelope) -> services.ConsensusIn:
+    p = e.payload
+    return services.ConsensusIn(
+        task_id=_uuid(e, p["task_id"], "task_id"), project_id=_uuid(e, p["project_id"], "project_id"),
+        batch_id=p.get("batch_id"), annotators=p["annotators"],
+        submission_ids=[_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]], correlation_id=e.correlation_id)
+
+
+@registry.on_many("annotation.submitted")
+def on_annotation_submitted(*, events: list[Envelope]) -> None:
+    services.submissions_sample(submissions=[_submission(e) for e in events])
+
+
+@registry.on_many("gold.scored")
+def on_gold_scored(*, events: list[Envelope]) -> None:
+    services.gold_scores_record(scores=[services.GoldScoreIn(
+        project_id=_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
+        score=e.payload["score"]) for e in events])
+
+
+@registry.on_many("consensus.reached")
+def on_consensus_reached(*, events: list[Envelope]) -> None:
+    services.consensus_submissions_record(consensuses=[_consensus(e) for e in events])
+
+
+@registry.on_many("consensus.disputed")
+def on_consensus_disputed(*, events: list[Envelope]) -> None:
+    services.consensus_disputes_queue(consensuses=[_consensus(e) for e in events])

@@ -45,3 +45,31 @@ def consensus(*, type_: str, project_id: str, annotators: list[str], submission_
                  "answer": {"label": "cat"} if answer is None else answer, "confidence": 0.6,
                  "agreement": agreement, "annotators": annotators, "submission_ids": submission_ids},
     )
+
+
+def scope(tenant: str):
+    from assay_shared.db.tenancy import tenant_atomic
+
+    return tenant_atomic(tenant=tenant)
+
+
+def twin(event, *, tenant: str):
+    """The same event for another tenant: same payload and correlation id, its own event id."""
+    return envelope_build(type=event.type, tenant=tenant, producer=event.producer, payload=event.payload,
+                          correlation_id=event.correlation_id)
+
+
+def replay(event):
+    """The same event under another event id (as a replay from the producer would be)."""
+    return envelope_build(type=event.type, tenant=event.tenant, producer=event.producer, payload=event.payload,
+                          correlation_id=event.correlation_id)
+
+
+def process_batch(raws):
+    """Apply a batch of events (envelopes or raw strings) through the real processor, as the consumer does."""
+    from assay_shared.bus.consumer import EventProcessor
+
+    from assay_review.handlers import registry
+
+    processor = EventProcessor(registry=registry, service="review", base_delay=0.001)
+    return processor.process_batch([r.to_json() if hasattr(r, "to_json") else r for r in raws])

@@ -1,8 +1,8 @@
-"""Round trips per event: the consumers' handlers stay a few set-based statements (ADR 0038).
+"""Round trips per batch: a run of events costs a few set-based statements, whatever its length (ADR 0038, 0059).
 
-The ceilings count every query of one delivery through the real processor inside the test's transaction:
-the tenant's SAVEPOINT, set_config, the inbox insert, RELEASE and the set_config that takes the tenant back
-out (5, the consumer's share) plus the handler's own statements.
+The counts include every query of one batch through the real processor inside the test's transaction: the
+tenant's SAVEPOINT, set_config, the inbox insert (one for the whole batch), RELEASE and the set_config that
+takes the tenant back out (5, the consumer's share), plus the handlers' own statements.
 """
 import uuid
 
@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from assay_shared.bus.consumer import Outcome
 
 from assay_review.core.models import AnnotatorProfile, ReviewItem, SamplingDecision, Submission
-from tests.events import acme, consensus, gold_scored, submitted
+from tests.events import acme, consensus, gold_scored, process_batch, replay, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -25,31 +25,53 @@ def set_policy(api, cast, project, **body):
     assert response.status_code in (200, 201), response.json()
 
 
-def count(deliver, event) -> int:
+def count(events) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        assert deliver(event).outcome is Outcome.APPLIED
+        assert {r.outcome for r in process_batch(events)} == {Outcome.APPLIED}
     return len(ctx.captured_queries)
 
 
-def test_annotation_submitted_round_trips(deliver, api, cast):
-    project = str(uuid.uuid4())
-    set_policy(api, cast, project, base_rate=0.0, class_rates={"dog": 1.0})
-    # not sampled: replay check with the policy, submission + profile upsert, decision (was 12 handler queries)
-    assert count(deliver, submitted(project_id=project, annotator="newbie")) <= CONSUMER + 3
-    assert count(deliver, submitted(project_id=project, annotator="newbie")) <= CONSUMER + 3
-    # sampled: + review item, outbox row, NOTIFY (was 18)
-    assert count(deliver, submitted(project_id=project, answer={"label": "dog"})) <= CONSUMER + 6
+def submissions(projects, n, **kw):
+    return [submitted(project_id=projects[i % len(projects)], annotator=f"ann-{i % 8}", **kw) for i in range(n)]
 
 
-def test_other_events_round_trips(deliver):
+def test_a_batch_of_submissions_costs_the_same_as_one(api, cast):
+    projects = [str(uuid.uuid4()), str(uuid.uuid4())]
+    for project in projects:
+        set_policy(api, cast, project, base_rate=0.0, class_rates={"dog": 1.0})
+    # not sampled: the policies, the submissions with the profiles' counts, the decisions (was 3 per event)
+    assert count(submissions(projects, 1)) == CONSUMER + 3
+    assert count(submissions(projects, 64)) == CONSUMER + 3
+    # sampled: + the review items and their review.requested (was 6 per event)
+    assert count(submissions(projects, 64, answer={"label": "dog"})) == CONSUMER + 5
+    # replays of decided submissions: + one read of their first decisions
+    again = submissions(projects, 8)
+    process_batch(again)
+    assert count([replay(e) for e in again] + submissions(projects, 56)) == CONSUMER + 4
+    with acme():
+        assert SamplingDecision.objects.count() == 1 + 64 + 64 + 8 + 56
+        assert ReviewItem.objects.count() == 64
+        assert sorted(AnnotatorProfile.objects.values_list("submissions", flat=True)) == [24] * 7 + [25]
+
+
+def test_other_runs_cost_one_statement_per_table():
     project = str(uuid.uuid4())
-    assert count(deliver, gold_scored(project_id=project, score=0.5)) <= CONSUMER + 1  # was 3 (5 for a new profile)
-    ids = [str(uuid.uuid4()) for _ in range(3)]
-    assert count(deliver, consensus(type_="consensus.reached", project_id=project, annotators=["a", "b", "c"],
-                                    submission_ids=ids)) <= CONSUMER + 1  # was 4 per submission
-    ids = [str(uuid.uuid4()) for _ in range(3)]
-    assert count(deliver, consensus(type_="consensus.disputed", project_id=project, annotators=["a", "b", "c"],
-                                    submission_ids=ids)) <= CONSUMER + 4  # was 9 per submission
+    gold = [gold_scored(project_id=project, annotator=f"ann-{i % 8}", score=0.5) for i in range(64)]
+    assert count(gold) == CONSUMER + 1  # was 1 per event
+    reached = [consensus(type_="consensus.reached", project_id=project, annotators=["a", "b", "c"],
+                         submission_ids=[str(uuid.uuid4()) for _ in range(3)]) for _ in range(20)]
+    assert count(reached) == CONSUMER + 1  # was 1 per event
+    disputed = [consensus(type_="consensus.disputed", project_id=project, annotators=["a", "b", "c"],
+                          submission_ids=[str(uuid.uuid4()) for _ in range(3)]) for _ in range(20)]
+    assert count(disputed) == CONSUMER + 3  # submissions, review items, outbox rows (was 3 per event)
+    # a batch of several types: each run its own statements, one inbox insert for all
+    mixed = [gold_scored(project_id=project, score=0.5),
+             consensus(type_="consensus.reached", project_id=project, annotators=["a"], submission_ids=[str(uuid.uuid4())]),
+             *submissions([project], 4)]
+    assert count(mixed) == CONSUMER + 1 + 1 + 3
+    with acme():
+        assert AnnotatorProfile.objects.filter(project_id=project).count() == 9
+        assert ReviewItem.objects.count() == 60
 
 
 def test_counts_and_rows_as_before(deliver, api, cast):

@@ -9,8 +9,10 @@ from django.utils import timezone
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError
+from assay_shared.observability.context import current_correlation_id
 
 from assay_review.core.models import BatchInspection, InspectionSample, ReviewItem, Submission
+from assay_review.core.services.items import Opening, review_items_open
 from assay_review.numerics.aql import SamplingPlan, accept_probability_at_aql, lot_verdict, plan_single_normal
 from assay_review.numerics.sampling import sample_order
 
@@ -25,8 +27,6 @@ def _plan_of(inspection: BatchInspection) -> SamplingPlan:
 
 def inspection_request(*, project_id: UUID, batch_id: str, aql: float, inspection_level: str, actor: str) -> BatchInspection:
     """Open an inspection of the batch: compute the plan, draw the sample, queue what is not yet reviewed."""
-    from assay_review.core.services.sampling import review_item_open
-
     tenant = require_tenant()
     if BatchInspection.objects.filter(project_id=project_id, batch_id=batch_id, status=BatchInspection.OPEN).exists():
         raise ConflictError(f"batch {batch_id} already has an open inspection", fields={"batch_id": ["inspection already open"]})
@@ -43,8 +43,9 @@ def inspection_request(*, project_id: UUID, batch_id: str, aql: float, inspectio
     chosen = sample_order(keys=lot.keys(), salt=f"{project_id}:{batch_id}")[: plan.sample_size]
     InspectionSample.objects.bulk_create(
         [InspectionSample(tenant_id=tenant, inspection=inspection, submission_id=s) for s in chosen])
-    for submission_id in chosen:
-        review_item_open(submission=lot[submission_id], reason="batch_sample", rate=None)
+    correlation = current_correlation_id()
+    review_items_open(openings=[Opening(submission=lot[s], reason="batch_sample", rate=None, correlation_id=correlation)
+                                for s in chosen])
     _inspection_settle(inspection)
     return inspection
 

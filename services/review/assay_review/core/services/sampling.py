@@ -1,182 +1,177 @@
-"""Deciding, per submission, whether a human reviews it; and the events that feed the rules.
+"""Deciding, per submission, whether a human reviews it; and the gold results that feed the rules.
 
-The handlers of annotation.submitted, gold.scored and consensus.* run once per event in the consumer's
-transaction, so each is written as a few set-based statements (see ADR 0038): reading the policy together
-with the replay check, upserting the submission and counting it on the annotator's profile in one
-statement whose RETURNING gives the history the draw needs, inserting the decision, and for a sampled
-one the review item and its event.
+The consumer hands a run of events at once, so each function takes the whole run and writes it with one
+statement per table (ADR 0038, ADR 0063): one read of the run's policies; one statement that upserts the
+submissions (claiming each one: a submission already decided is left alone) and counts the claimed ones on
+the annotators' profiles, returning the counts the draws need; one insert of the decisions; for the sampled
+ones one insert of review items and one of their review.requested.
 """
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 from uuid import UUID
 
 from django.db import connection
 
 from assay_shared.bus.consumer import PermanentError
-from assay_shared.bus.publish import event_emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
-from assay_shared.db.upserts import excluded, from_row, insert_or_nothing, insert_sql, returning
+from assay_shared.db.upserts import excluded, insert_sql
 
-from assay_review.core.models import AnnotatorProfile, ReviewItem, SamplingDecision, SamplingPolicy, Submission
+from assay_review.core.models import AnnotatorProfile, SamplingDecision, SamplingPolicy, Submission
+from assay_review.core.services.items import Opening, review_items_open
 from assay_review.numerics.sampling import AnnotatorHistory, Policy, answer_labels, draw, effective_rate
 
 NO_POLICY = Policy(base_rate=0.0, class_rates={}, annotator_rates={}, new_annotator_submissions=0,
                    new_annotator_rate=0.0, low_gold_threshold=0.0, low_gold_min_count=0, low_gold_rate=0.0)
+BATCH_ID_MAX = 128
 
 # A submission first known from a consensus event is completed by its annotation.submitted.
 _SUBMISSION_FROM_EVENT = ("task_id", "project_id", "batch_id", "annotator", "answer", "labels", "submitted_at", "source")
 
 
-def _decided_and_policy(*, tenant: str, submission_id: UUID, project_id: UUID) -> tuple[bool, Policy | None]:
-    """One query: has this submission a decision already (a replay), and the project's policy (None if it has none)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM review_sampling_decision d WHERE d.tenant_id = %s AND d.submission_id = %s), "
-            f"{', '.join('p.' + c for c in returning(SamplingPolicy).split(', '))} "
-            f"FROM (SELECT 1) AS one LEFT JOIN review_sampling_policy p ON p.tenant_id = %s AND p.project_id = %s",
-            [tenant, submission_id, tenant, project_id])
-        decided, *values = cursor.fetchone()
-    if values[0] is None:
-        return decided, None
-    row = from_row(SamplingPolicy, values)
-    return decided, Policy(
+@dataclass(frozen=True)
+class SubmissionIn:
+    submission_id: UUID
+    task_id: UUID
+    project_id: UUID
+    annotator: str
+    answer: Any
+    submitted_at: datetime
+    batch_id: str | None
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class GoldScoreIn:
+    project_id: UUID
+    annotator: str
+    score: float
+
+
+def _policies(project_ids: set[UUID]) -> dict[UUID, Policy]:
+    return {row.project_id: Policy(
         base_rate=row.base_rate, class_rates=row.class_rates, annotator_rates=row.annotator_rates,
         new_annotator_submissions=row.new_annotator_submissions, new_annotator_rate=row.new_annotator_rate,
         low_gold_threshold=row.low_gold_threshold, low_gold_min_count=row.low_gold_min_count,
         low_gold_rate=row.low_gold_rate,
-    )
+    ) for row in SamplingPolicy.objects.filter(project_id__in=project_ids)}
 
 
-def _review_item_payload(item: ReviewItem, *, rate: float | None) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "review_id": str(item.id), "task_id": str(item.task_id), "project_id": str(item.project_id),
-        "submission_id": str(item.submission_id), "annotator": item.annotator, "reason": item.reason,
-        "batch_id": item.batch_id,
-    }
-    if rate is not None:
-        payload["rate"] = rate
-    return payload
+def _claim_and_count(rows: list[Submission], *, tenant: str) -> tuple[set[UUID], dict[tuple[UUID, str], tuple[int, int, float]]]:
+    """Upsert the submissions and count the newly decided ones on their profiles, in one statement.
 
-
-def _review_item_of(submission: Submission, *, tenant: str, reason: str, rate: float | None) -> ReviewItem:
-    return ReviewItem(tenant_id=tenant, submission_id=submission.submission_id, task_id=submission.task_id,
-                      project_id=submission.project_id, batch_id=submission.batch_id,
-                      annotator=submission.annotator, reason=reason, rate=rate)
-
-
-def review_item_open(*, submission: Submission, reason: str, rate: float | None) -> ReviewItem | None:
-    """Queue a submission for review and emit review.requested; None if it is already queued."""
-    tenant = require_tenant()
-    created = insert_or_nothing([_review_item_of(submission, tenant=tenant, reason=reason, rate=rate)],
-                                conflict=("tenant_id", "submission_id"))
-    if not created:
-        return None
-    item = created[0]
-    event_emit(type="review.requested", payload=_review_item_payload(item, rate=rate), tenant=tenant)
-    return item
-
-
-def submission_sample(
-    *, submission_id: UUID, task_id: UUID, project_id: UUID, annotator: str, answer: Any,
-    submitted_at: datetime, batch_id: str | None,
-) -> SamplingDecision:
-    """Record the sampling decision for a submission (once: a replay returns the first decision)."""
-    tenant = require_tenant()
-    decided, policy = _decided_and_policy(tenant=tenant, submission_id=submission_id, project_id=project_id)
-    if decided:
-        return SamplingDecision.objects.get(submission_id=submission_id)
-    labels = answer_labels(answer)
-    submission = Submission(tenant_id=tenant, submission_id=submission_id, task_id=task_id, project_id=project_id,
-                            batch_id=batch_id, annotator=annotator, answer=answer, labels=labels,
-                            submitted_at=submitted_at, source="submitted")
-    # The submission's upsert and the profile's count in one statement; the profile row stays locked until
-    # commit (as SELECT … FOR UPDATE did), and RETURNING gives the counts as they were before this submission.
-    sub_sql, sub_params = insert_sql([submission])
-    profile_sql, profile_params = insert_sql([AnnotatorProfile(tenant_id=tenant, project_id=project_id,
-                                                               annotator=annotator, submissions=1)])
+    A row stored by an earlier annotation.submitted is not updated (`WHERE source <> 'submitted'`), so only the
+    submissions decided here come back: a concurrent consumer inserting the same one waits for this
+    transaction and then finds it claimed. The profiles are counted in (project, annotator) order and stay
+    locked until commit. Returns the claimed ids and, per profile, (submissions, gold_count, gold_score_sum)
+    after the count.
+    """
+    sub_sql, sub_params = insert_sql(sorted(rows, key=lambda r: r.submission_id))
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH sub AS ({sub_sql} ON CONFLICT (tenant_id, submission_id) DO UPDATE SET "
-            f"{excluded(*_SUBMISSION_FROM_EVENT)}) "
-            f"{profile_sql} ON CONFLICT (tenant_id, project_id, annotator) DO UPDATE SET "
-            f"submissions = review_annotator_profile.submissions + 1 "
-            f"RETURNING submissions - 1, gold_count, gold_score_sum",
-            sub_params + profile_params)
-        submissions_before, gold_count, gold_score_sum = cursor.fetchone()
-    history = AnnotatorHistory(
-        submissions_before=submissions_before, gold_count=gold_count,
-        gold_mean_score=(gold_score_sum / gold_count) if gold_count else None,
-    )
-    choice = effective_rate(policy=policy or NO_POLICY, annotator=annotator, labels=labels, history=history)
-    rule, detail = ("no_policy", "the project has no sampling policy") if policy is None else (choice.rule, choice.detail)
-    value = draw(key=str(submission_id), salt=str(project_id))
-    sampled = value < choice.rate
-    decision = SamplingDecision.objects.create(
-        tenant_id=tenant, submission_id=submission_id, task_id=task_id, project_id=project_id, batch_id=batch_id,
-        annotator=annotator, labels=labels, sampled=sampled, rule=rule, rate=choice.rate, draw=value,
-        detail=detail[:300],
-    )
-    if sampled:
-        review_item_open(submission=submission, reason=rule, rate=choice.rate)
-    return decision
+            f"{excluded(*_SUBMISSION_FROM_EVENT)} WHERE review_submission.source <> 'submitted' "
+            f"RETURNING submission_id, project_id, annotator), "
+            f"counted AS (INSERT INTO review_annotator_profile "
+            f"(tenant_id, project_id, annotator, submissions, gold_count, gold_score_sum) "
+            f"SELECT %s::text, project_id, annotator, count(*), 0, 0 FROM sub GROUP BY project_id, annotator "
+            f"ORDER BY project_id, annotator COLLATE \"C\" "
+            f"ON CONFLICT (tenant_id, project_id, annotator) DO UPDATE SET "
+            f"submissions = review_annotator_profile.submissions + EXCLUDED.submissions "
+            f"RETURNING project_id, annotator, submissions, gold_count, gold_score_sum) "
+            f"SELECT submission_id, NULL::uuid, NULL, NULL::bigint, NULL::bigint, NULL::float8 FROM sub "
+            f"UNION ALL SELECT NULL::uuid, project_id, annotator, submissions, gold_count, gold_score_sum FROM counted",
+            sub_params + [tenant])
+        result = cursor.fetchall()
+    claimed = {row[0] for row in result if row[0] is not None}
+    profiles = {(row[1], row[2]): (row[3], row[4], row[5]) for row in result if row[0] is None}
+    return claimed, profiles
 
 
-def gold_score_record(*, project_id: UUID, annotator: str, score: float) -> None:
-    """Count one gold result of the annotator (feeds the low-gold-score rule): one upsert."""
+def submissions_sample(*, submissions: Sequence[SubmissionIn]) -> list[SamplingDecision]:
+    """Record the sampling decision of each submission, once: a replay returns the first decision.
+
+    Returns one decision per submission given, in order. The draw is fixed by project and submission (ADR 0030);
+    the history it is weighed against is the profile's count before this submission, as if the run's
+    submissions had been applied one by one.
+    """
     tenant = require_tenant()
+    for s in submissions:
+        if s.batch_id is not None and len(s.batch_id) > BATCH_ID_MAX:
+            raise PermanentError(f"submission {s.submission_id}: batch_id is longer than {BATCH_ID_MAX} characters")
+    first: dict[UUID, SubmissionIn] = {}
+    for s in submissions:  # the same submission twice in a run: the second is a replay of the first
+        first.setdefault(s.submission_id, s)
+    if not first:
+        return []
+    policies = _policies({s.project_id for s in first.values()})
+    rows = {key: Submission(tenant_id=tenant, submission_id=key, task_id=s.task_id, project_id=s.project_id,
+                            batch_id=s.batch_id, annotator=s.annotator, answer=s.answer, labels=answer_labels(s.answer),
+                            submitted_at=s.submitted_at, source="submitted") for key, s in first.items()}
+    claimed, profiles = _claim_and_count(list(rows.values()), tenant=tenant)
+    # the i-th claimed submission of a profile (in event order) saw the count before the run plus i
+    claimed_per_profile = Counter((first[key].project_id, first[key].annotator) for key in claimed)
+    before = {profile: profiles[profile][0] - n for profile, n in claimed_per_profile.items()}
+    decisions: dict[UUID, SamplingDecision] = {}
+    openings: list[Opening] = []
+    for key, s in first.items():
+        if key not in claimed:
+            continue
+        profile = (s.project_id, s.annotator)
+        _, gold_count, gold_score_sum = profiles[profile]
+        history = AnnotatorHistory(submissions_before=before[profile], gold_count=gold_count,
+                                   gold_mean_score=(gold_score_sum / gold_count) if gold_count else None)
+        before[profile] += 1
+        decision, opening = _decide(rows[key], policy=policies.get(s.project_id), history=history,
+                                    correlation_id=s.correlation_id)
+        decisions[key] = decision
+        if opening is not None:
+            openings.append(opening)
+    SamplingDecision.objects.bulk_create(list(decisions.values()))
+    review_items_open(openings=openings)
+    replayed = [s.submission_id for s in submissions if s.submission_id not in decisions]
+    if replayed:
+        decisions.update({d.submission_id: d for d in SamplingDecision.objects.filter(submission_id__in=replayed)})
+    return [decisions[s.submission_id] for s in submissions]
+
+
+def _decide(row: Submission, *, policy: Policy | None, history: AnnotatorHistory,
+            correlation_id: str) -> tuple[SamplingDecision, Opening | None]:
+    choice = effective_rate(policy=policy or NO_POLICY, annotator=row.annotator, labels=row.labels, history=history)
+    rule, detail = ("no_policy", "the project has no sampling policy") if policy is None else (choice.rule, choice.detail)
+    value = draw(key=str(row.submission_id), salt=str(row.project_id))
+    sampled = value < choice.rate
+    decision = SamplingDecision(
+        tenant_id=row.tenant_id, submission_id=row.submission_id, task_id=row.task_id, project_id=row.project_id,
+        batch_id=row.batch_id, annotator=row.annotator, labels=row.labels, sampled=sampled, rule=rule,
+        rate=choice.rate, draw=value, detail=detail[:300])
+    opening = Opening(submission=row, reason=rule, rate=choice.rate, correlation_id=correlation_id) if sampled else None
+    return decision, opening
+
+
+def gold_scores_record(*, scores: Sequence[GoldScoreIn]) -> None:
+    """Count gold results on the annotators' profiles (feeds the low-gold-score rule): one upsert for the run."""
+    tenant = require_tenant()
+    totals: dict[tuple[UUID, str], tuple[int, float]] = {}
+    for s in scores:
+        count, total = totals.get((s.project_id, s.annotator), (0, 0.0))
+        totals[(s.project_id, s.annotator)] = (count + 1, total + s.score)
+    if not totals:
+        return
     sql, params = insert_sql([AnnotatorProfile(tenant_id=tenant, project_id=project_id, annotator=annotator,
-                                               gold_count=1, gold_score_sum=score)])
+                                               gold_count=count, gold_score_sum=total)
+                              for (project_id, annotator), (count, total) in sorted(totals.items(), key=_profile_order)])
     with connection.cursor() as cursor:
         cursor.execute(
             f"{sql} ON CONFLICT (tenant_id, project_id, annotator) DO UPDATE SET "
-            f"gold_count = review_annotator_profile.gold_count + 1, "
+            f"gold_count = review_annotator_profile.gold_count + EXCLUDED.gold_count, "
             f"gold_score_sum = review_annotator_profile.gold_score_sum + EXCLUDED.gold_score_sum", params)
 
 
-def consensus_submissions_record(
-    *, task_id: UUID, project_id: UUID, batch_id: str | None, annotators: list[str], submission_ids: list[str],
-) -> list[Submission]:
-    """Make the consensus's submissions known as lot items (those not yet seen from annotation.submitted).
-
-    One upsert for all of them: a new one is inserted with source "consensus"; a known one keeps its row and
-    gains the batch if it had none. Returns the stored rows, one per (annotator, submission) pair given.
-    """
-    tenant = require_tenant()
-    if len(annotators) != len(submission_ids):
-        raise PermanentError(f"annotators[] has {len(annotators)} entries but submission_ids[] has {len(submission_ids)}")
-    pairs = [(annotator, UUID(str(s))) for annotator, s in zip(annotators, submission_ids)]
-    first: dict[UUID, str] = {}
-    for annotator, submission_id in pairs:  # a submission named twice is recorded once, with its first annotator
-        first.setdefault(submission_id, annotator)
-    if not first:
-        return []
-    sql, params = insert_sql([
-        Submission(tenant_id=tenant, submission_id=submission_id, task_id=task_id, project_id=project_id,
-                   batch_id=batch_id, annotator=annotator, source="consensus")
-        for submission_id, annotator in first.items()])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{sql} ON CONFLICT (tenant_id, submission_id) DO UPDATE SET "
-            f"batch_id = COALESCE(review_submission.batch_id, NULLIF(EXCLUDED.batch_id, '')) RETURNING {returning(Submission)}",
-            params)
-        rows = {row.submission_id: row for row in (from_row(Submission, r) for r in cursor.fetchall())}
-    return [rows[submission_id] for _, submission_id in pairs]
-
-
-def consensus_disputed_queue(
-    *, task_id: UUID, project_id: UUID, batch_id: str | None, annotators: list[str], submission_ids: list[str],
-) -> list[ReviewItem]:
-    """A disputed consensus always goes to review: queue each of its submissions not already queued."""
-    tenant = require_tenant()
-    submissions = consensus_submissions_record(task_id=task_id, project_id=project_id, batch_id=batch_id,
-                                               annotators=annotators, submission_ids=submission_ids)
-    distinct = list({s.submission_id: s for s in submissions}.values())
-    created = {item.submission_id: item for item in insert_or_nothing(
-        [_review_item_of(s, tenant=tenant, reason="consensus_disputed", rate=1.0) for s in distinct],
-        conflict=("tenant_id", "submission_id"))}
-    opened = [created[s.submission_id] for s in distinct if s.submission_id in created]
-    events_emit_many(tenant=tenant, events=[
-        {"type": "review.requested", "payload": _review_item_payload(item, rate=1.0)} for item in opened])
-    return opened
+def _profile_order(item: tuple[tuple[UUID, str], Any]) -> tuple[str, str]:
+    """Profiles are locked in (project, annotator) order by every statement that counts on them."""
+    (project_id, annotator), _ = item
+    return str(project_id), annotator
