@@ -17,8 +17,11 @@ _INTS = {
     "WEBHOOKS_DISABLE_MIN_FAILURES": (10, 1, 10_000),
     "WEBHOOKS_ROTATION_OVERLAP_SECONDS": (86_400, 0, 7 * 86_400),
     "WEBHOOKS_LEASE_SECONDS": (120, 5, 3_600),
-    "WEBHOOKS_BATCH_SIZE": (50, 1, 1_000),
-    "WEBHOOKS_CONCURRENCY": (8, 1, 64),
+    "WEBHOOKS_BATCH_SIZE": (100, 1, 1_000),
+    # Requests in flight per delivery process, in total and to one endpoint (ADR 0061).
+    "WEBHOOKS_CONCURRENCY": (64, 1, 1_024),
+    "WEBHOOKS_ENDPOINT_CONCURRENCY": (8, 1, 256),
+    "WEBHOOKS_POLL_MS": (50, 5, 5_000),
 }
 
 
@@ -52,6 +55,6 @@ def webhooks_settings(env: Mapping[str, str] | None = None) -> dict:
         if not low <= value <= high:
             raise ConfigError(name, f"must be between {low} and {high}, got {value}")
         out[name] = value
-    if out["WEBHOOKS_LEASE_SECONDS"] <= out["WEBHOOKS_TIMEOUT_SECONDS"]:
-        raise ConfigError("WEBHOOKS_LEASE_SECONDS", "must exceed WEBHOOKS_TIMEOUT_SECONDS")
+    if out["WEBHOOKS_LEASE_SECONDS"] <= 2 * out["WEBHOOKS_TIMEOUT_SECONDS"]:
+        raise ConfigError("WEBHOOKS_LEASE_SECONDS", "must exceed twice WEBHOOKS_TIMEOUT_SECONDS")
     return out

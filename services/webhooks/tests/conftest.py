@@ -21,6 +21,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    connection: int = 0  # which TCP connection (in the order accepted) carried it
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,11 @@ class Reply:
 
 
 class Receiver:
-    """A threaded HTTP server that records every request and answers from a script of replies."""
+    """A threaded HTTP/1.1 server (keep-alive) that records every request and answers from a script of replies.
+
+    It counts the TCP connections it accepted and the most requests it had in flight at once, per path
+    and in total.
+    """
 
     def __init__(self) -> None:
         with socket.socket() as sock:
@@ -41,8 +46,13 @@ class Receiver:
         self.requests: list[Received] = []
         self.replies: deque[Reply] = deque()
         self.default = Reply()
+        self.by_path: dict[str, Reply] = {}  # the reply for a path when no scripted reply is left
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.connections = 0
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        self.max_in_flight_total = 0
 
     @property
     def url(self) -> str:
@@ -55,13 +65,29 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body are written separately: without this, Nagle's algorithm holds the body
+                # back until the client's delayed ACK (40 ms) on a kept-alive connection.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with receiver._lock:
+                    receiver.connections += 1
+                    self.number = receiver.connections
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 with receiver._lock:
-                    receiver.requests.append(Received(self.path, dict(self.headers.items()), body, time.time()))
-                    reply = receiver.replies.popleft() if receiver.replies else receiver.default
+                    receiver.requests.append(Received(self.path, dict(self.headers.items()), body, time.time(),
+                                                      self.number))
+                    reply = (receiver.replies.popleft() if receiver.replies
+                             else receiver.by_path.get(self.path, receiver.default))
+                    receiver._enter(self.path, +1)
                 if reply.delay:
                     time.sleep(reply.delay)
+                with receiver._lock:  # no longer in flight once the answer starts (the client may then send more)
+                    receiver._enter(self.path, -1)
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
@@ -69,6 +95,7 @@ class Receiver:
                     self.send_header("content-length", str(len(reply.body)))
                     self.end_headers()
                     self.wfile.write(reply.body)
+                    self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -81,6 +108,14 @@ class Receiver:
         self._server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
+
+    def _enter(self, path: str, step: int) -> None:
+        self.in_flight[path] = self.in_flight.get(path, 0) + step
+        self.max_in_flight[path] = max(self.max_in_flight.get(path, 0), self.in_flight[path])
+        self.max_in_flight_total = max(self.max_in_flight_total, sum(self.in_flight.values()))
+
+    def url_for(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
         if self._server is not None:

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 COMMANDS = {
     "celery": [sys.executable, "-m", "celery", "-A", "assay_webhooks.celery", "worker", "-B", "--concurrency", "1",
                "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-    "loop": [sys.executable, "-m", "django", "deliver_webhooks", "--idle-seconds", "0.2"],
+    "loop": [sys.executable, "-m", "django", "deliver_webhooks"],
 }
 
 

@@ -22,7 +22,7 @@ def test_settings_defaults_and_overrides():
     ({"WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "perhaps"},
      "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES: must be a boolean (1/0, true/false), got 'perhaps'"),
     ({"WEBHOOKS_TIMEOUT_SECONDS": "30", "WEBHOOKS_LEASE_SECONDS": "20"},
-     "WEBHOOKS_LEASE_SECONDS: must exceed WEBHOOKS_TIMEOUT_SECONDS"),
+     "WEBHOOKS_LEASE_SECONDS: must exceed twice WEBHOOKS_TIMEOUT_SECONDS"),
 ])
 def test_malformed_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as refused:

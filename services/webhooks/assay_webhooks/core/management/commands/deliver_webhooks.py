@@ -1,35 +1,51 @@
-"""`manage.py deliver_webhooks`: the delivery worker as a loop, for deployments without Celery beat."""
+"""`manage.py deliver_webhooks`: the delivery process (ADR 0061); any number may run at once."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
-import threading
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
 
-from assay_webhooks.core.dispatch import deliveries_drain
+from assay_webhooks.core.loop import DeliveryLoop, loop_settings
 
-log = logging.getLogger("assay.webhooks.worker")
+log = logging.getLogger("assay.webhooks.loop")
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop  # noqa: PLC0415 - optional, installed with uvicorn[standard]
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 class Command(BaseCommand):
-    help = "Attempt due webhook deliveries until SIGTERM/SIGINT (safe to run several at once)."
+    help = "Deliver due webhooks until SIGTERM/SIGINT (settings WEBHOOKS_*; the options override them)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--idle-seconds", type=float, default=0.5, help="pause when nothing is due")
+        parser.add_argument("--concurrency", type=int, help="requests in flight (WEBHOOKS_CONCURRENCY)")
+        parser.add_argument("--endpoint-concurrency", type=int,
+                            help="requests in flight to one endpoint (WEBHOOKS_ENDPOINT_CONCURRENCY)")
+        parser.add_argument("--batch", type=int, help="deliveries claimed per statement (WEBHOOKS_BATCH_SIZE)")
+        parser.add_argument("--poll-ms", type=int, help="pause between claims while nothing is due (WEBHOOKS_POLL_MS)")
+        parser.add_argument("--heartbeat", type=Path, help="a file touched at least every 5 s while the loop runs")
 
     def handle(self, *args, **options) -> None:
-        stop = threading.Event()
+        poll = options["poll_ms"]
+        settings = loop_settings(total=options["concurrency"], per_endpoint=options["endpoint_concurrency"],
+                                 batch=options["batch"], poll_seconds=poll / 1000 if poll else None,
+                                 heartbeat=options["heartbeat"])
+        with asyncio.Runner(loop_factory=_event_loop) as runner:
+            summary = runner.run(self._run(settings))
+        log.info("webhook delivery loop stopped: claimed %d, %s", summary.claimed, summary.outcomes)
+
+    async def _run(self, settings):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        log.info("webhook delivery loop started")
-        while not stop.is_set():
-            try:
-                close_old_connections()
-                summary = deliveries_drain(budget_seconds=5.0)
-                if summary.claimed == 0:
-                    stop.wait(options["idle_seconds"])
-            except Exception:  # noqa: BLE001 - keep delivering; the leases of this batch expire
-                log.exception("delivery loop iteration failed")
-                stop.wait(1.0)
+            loop.add_signal_handler(sig, stop.set)
+        log.info("webhook delivery loop started: %d in flight, %d per endpoint", settings.total,
+                 settings.per_endpoint)
+        return await DeliveryLoop(settings=settings).run(stop=stop)
