@@ -1,6 +1,12 @@
-"""Event handlers of the metrics service: each translates one event into one service call."""
-from datetime import datetime
+"""Event handlers of the metrics service: each translates a run of events into one service call.
 
+The consumer hands consecutive events of one type at once (`on_many`); a run that fails is handed again
+event by event, so an event refused here (PermanentError) is dead-lettered alone.
+"""
+from datetime import datetime
+from uuid import UUID
+
+from assay_shared.bus.consumer import PermanentError
 from assay_shared.bus.registry import HandlerRegistry
 from assay_shared.events.envelope import Envelope
 
@@ -9,55 +15,71 @@ from assay_metrics.core import services
 registry = HandlerRegistry()
 
 
-@registry.on("annotation.submitted")
-def on_annotation_submitted(*, event: Envelope) -> None:
-    payload = event.payload
-    services.annotator_submission_record(
-        project_id=payload["project_id"],
-        annotator=payload["annotator"],
-        duration_ms=payload.get("duration_ms", 0),
-        duration_known="duration_ms" in payload,
-        submitted_at=datetime.fromisoformat(payload["submitted_at"]),
-        submission_id=payload["submission_id"],
-        task_id=payload["task_id"],
-        answer=payload["answer"],
-    )
+def _uuid(event: Envelope, value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except (TypeError, ValueError):
+        raise PermanentError(f"{event.type} {event.id}: {field} is not a UUID: {value!r}") from None
 
 
-@registry.on("gold.scored")
-def on_gold_scored(*, event: Envelope) -> None:
-    p = event.payload
-    services.annotator_gold_record(submission_id=p["submission_id"], project_id=p["project_id"],
-                                   annotator=p["annotator"], score=p["score"], passed=p["passed"])
+def _time(event: Envelope, value: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise PermanentError(f"{event.type} {event.id}: {field} is not an ISO 8601 time: {value!r}") from None
 
 
-def _consensus(event: Envelope, *, disputed: bool) -> None:
-    p = event.payload
-    services.annotator_consensus_record(
-        task_id=p["task_id"], project_id=p["project_id"], consensus_answer=p["answer"], agreement=p["agreement"],
-        disputed=disputed, annotators=p["annotators"], submission_ids=p["submission_ids"])
+def _submission(e: Envelope) -> services.SubmissionIn:
+    p = e.payload
+    return services.SubmissionIn(
+        submission_id=_uuid(e, p["submission_id"], "submission_id"), task_id=_uuid(e, p["task_id"], "task_id"),
+        project_id=_uuid(e, p["project_id"], "project_id"), annotator=p["annotator"], answer=p["answer"],
+        duration_ms=p.get("duration_ms"), submitted_at=_time(e, p["submitted_at"], "submitted_at"),
+        correlation_id=e.correlation_id)
 
 
-@registry.on("consensus.reached")
-def on_consensus_reached(*, event: Envelope) -> None:
-    _consensus(event, disputed=False)
+def _consensus(e: Envelope, *, disputed: bool) -> services.ConsensusIn:
+    p = e.payload
+    return services.ConsensusIn(
+        task_id=_uuid(e, p["task_id"], "task_id"), project_id=_uuid(e, p["project_id"], "project_id"),
+        answer=p["answer"], agreement=p["agreement"], disputed=disputed, annotators=p["annotators"],
+        submission_ids=[_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]])
 
 
-@registry.on("consensus.disputed")
-def on_consensus_disputed(*, event: Envelope) -> None:
-    _consensus(event, disputed=True)
+@registry.on_many("annotation.submitted")
+def on_annotation_submitted(*, events: list[Envelope]) -> None:
+    services.annotator_submissions_record(submissions=[_submission(e) for e in events])
 
 
-@registry.on("review.completed")
-def on_review_completed(*, event: Envelope) -> None:
-    p = event.payload
-    services.annotator_review_record(review_id=p["review_id"], submission_id=p["submission_id"],
-                                     project_id=p["project_id"], annotator=p["annotator"], reviewer=p["reviewer"],
-                                     verdict=p["verdict"])
+@registry.on_many("gold.scored")
+def on_gold_scored(*, events: list[Envelope]) -> None:
+    services.annotator_gold_record(results=[services.GoldIn(
+        submission_id=_uuid(e, e.payload["submission_id"], "submission_id"),
+        project_id=_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
+        score=e.payload["score"], passed=e.payload["passed"], correlation_id=e.correlation_id) for e in events])
 
 
-@registry.on("annotator.skill_estimated")
-def on_skill_estimated(*, event: Envelope) -> None:
-    p = event.payload
-    services.annotator_skill_record(project_id=p["project_id"], annotator=p["annotator"], method=p["method"],
-                                    skill=p["skill"])
+@registry.on_many("consensus.reached")
+def on_consensus_reached(*, events: list[Envelope]) -> None:
+    services.annotator_consensus_record(consensuses=[_consensus(e, disputed=False) for e in events])
+
+
+@registry.on_many("consensus.disputed")
+def on_consensus_disputed(*, events: list[Envelope]) -> None:
+    services.annotator_consensus_record(consensuses=[_consensus(e, disputed=True) for e in events])
+
+
+@registry.on_many("review.completed")
+def on_review_completed(*, events: list[Envelope]) -> None:
+    services.annotator_reviews_record(outcomes=[services.ReviewIn(
+        review_id=_uuid(e, e.payload["review_id"], "review_id"),
+        submission_id=_uuid(e, e.payload["submission_id"], "submission_id"),
+        project_id=_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
+        reviewer=e.payload["reviewer"], verdict=e.payload["verdict"], correlation_id=e.correlation_id) for e in events])
+
+
+@registry.on_many("annotator.skill_estimated")
+def on_skill_estimated(*, events: list[Envelope]) -> None:
+    services.annotator_skills_record(skills=[services.SkillIn(
+        project_id=_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
+        method=e.payload["method"], skill=e.payload["skill"]) for e in events])

@@ -1,12 +1,12 @@
-"""Recording what the events say about an annotator; each recording then evaluates the quality rules.
+"""Recording what a run of events says about annotators: one statement per table for the whole run (ADR 0063).
 
-These run once per event in the consumer's transaction, so each recording is one set-based statement
-(INSERT … ON CONFLICT, see ADR 0038) where get_or_create + update + refresh took four to eight round trips.
+Submissions are rows and counters in one statement (the counters count only rows that are new, so a
+submission replayed under another event id is counted once); the fast-answers rules then look at the new
+rows. Consensus matches and skill estimates are one upsert each.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 from uuid import UUID
 
 from django.db import connection
@@ -14,102 +14,102 @@ from django.utils import timezone
 
 from assay_shared.bus.consumer import PermanentError
 from assay_shared.db.tenancy import require_tenant
-from assay_shared.db.upserts import excluded, from_row, insert_or_nothing, insert_sql, returning
+from assay_shared.db.upserts import excluded, from_row, insert_sql, returning
 
-from assay_metrics.core.models import AnnotatorStats, ConsensusMatch, GoldResult, ReviewOutcome, SubmissionLog
-from assay_metrics.core.services.standing import standing_evaluate
+from assay_metrics.core.models import AnnotatorStats, ConsensusMatch, SubmissionLog
+from assay_metrics.core.services.evaluation import NewRow, standings_evaluate
+from assay_metrics.core.services.inputs import ConsensusIn, SkillIn, SubmissionIn
 from assay_metrics.numerics import comparable_answer
 
+DURATION_MAX = 2**31 - 1  # the column is an integer
 _STATS_CONFLICT = "ON CONFLICT (tenant_id, project_id, annotator) DO UPDATE SET"
-_STATS_COUNT = (f"{_STATS_CONFLICT} submissions = metrics_annotator_stats.submissions + EXCLUDED.submissions, "
-                "total_duration_ms = metrics_annotator_stats.total_duration_ms + EXCLUDED.total_duration_ms, "
-                "last_submitted_at = EXCLUDED.last_submitted_at")
 
 
-def annotator_submission_record(*, project_id: UUID, annotator: str, duration_ms: int, submitted_at: datetime,
-                                submission_id: UUID | None = None, task_id: UUID | None = None,
-                                answer: Any = None, duration_known: bool = True) -> AnnotatorStats:
-    """Count one accepted submission for the annotator (tenant from the transaction)."""
+def annotator_submissions_record(*, submissions: Sequence[SubmissionIn]) -> list[UUID]:
+    """Record the submissions not recorded yet and count them; returns the ids of those that were new.
+
+    The counters' rows are updated in (project, annotator) order and stay locked until commit; the last
+    submission of a run (in event order) gives `last_submitted_at`, as applying them one by one would.
+    """
     tenant = require_tenant()
-    counted = AnnotatorStats(tenant_id=tenant, project_id=project_id, annotator=annotator, submissions=1,
-                             total_duration_ms=duration_ms, last_submitted_at=submitted_at)
-    if submission_id is None:
-        stats_sql, params = insert_sql([counted])
-        sql = f"{stats_sql} {_STATS_COUNT} RETURNING {returning(AnnotatorStats)}"
-    else:
-        # The submission's row and the count in one statement: the count only if the row is new, so the same
-        # submission replayed under another event id is counted once.
-        log_sql, log_params = insert_sql([SubmissionLog(
-            tenant_id=tenant, submission_id=submission_id, task_id=task_id, project_id=project_id,
-            annotator=annotator, answer=answer, duration_ms=duration_ms if duration_known else None,
-            submitted_at=submitted_at)])
-        stats_sql, stats_params = insert_sql([counted], where="EXISTS (SELECT 1 FROM log)")
-        sql = (f"WITH log AS ({log_sql} ON CONFLICT (tenant_id, submission_id) DO NOTHING RETURNING 1) "
-               f"{stats_sql} {_STATS_COUNT} RETURNING {returning(AnnotatorStats)}")
-        params = log_params + stats_params
+    for s in submissions:
+        if s.duration_ms is not None and s.duration_ms > DURATION_MAX:
+            raise PermanentError(f"submission {s.submission_id}: duration_ms {s.duration_ms} is out of range")
+    by_id: dict[UUID, SubmissionIn] = {}
+    for s in submissions:  # the same submission again in the run is a replay of the first
+        by_id.setdefault(s.submission_id, s)
+    first = list(by_id.values())
+    if not first:
+        return []
+    log_sql, params = insert_sql([SubmissionLog(
+        tenant_id=tenant, submission_id=s.submission_id, task_id=s.task_id, project_id=s.project_id,
+        annotator=s.annotator, answer=s.answer, duration_ms=s.duration_ms, submitted_at=s.submitted_at) for s in first])
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:  # the same submission replayed under another event id
-        return AnnotatorStats.objects.get(project_id=project_id, annotator=annotator)
-    stats = from_row(AnnotatorStats, row)
-    if submission_id is not None:
-        standing_evaluate(annotator=annotator, project_id=project_id, kinds=("fast_answers",))
-    return stats
+        cursor.execute(
+            f"WITH log AS ({log_sql} ON CONFLICT (tenant_id, submission_id) DO NOTHING "
+            f"RETURNING id, submission_id, project_id, annotator, duration_ms, submitted_at, recorded_at), "
+            f"counted AS (INSERT INTO metrics_annotator_stats "
+            f"(tenant_id, project_id, annotator, submissions, total_duration_ms, last_submitted_at) "
+            f"SELECT %s::text, project_id, annotator, count(*), sum(COALESCE(duration_ms, 0)), "
+            f"(array_agg(submitted_at ORDER BY id DESC))[1] FROM log GROUP BY project_id, annotator "
+            f"ORDER BY project_id, annotator COLLATE \"C\" "
+            f"{_STATS_CONFLICT} submissions = metrics_annotator_stats.submissions + EXCLUDED.submissions, "
+            f"total_duration_ms = metrics_annotator_stats.total_duration_ms + EXCLUDED.total_duration_ms, "
+            f"last_submitted_at = EXCLUDED.last_submitted_at) "
+            f"SELECT id, submission_id, submitted_at, recorded_at, duration_ms FROM log",
+            params + [tenant])
+        new = {row[1]: row for row in cursor.fetchall()}
+    rows = [NewRow(annotator=s.annotator, project_id=s.project_id, row_id=row_id, recorded_at=recorded_at,
+                   correlation_id=s.correlation_id,
+                   recent=(submitted_at, row_id, duration) if duration is not None else None)
+            for s in first if s.submission_id in new
+            for row_id, _, submitted_at, recorded_at, duration in [new[s.submission_id]]]
+    standings_evaluate(source="submission", rows=rows)
+    return [s.submission_id for s in first if s.submission_id in new]
 
 
-def annotator_gold_record(*, submission_id: UUID, project_id: UUID, annotator: str, score: float, passed: bool) -> None:
+def annotator_consensus_record(*, consensuses: Sequence[ConsensusIn]) -> list[ConsensusMatch]:
+    """Compare each annotator's answer with its consensus; a recomputed consensus replaces the earlier match.
+
+    One read of the run's answers and one upsert of its matches (a submission named twice: the later pair wins,
+    as successive events did). Returns the stored matches in submission order.
+    """
     tenant = require_tenant()
-    created = insert_or_nothing([GoldResult(tenant_id=tenant, submission_id=submission_id, project_id=project_id,
-                                            annotator=annotator, score=score, passed=passed)],
-                                conflict=("tenant_id", "submission_id"))
-    if created:
-        standing_evaluate(annotator=annotator, project_id=project_id, kinds=("gold_accuracy", "qualification"))
-
-
-def annotator_consensus_record(*, task_id: UUID, project_id: UUID, consensus_answer: Any, agreement: float,
-                               disputed: bool, annotators: list[str], submission_ids: list[str]) -> list[ConsensusMatch]:
-    """Compare each annotator's answer with the consensus; a recomputed consensus replaces the earlier match."""
-    tenant = require_tenant()
-    if len(annotators) != len(submission_ids):
-        raise PermanentError(f"annotators[] has {len(annotators)} entries but submission_ids[] has {len(submission_ids)}")
-    answers = dict(SubmissionLog.objects.filter(submission_id__in=submission_ids).values_list("submission_id", "answer"))
-    target = comparable_answer(consensus_answer)
+    for c in consensuses:
+        if len(c.annotators) != len(c.submission_ids):
+            raise PermanentError(f"task {c.task_id}: annotators[] has {len(c.annotators)} entries but "
+                                 f"submission_ids[] has {len(c.submission_ids)}")
+    answers: dict[UUID, Any] = dict(SubmissionLog.objects.filter(
+        submission_id__in={s for c in consensuses for s in c.submission_ids}).values_list("submission_id", "answer"))
     matches: dict[UUID, ConsensusMatch] = {}
-    for annotator, submission_id in zip(annotators, submission_ids):
-        key = UUID(str(submission_id))
-        mine = comparable_answer(answers.get(key)) if key in answers else None
-        exact = target is not None and mine is not None
-        value = float(mine == target) if exact else agreement
-        matches.pop(key, None)  # a submission named twice: the later pair wins, as successive updates did
-        matches[key] = ConsensusMatch(tenant_id=tenant, submission_id=key, task_id=task_id, project_id=project_id,
-                                      annotator=annotator, agreement=value, exact=exact, disputed=disputed)
+    for c in consensuses:
+        target = comparable_answer(c.answer)
+        for annotator, key in zip(c.annotators, c.submission_ids):
+            mine = comparable_answer(answers.get(key)) if key in answers else None
+            exact = target is not None and mine is not None
+            matches[key] = ConsensusMatch(
+                tenant_id=tenant, submission_id=key, task_id=c.task_id, project_id=c.project_id, annotator=annotator,
+                agreement=float(mine == target) if exact else c.agreement, exact=exact, disputed=c.disputed)
     if not matches:
         return []
-    sql, params = insert_sql(list(matches.values()))
+    sql, params = insert_sql([matches[key] for key in sorted(matches)])  # locked in submission order
     with connection.cursor() as cursor:
         cursor.execute(
             f"{sql} ON CONFLICT (tenant_id, submission_id) DO UPDATE SET "
             f"{excluded('task_id', 'project_id', 'annotator', 'agreement', 'exact', 'disputed', 'recorded_at')} "
             f"RETURNING {returning(ConsensusMatch)}", params)
-        stored = {m.submission_id: m for m in (from_row(ConsensusMatch, r) for r in cursor.fetchall())}
-    return [stored[UUID(str(s))] for s in submission_ids]
+        return [from_row(ConsensusMatch, r) for r in cursor.fetchall()]
 
 
-def annotator_review_record(*, review_id: UUID, submission_id: UUID, project_id: UUID, annotator: str,
-                            reviewer: str, verdict: str) -> None:
+def annotator_skills_record(*, skills: Sequence[SkillIn]) -> None:
+    """The latest skill estimate per annotator and project (the run's last one wins): one upsert."""
     tenant = require_tenant()
-    created = insert_or_nothing([ReviewOutcome(tenant_id=tenant, review_id=review_id, submission_id=submission_id,
-                                               project_id=project_id, annotator=annotator, reviewer=reviewer,
-                                               verdict=verdict)],
-                                conflict=("tenant_id", "review_id"))
-    if created:
-        standing_evaluate(annotator=annotator, project_id=project_id, kinds=("review_rejection",))
-
-
-def annotator_skill_record(*, project_id: UUID, annotator: str, method: str, skill: float) -> None:
-    tenant = require_tenant()
+    latest = {(s.project_id, s.annotator): s for s in skills}
+    if not latest:
+        return
+    now = timezone.now()
     sql, params = insert_sql([AnnotatorStats(tenant_id=tenant, project_id=project_id, annotator=annotator,
-                                             skill=skill, skill_method=method, skill_at=timezone.now())])
+                                             skill=s.skill, skill_method=s.method, skill_at=now)
+                              for (project_id, annotator), s in sorted(latest.items(), key=lambda i: i[0])])
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} {_STATS_CONFLICT} {excluded('skill', 'skill_method', 'skill_at')}", params)

@@ -1,0 +1,121 @@
+"""Quality rules over a run of new evidence: each (annotator, rule) evaluated once, firing where one-by-one would.
+
+The statements, whatever the run's length (ADR 0063): the rules of the run's projects; one upsert that
+locks every standing concerned, in (annotator, scope) order so that two consumers never wait on each other
+in a circle, and returns them as committed; one query of the committed evidence per (annotator, rule),
+without the run's own rows (a new statement, so it sees what others committed while this one waited for
+the locks, ADR 0038); then the run's rows are added in order in Python (`numerics.rules`). Only when a rule
+fires: one update of the standings, one insert of their changes and one of their events.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.upserts import from_row, insert_sql, returning
+
+from assay_metrics.core.models import QualityRule, Standing, StandingChange
+from assay_metrics.core.services.evidence_sql import committed_evidence
+from assay_metrics.core.services.outbox import Caused, events_emit_caused
+from assay_metrics.numerics.rules import FAST_ANSWERS, QUALIFICATION, Evidence, Flags, Fired, verdict
+
+ALL = "*"
+KINDS = {"submission": (FAST_ANSWERS,), "gold": ("gold_accuracy", QUALIFICATION), "review": ("review_rejection",)}
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """A row of evidence the run added: whose, where, its id and time, what it says, and what caused it."""
+
+    annotator: str
+    project_id: UUID
+    row_id: int
+    recorded_at: datetime
+    correlation_id: str
+    value: float = 0.0  # a gold score; 1 for a rejected review
+    recent: tuple[datetime, int, int] | None = None  # (submitted_at, id, duration_ms) of an answer with a duration
+
+
+def _scope(rule: QualityRule) -> str:
+    return str(rule.project_id) if rule.project_id else ALL
+
+
+def _standings_lock(keys: set[tuple[str, str]], *, tenant: str) -> dict[tuple[str, str], Standing]:
+    """The standings of these (annotator, scope) keys, created if missing, locked until commit, as committed."""
+    sql, params = insert_sql([Standing(tenant_id=tenant, annotator=annotator, scope=scope,
+                                       project_id=None if scope == ALL else UUID(scope))
+                              for annotator, scope in sorted(keys)])
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ON CONFLICT (tenant_id, annotator, scope) DO UPDATE SET "
+                       f"updated_at = metrics_standing.updated_at RETURNING {returning(Standing)}", params)
+        rows = [from_row(Standing, r) for r in cursor.fetchall()]
+    return {(s.annotator, s.scope): s for s in rows}
+
+
+def standings_evaluate(*, source: str, rows: Sequence[NewRow]) -> list[Fired]:
+    """Evaluate the enabled rules that cover the new rows' projects (their own and tenant-wide ones)."""
+    if not rows:
+        return []
+    tenant = require_tenant()
+    rules = list(QualityRule.objects.filter(enabled=True, kind__in=KINDS[source]).filter(
+        Q(project_id__in={r.project_id for r in rows}) | Q(project_id__isnull=True)).order_by("created_at", "id"))
+    covering = {p: [rule for rule in rules if rule.project_id in (None, p)] for p in {r.project_id for r in rows}}
+    pairs = list(dict.fromkeys((r.annotator, rule) for r in rows for rule in covering[r.project_id]))
+    if not pairs:
+        return []
+    standings = _standings_lock({(annotator, _scope(rule)) for annotator, rule in pairs}, tenant=tenant)
+
+    def standing_of(annotator: str, rule: QualityRule) -> Standing:
+        return standings[(annotator, _scope(rule))]
+
+    def since_of(annotator: str, rule: QualityRule) -> datetime | None:  # qualification counts all evidence
+        return None if rule.kind == QUALIFICATION else standing_of(annotator, rule).since
+
+    evidence = dict(zip(pairs, committed_evidence(
+        source=source, pairs=[(a, rule.project_id, since_of(a, rule), rule.min_count) for a, rule in pairs],
+        excluded=[r.row_id for r in rows])))
+    flags = {key: Flags(s.suspended, s.flagged, s.qualified) for key, s in standings.items()}
+    fired: list[tuple[Standing, QualityRule, Fired, str]] = []
+    for row in rows:
+        for rule in covering[row.project_id]:
+            since = since_of(row.annotator, rule)
+            if since is None or row.recorded_at > since:
+                evidence[(row.annotator, rule)].add(value=row.value, recent=row.recent)
+            standing = standing_of(row.annotator, rule)
+            verdict_now = verdict(kind=rule.kind, threshold=rule.threshold, min_count=rule.min_count,
+                                  evidence=evidence[(row.annotator, rule)], flags=flags[(standing.annotator, standing.scope)])
+            if verdict_now is not None:
+                setattr(flags[(standing.annotator, standing.scope)], verdict_now.change, True)
+                fired.append((standing, rule, verdict_now, row.correlation_id))
+    _changes_record(fired, flags=flags, tenant=tenant)
+    return [f for _, _, f, _ in fired]
+
+
+def _changes_record(fired: list[tuple[Standing, QualityRule, Fired, str]], *, flags: dict, tenant: str) -> None:
+    if not fired:
+        return
+    changed = {(s.annotator, s.scope): s for s, _, _, _ in fired}
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE metrics_standing s SET suspended = v.suspended, flagged = v.flagged, qualified = v.qualified, "
+            "updated_at = %s FROM unnest(%s::bigint[], %s::bool[], %s::bool[], %s::bool[]) AS v(id, suspended, flagged, qualified) "
+            "WHERE s.id = v.id",
+            [now, [s.id for s in changed.values()], *([getattr(flags[k], f) for k in changed]
+                                                      for f in ("suspended", "flagged", "qualified"))])
+    StandingChange.objects.bulk_create([StandingChange(
+        tenant_id=tenant, annotator=s.annotator, project_id=s.project_id, change=f.change, rule=rule.kind,
+        rule_id=rule.id, reason=f.reason[:500], value=f.value, threshold=rule.threshold, count=f.count,
+        actor="system") for s, rule, f, _ in fired])
+    events_emit_caused(tenant=tenant, events=[Caused(type=f"annotator.{f.change}", correlation_id=correlation, payload={
+        "annotator": s.annotator, "project_id": str(s.project_id) if s.project_id else None, "rule": rule.kind,
+        "reason": f.reason[:500], "value": f.value, "threshold": rule.threshold, "count": f.count,
+        "rule_id": str(rule.id), "actor": "system",
+    }) for s, rule, f, correlation in fired])

@@ -1,0 +1,82 @@
+"""Two consumers of one queue applying overlapping batches at once (real transactions, a connection each).
+
+Every submission arrives twice under different event ids (a replay), and the two halves of the stream are
+applied concurrently: counters stay exact, and each rule changes a standing once (the standing locks, taken
+in one order by both, make the second evaluation see the first's change).
+"""
+import random
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from assay_shared.bus.consumer import Outcome
+from assay_shared.bus.models import InboxEvent, OutboxEvent
+
+from assay_metrics.core.models import AnnotatorStats, GoldResult, QualityRule, StandingChange, SubmissionLog
+from tests.events import gold_scored, process_batch, replay, scope, submitted
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROJECTS = [str(uuid.uuid4()), str(uuid.uuid4())]
+ANNOTATORS = ["ann-a", "ann-b", "ann-c", "ann-d"]
+PER_PROFILE = 8
+
+
+def consume(raws: list[str], applied: list, batch: int = 16) -> None:
+    """One consumer: batches of its messages; those to retry later (a deadlock victim) come back at the end."""
+    try:
+        pending = list(raws)
+        while pending:
+            chunk, pending = pending[:batch], pending[batch:]
+            for raw, result in zip(chunk, process_batch(chunk)):
+                if result.outcome is Outcome.RETRY_LATER:
+                    pending.append(raw)
+                else:
+                    applied.append(result.outcome)
+    finally:
+        connection.close()
+
+
+def test_two_consumers_count_exactly_and_change_each_standing_once():
+    # given speed rules (tenant-wide and in the first project) and a gold rule in the first project
+    p1 = PROJECTS[0]
+    with scope("acme"):
+        for kind, threshold, min_count, project in [("fast_answers", 800, 3, None), ("fast_answers", 800, 3, p1),
+                                                    ("gold_accuracy", 0.5, 3, p1)]:
+            QualityRule.objects.create(tenant_id="acme", kind=kind, threshold=threshold, min_count=min_count,
+                                       project_id=project, created_by="lead")
+    # and fast answers of 4 annotators in 2 projects, each twice (original and replay), and low gold scores
+    originals = [submitted(project_id=p, annotator=a, duration_ms=100 + i)
+                 for p in PROJECTS for a in ANNOTATORS for i in range(PER_PROFILE)]
+    golds = [gold_scored(project_id=p1, annotator=a, score=0.0) for a in ANNOTATORS for _ in range(4)]
+    stream = originals + [replay(e) for e in originals] + golds
+    random.Random(11).shuffle(stream)
+    raws = [e.to_json() for e in stream]
+    # when two consumers apply the interleaved halves at the same time
+    outcomes: list[list] = [[], []]
+    threads = [threading.Thread(target=consume, args=(raws[i::2], outcomes[i])) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    # then every event was applied (a replay as a no-op), none twice
+    assert sorted(o.value for o in outcomes[0] + outcomes[1]) == ["applied"] * len(stream)
+    with scope("acme"):
+        assert InboxEvent.objects.count() == len(stream)
+        assert SubmissionLog.objects.count() == len(originals)
+        assert GoldResult.objects.count() == len(golds)
+        # and the counters counted each submission once
+        stats = {(str(p), a): (n, d) for p, a, n, d in AnnotatorStats.objects.values_list(
+            "project_id", "annotator", "submissions", "total_duration_ms")}
+        total = sum(100 + i for i in range(PER_PROFILE))
+        assert stats == {(p, a): (PER_PROFILE, total) for p in PROJECTS for a in ANNOTATORS}
+        # and each annotator was flagged once per scope and suspended once, whichever consumer saw it first
+        changes = Counter((c.annotator, str(c.project_id), c.change, c.rule) for c in StandingChange.objects.all())
+    assert changes == Counter({**{(a, "None", "flagged", "fast_answers"): 1 for a in ANNOTATORS},
+                               **{(a, p1, "flagged", "fast_answers"): 1 for a in ANNOTATORS},
+                               **{(a, p1, "suspended", "gold_accuracy"): 1 for a in ANNOTATORS}})
+    emitted = Counter(r.event_type for r in OutboxEvent.objects.filter(tenant_id="acme"))
+    assert emitted == Counter({"annotator.flagged": 8, "annotator.suspended": 4})
