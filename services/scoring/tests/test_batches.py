@@ -60,7 +60,8 @@ def test_a_batch_records_scores_and_aggregates_each_task_once(outbox_events, poi
     earlier = answer(partial, project, "ann-a", "dog", 0)
     assert processor().process_batch([earlier.to_json()])[0].outcome is Outcome.APPLIED
     # and a batch: three answers of one task, a gold answer, a replay of the earlier submission, an answer to the
-    # partial task, two answers of a task that task assignment completes, (an invalid answer in the middle)
+    # partial task, two answers of a task that task assignment completes, a replay of an answer of this batch
+    # (and an invalid answer in the middle)
     a1, a2, a3 = (answer(full, project, f"ann-{x}", label, i + 1) for i, (x, label) in enumerate(
         [("a", "cat"), ("b", "dog"), ("c", "cat")]))
     on_gold = answer(gold_task, project, "ann-b", "dog", 5)
@@ -70,7 +71,7 @@ def test_a_batch_records_scores_and_aggregates_each_task_once(outbox_events, poi
     invalid = submitted(task_id=partial, project_id=project, annotator="ann-z", answer={"labels": ["cat"]},
                         overlap=None)
     batch = [a1, on_gold, a2, again(earlier), c1, *([invalid] if poisoned else []), c2, done,
-             answer(partial, project, "ann-b", "dog", 8), a3]
+             answer(partial, project, "ann-b", "dog", 8), a3, again(a1)]
     before = splits()
     # when the batch is processed
     results = processor().process_batch([e.to_json() for e in batch])
@@ -81,7 +82,7 @@ def test_a_batch_records_scores_and_aggregates_each_task_once(outbox_events, poi
         assert results[5].reason == "handler refused the event: answer.label: is required"
     assert [r.outcome for r in results] == expected
     assert splits() == before + (1 if poisoned else 0)  # a clean batch is applied in one go
-    # and each submission is stored once (the replay changed nothing)
+    # and each submission is stored once (the replays changed nothing)
     stored = sorted((str(s.task_id), s.annotator) for s in rows(Submission))
     assert stored == sorted([(full, "ann-a"), (full, "ann-b"), (full, "ann-c"), (gold_task, "ann-b"),
                              (partial, "ann-a"), (partial, "ann-b"), (completed, "ann-a"), (completed, "ann-c")])
