@@ -31,7 +31,8 @@ def in_thread(events, results: dict, key: str, barrier: threading.Barrier | None
 
 def waiting_advisory_locks() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                       "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
         return cursor.fetchone()[0]
 
 
@@ -47,15 +48,17 @@ def test_two_consumers_with_halves_of_a_task_wait_for_each_other_and_make_one_co
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [key])
     results: dict = {}
-    threads = [in_thread(answers[:2], results, "first"), in_thread(answers[2:], results, "second")]
-    # when both consumers apply their batch at once, then both wait for the task
-    for _ in range(200):
-        if waiting_advisory_locks() == 2:
-            break
-        threading.Event().wait(0.02)
-    assert waiting_advisory_locks() == 2 and results == {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+    try:
+        threads = [in_thread(answers[:2], results, "first"), in_thread(answers[2:], results, "second")]
+        # when both consumers apply their batch at once, then both wait for the task
+        for _ in range(200):
+            if waiting_advisory_locks() == 2:
+                break
+            threading.Event().wait(0.02)
+        assert waiting_advisory_locks() == 2 and results == {}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
     for thread in threads:
         thread.join(timeout=20)
     # and once it is free, one after the other: every answer applied, one consensus from all four, revision 1
