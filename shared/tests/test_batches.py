@@ -174,3 +174,17 @@ def test_consumer_applies_a_backlog_in_batches_and_reports_its_lag(broker, bus_p
         client.delete(f"{bus_prefix}:consumer-lag:bustest")
         client.close()
     assert sorted(received("acme")) == sorted(f"q{i}" for i in range(60))
+
+
+def test_one_set_based_handler_of_two_types_receives_them_as_one_run():
+    calls: list[list[str]] = []
+    registry = HandlerRegistry()
+
+    @registry.on_many("annotation.submitted")
+    @registry.on_many("task.completed")
+    def both(*, events: list[Envelope]) -> None:
+        calls.append([e.type for e in events])
+
+    events = [submitted("s1"), completed(), submitted("s2"), completed()]
+    assert {r.outcome for r in processor(registry).process_batch([e.to_json() for e in events])} == {Outcome.APPLIED}
+    assert calls == [["annotation.submitted", "task.completed", "annotation.submitted", "task.completed"]]

@@ -11,7 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from assay_shared.bus.consumer import PermanentError
-from assay_shared.bus.registry import HandlerRegistry, ManyHandler, Registered
+from assay_shared.bus.registry import HandlerRegistry
 from assay_shared.errors import ApplicationError
 from assay_shared.events.envelope import Envelope
 
@@ -19,25 +19,7 @@ from assay_scoring.core.services.intake import CompletionIn, SubmissionIn
 from assay_scoring.core.services.projects import project_configure
 from assay_scoring.core.services.submissions import submissions_record
 
-
-class ScoringRegistry(HandlerRegistry):
-    """A function registered with `on_many` for several event types is one handler: the consumer's runs of
-    consecutive events with the same handler then span those types."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._many: dict[ManyHandler, Registered] = {}
-
-    def on_many(self, type_: str, *, version: int = 1):
-        def register(fn: ManyHandler) -> ManyHandler:
-            registered = self._many.setdefault(fn, Registered(name=fn.__qualname__, apply=fn))
-            self._add((type_, version), registered)
-            return fn
-
-        return register
-
-
-registry = ScoringRegistry()
+registry = HandlerRegistry()
 
 
 def _permanent(exc: ApplicationError) -> PermanentError:

@@ -54,7 +54,7 @@ def _payload(i: int) -> dict:
 
 
 def _emit(*, count: int, per_tx: int, rate: float | None) -> None:
-    from assay_shared.bus.publish import events_emit_many
+    from assay_shared.bus.publish import Emit, events_emit_many
     from assay_shared.db.tenancy import tenant_atomic
 
     started = time.perf_counter()
@@ -62,7 +62,7 @@ def _emit(*, count: int, per_tx: int, rate: float | None) -> None:
     while sent < count:
         n = min(per_tx, count - sent)
         with tenant_atomic(tenant="bench"):
-            events_emit_many(events=[{"type": "annotation.submitted", "payload": _payload(sent + i)} for i in range(n)],
+            events_emit_many(events=[Emit(type="annotation.submitted", payload=_payload(sent + i)) for i in range(n)],
                              tenant="bench")
         sent += n
         if rate:

@@ -1,7 +1,8 @@
 """Emitting events: written to the outbox in the caller's transaction."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -50,20 +51,33 @@ def event_emit(*, type: str, payload: dict[str, Any], tenant: str, version: int 
     return envelope
 
 
-def events_emit_many(*, events: list[dict[str, Any]], tenant: str) -> list[Envelope]:
-    """Emit several events (dicts with type, payload and optional version) in one insert."""
+@dataclass(frozen=True)
+class Emit:
+    """An event to emit with `events_emit_many`; without a correlation id it gets the one in scope."""
+
+    type: str
+    payload: dict[str, Any]
+    correlation_id: str | None = None
+    version: int = 1
+
+
+def events_emit_many(*, events: Sequence[Emit], tenant: str) -> list[Envelope]:
+    """Validate several events and store them in the outbox in one insert, in the caller's transaction.
+
+    A set-based handler gives each event the correlation id of the consumed event that caused it."""
     if not connection.in_atomic_block:
         raise RuntimeError("events_emit_many must run inside the transaction that makes the state change")
+    if not events:
+        return []
     correlation = current_correlation_id()
     envelopes = [
-        envelope_build(type=e["type"], payload=e["payload"], version=e.get("version", 1), tenant=tenant,
-                       producer=settings.ASSAY_SERVICE, correlation_id=correlation)
+        envelope_build(type=e.type, payload=e.payload, version=e.version, tenant=tenant,
+                       producer=settings.ASSAY_SERVICE, correlation_id=e.correlation_id or correlation)
         for e in events
     ]
     OutboxEvent.objects.bulk_create(
         [OutboxEvent(event_id=e.id, event_type=e.type, tenant_id=e.tenant, body=e.to_dict()) for e in envelopes],
         batch_size=1000,
     )
-    if envelopes:
-        _notify_relay_once()
+    _notify_relay_once()
     return envelopes

@@ -48,6 +48,7 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, int], Registered] = {}
+        self._many: dict[ManyHandler, Registered] = {}
         self._any: Registered | None = None
 
     def _add(self, key: tuple[str, int], registered: Registered) -> None:
@@ -63,8 +64,11 @@ class HandlerRegistry:
         return register
 
     def on_many(self, type_: str, *, version: int = 1) -> Callable[[ManyHandler], ManyHandler]:
+        """A set-based handler. One function registered for several types is one handler, so a run of
+        consecutive events spans those types (events that alternate on the queue still arrive together)."""
+
         def register(fn: ManyHandler) -> ManyHandler:
-            self._add((type_, version), Registered(name=fn.__qualname__, apply=fn))
+            self._add((type_, version), self._many.setdefault(fn, Registered(name=fn.__qualname__, apply=fn)))
             return fn
 
         return register

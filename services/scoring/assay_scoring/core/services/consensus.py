@@ -13,12 +13,12 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from assay_shared.bus.publish import Emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.consensus import model_posteriors, task_consensus_compute
 from assay_scoring.core.models import ConsensusResult, ProjectSettings, Submission, TaskCompletion
-from assay_scoring.core.services.outbox import Emit
 from assay_scoring.core.services.projects import config_of, fitted_models_of
 from assay_scoring.numerics.errors import AnswerValidationError
 

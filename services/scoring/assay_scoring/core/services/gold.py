@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
 
 from assay_scoring.core.compute.answers import answer_validate
 from assay_scoring.core.compute.gold import gold_outcome_compute
 from assay_scoring.core.models import ANSWER_TYPES, GoldAnswer, GoldScore, ProjectSettings, Submission
-from assay_scoring.core.services.outbox import Emit, events_write
 from assay_scoring.core.services.projects import config_of
 from assay_scoring.numerics.errors import AnswerValidationError
 
@@ -77,7 +77,7 @@ def gold_answer_set(*, project_id: UUID, task_id: UUID, answer: Any, reason: str
         GoldScoring(submission=submission, project=project, gold=gold)
         for submission in Submission.objects.filter(task_id=task_id).order_by("submitted_at", "id")
         if submission.submission_id not in scored])
-    events_write(events=emits, tenant=tenant)
+    events_emit_many(events=emits, tenant=tenant)
     return gold
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assay_shared.bus.publish import events_emit_many
+from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant, tenant_atomic
 
 from assay_scoring.core.models import AnnotatorParams, ProjectSettings, RefitDue, WorkerModel
@@ -97,7 +97,7 @@ def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
         if k <= MAX_CONFUSION_LABELS:
             payload["confusion"] = confusion[w].tolist()
             payload["labels"] = model.labels
-        events.append({"type": "annotator.skill_estimated", "payload": payload})
+        events.append(Emit(type="annotator.skill_estimated", payload=payload))
     events_emit_many(events=events, tenant=require_tenant())
     return model
 

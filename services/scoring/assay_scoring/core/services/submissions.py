@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from django.db import connection
 from django.utils import timezone
 
+from assay_shared.bus.publish import events_emit_many
 from assay_shared.db.tenancy import require_tenant
 
 from assay_scoring.core.models import ProjectSettings
 from assay_scoring.core.services.consensus import tasks_consensus_update, tasks_lock
 from assay_scoring.core.services.gold import GoldScoring, gold_current_of, submissions_gold_score
 from assay_scoring.core.services.intake import CompletionIn, SubmissionIn, submissions_check
-from assay_scoring.core.services.outbox import events_write
 from assay_scoring.core.services.refit import FITTED_TYPES
 
 
@@ -96,6 +96,6 @@ def submissions_record(*, submissions: Sequence[SubmissionIn], completions: Sequ
             touched.pop(event.task_id, None)
             touched[event.task_id] = event.correlation_id
     emits += tasks_consensus_update(task_ids=list(touched), projects=projects, correlation_ids=touched)
-    events_write(events=emits, tenant=tenant)
+    events_emit_many(events=emits, tenant=tenant)
     refit_mark_due(project_ids=[s.project_id for s in stored if projects[s.project_id].answer_type in FITTED_TYPES])
     return [s.submission_id for s in stored]
