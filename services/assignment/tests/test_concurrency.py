@@ -1,4 +1,5 @@
-"""Concurrency: real threads, each on its own Postgres connection, racing through the service functions."""
+"""Concurrency: real threads, each on its own Postgres connection, racing through the hot path's calls (on the sync
+database, in the thread's tenant transaction)."""
 import threading
 import uuid
 
@@ -8,8 +9,8 @@ from django.db import connection
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.errors import ApplicationError
 
-from assay_assignment.core.services import projects, queue
-from assay_assignment.hotpath import submissions
+from assay_assignment.core.services import projects
+from assay_assignment.hotpath import calls, syncdb
 from tests.conftest import CLASSES
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,15 +51,17 @@ def setup_project(*, tasks: int, overlap: int, **settings):
 def next_for(project_id, annotator):
     def call():
         with tenant_atomic(tenant="acme"):
-            return queue.work_next(project_id=project_id, annotator=annotator)
+            return calls.run_sync(calls.work_next(syncdb.DATABASE, tenant="acme", project_id=project_id,
+                                                  annotator=annotator))
     return call
 
 
 def submit_for(task_id, annotator, submission_id=None):
     def call():
         with tenant_atomic(tenant="acme"):
-            return submissions.submission_create(task_id=task_id, annotator=annotator, answer={"label": "cat"},
-                                                 duration_ms=5, submission_id=submission_id)
+            return calls.run_sync(calls.submission_create(syncdb.DATABASE, tenant="acme", task_id=task_id,
+                                                          annotator=annotator, answer={"label": "cat"}, duration_ms=5,
+                                                          submission_id=submission_id))
     return call
 
 
@@ -110,8 +113,9 @@ def test_crash_mid_submit_loses_nothing_and_duplicates_nothing():
 
     with pytest.raises(Crash):
         with tenant_atomic(tenant="acme"):
-            submissions.submission_create(task_id=handout.task_id, annotator="crashy", answer={"label": "dog"},
-                                          duration_ms=7, submission_id=sid)
+            calls.run_sync(calls.submission_create(syncdb.DATABASE, tenant="acme", task_id=handout.task_id,
+                                                   annotator="crashy", answer={"label": "dog"}, duration_ms=7,
+                                                   submission_id=sid))
             raise Crash()
     # then nothing of it remains and the lease is still held
     assert query("SELECT count(*) FROM assignment_submission") == [(0,)]
@@ -126,3 +130,24 @@ def test_crash_mid_submit_loses_nothing_and_duplicates_nothing():
     assert query("SELECT id, answer FROM assignment_submission") == [(sid, '{"label": "cat"}')]
     assert query("SELECT count(*) FROM bus_outbox WHERE event_type = 'annotation.submitted'") == [(1,)]
     assert query("SELECT answered, free_slots FROM assignment_task") == [(1, 0)]
+
+
+@pytest.mark.parametrize("overlap", [1, 3])
+def test_retries_of_a_late_answer_racing_store_it_once(overlap):
+    from assay_assignment.core.services.maintenance import leases_expire_all
+
+    project_id = setup_project(tasks=1, overlap=overlap)
+    handout = next_for(project_id, "tardy")()
+    # given the lease lapsed and the sweeper returned it
+    query("UPDATE assignment_assignment SET expires_at = now() - interval '1 second' RETURNING id")
+    assert leases_expire_all() == 1
+    # when three copies of the late answer arrive at once (the first takes the free slot; the others wait for it on
+    # the task row, then find no slot (overlap 1) or find their own answer's row taken (overlap 3))
+    sid = uuid.uuid4()
+    results = in_threads([submit_for(handout.task_id, "tardy", sid) for _ in range(3)])
+    # then it is stored once, and every copy gets its receipt
+    assert [type(r).__name__ for r in results] == ["Receipt"] * 3, results
+    assert sorted(r.replayed for r in results) == [False, True, True]
+    assert query("SELECT id, late FROM assignment_submission") == [(sid, True)]
+    assert query("SELECT answered, free_slots FROM assignment_task") == [(1, overlap - 1)]
+    assert query("SELECT count(*) FROM bus_outbox WHERE event_type = 'annotation.submitted'") == [(1,)]

@@ -10,6 +10,9 @@ Protocol (JSON text frames):
   {"type": "release", "task_id"}; after submit/skip/release the next task follows automatically;
 - server → client also: {"type": "submitted", ...}, {"type": "lease", ...}, {"type": "feedback", "feedback"},
   {"type": "error", "for": <type>, "error": {"code", "message", "fields"}}.
+
+Next, submit and heartbeat are the hot path's calls (hotpath/calls.py) on its async database, with its token, role
+and input checks (hotpath/checks.py): the same as over HTTP.
 """
 from __future__ import annotations
 
@@ -20,14 +23,13 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from assay_shared.auth.tokens import Principal, TokenError
+from assay_shared.auth.tokens import Principal
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.errors import ApplicationError, BusyError, error_body
-from assay_shared.observability.middleware import verifier
 
 from assay_assignment.core.push import annotator_group, project_group
 from assay_assignment.core.services import queue
-from assay_assignment.hotpath import submissions
+from assay_assignment.hotpath import aio, calls, checks
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -35,7 +37,7 @@ CLOSE_FORBIDDEN = 4403
 
 class WorkConsumer(AsyncWebsocketConsumer):
     principal: Principal | None = None
-    project_id: str | None = None
+    project_id: uuid.UUID | None = None
     waiting = False
     groups_joined: list[str]
 
@@ -52,28 +54,19 @@ class WorkConsumer(AsyncWebsocketConsumer):
 
     async def _authenticate(self, token: str, project: str) -> None:
         try:
-            principal = verifier().verify(token)
-        except TokenError as exc:
-            await self._error("auth", exc.code, str(exc))
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            principal = checks.principal_of_token(token)
+            checks.annotator_of(principal)
+            project_id = checks.uuid_input("project_id", project)
+        except ApplicationError as exc:
+            await self._error("auth", exc.code, exc.message, exc.fields)
+            await self.close(code=CLOSE_UNAUTHENTICATED if exc.status_code == 401 else CLOSE_FORBIDDEN)
             return
-        if not principal.has_any("annotator", "expert"):
-            await self._error("auth", "forbidden", "your roles do not allow this")
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        try:
-            self.project_id = str(uuid.UUID(project))
-        except ValueError:
-            await self._error("auth", "validation_error", "project: must be a project id (UUID)",
-                              {"project_id": ["must be a UUID"]})
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        self.principal = principal
+        self.principal, self.project_id = principal, project_id
         for group in (annotator_group(tenant=principal.tenant, annotator=principal.subject),
-                      project_group(tenant=principal.tenant, project_id=self.project_id)):
+                      project_group(tenant=principal.tenant, project_id=str(project_id))):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
-        await self._send({"type": "ready", "project_id": self.project_id})
+        await self._send({"type": "ready", "project_id": str(project_id)})
         await self._next(announce_waiting=True)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
@@ -99,29 +92,25 @@ class WorkConsumer(AsyncWebsocketConsumer):
         except ApplicationError as exc:
             await self._error(kind, exc.code, exc.message, exc.fields)
 
-    # -- calls into the services, each in its tenant's transaction ---------------------------------------
+    # -- calls: the hot path's (next, submit, heartbeat), and the queue's in the tenant's transaction ---------------
 
     @database_sync_to_async
     def _call(self, fn, **kwargs):
         with tenant_atomic(tenant=self.principal.tenant):
             return fn(annotator=self.principal.subject, **kwargs)
 
-    def _task_id(self, message: dict) -> str:
-        try:
-            return str(uuid.UUID(str(message.get("task_id"))))
-        except ValueError:
-            raise ApplicationError("task_id: must be a task id (UUID)", code="validation_error",
-                                   fields={"task_id": ["must be a UUID"]}) from None
+    def _task_id(self, message: dict) -> uuid.UUID:
+        return checks.uuid_input("task_id", message.get("task_id"))
 
     async def _next(self, *, announce_waiting: bool) -> None:
         try:
-            handout = await self._call(queue.work_next, project_id=self.project_id)
+            _, body = await calls.next_call(aio.DATABASE, principal=self.principal, project_id=self.project_id)
         except BusyError as exc:
             self.waiting = False
             return await self._send({"type": "busy", "retry_after": exc.retry_after, "message": exc.message})
-        if handout is not None:
+        if body["task"] is not None:
             self.waiting = False
-            await self._send({"type": "task", "task": handout.as_dict()})
+            await self._send({"type": "task", "task": body["task"]})
         else:
             self.waiting = True
             if announce_waiting:
@@ -131,40 +120,26 @@ class WorkConsumer(AsyncWebsocketConsumer):
         await self._next(announce_waiting=True)
 
     async def _on_heartbeat(self, message: dict) -> None:
-        task_id = self._task_id(message)
-        expires = await self._call(queue.lease_heartbeat, task_id=task_id)
-        await self._send({"type": "lease", "task_id": task_id, "lease_expires_at": expires})
+        _, body = await calls.heartbeat_call(aio.DATABASE, principal=self.principal, task_id=self._task_id(message))
+        await self._send({"type": "lease", **body})
 
     async def _on_submit(self, message: dict) -> None:
-        task_id = self._task_id(message)
-        duration = message.get("duration_ms")
-        if not isinstance(duration, int) or isinstance(duration, bool) or not 0 <= duration <= 86_400_000:
-            raise ApplicationError("duration_ms: is required, an integer from 0 to 86400000", code="validation_error",
-                                   fields={"duration_ms": ["is required: an integer from 0 to 86400000"]})
-        if "answer" not in message:
-            raise ApplicationError("answer: is required", code="validation_error", fields={"answer": ["is required"]})
-        submission_id = message.get("submission_id")
-        if submission_id is not None:
-            try:
-                submission_id = uuid.UUID(str(submission_id))
-            except ValueError:
-                raise ApplicationError("submission_id: must be a UUID", code="validation_error",
-                                       fields={"submission_id": ["must be a UUID"]}) from None
-        receipt = await self._call(submissions.submission_create, task_id=task_id, answer=message["answer"],
-                                   duration_ms=duration, submission_id=submission_id)
-        await self._send({"type": "submitted", **receipt.as_dict()})
+        body = {key: value for key, value in message.items() if key not in ("type", "task_id")}
+        _, receipt = await calls.submit_call(aio.DATABASE, principal=self.principal, task_id=self._task_id(message),
+                                             body=body)
+        await self._send({"type": "submitted", **receipt})
         await self._next(announce_waiting=True)
 
     async def _on_skip(self, message: dict) -> None:
         task_id = self._task_id(message)
         await self._call(queue.task_skip, task_id=task_id)
-        await self._send({"type": "skipped", "task_id": task_id})
+        await self._send({"type": "skipped", "task_id": str(task_id)})
         await self._next(announce_waiting=True)
 
     async def _on_release(self, message: dict) -> None:
         task_id = self._task_id(message)
         await self._call(queue.lease_release, task_id=task_id)
-        await self._send({"type": "released", "task_id": task_id})
+        await self._send({"type": "released", "task_id": str(task_id)})
         await self._next(announce_waiting=True)
 
     # -- group messages -------------------------------------------------------------------------------

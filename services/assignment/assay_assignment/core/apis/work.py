@@ -1,31 +1,65 @@
 """APIs for annotators: next task, heartbeat, submit, skip, release.
 
-The hot endpoints (next, submit) validate their small inputs by hand instead of through serializers:
-they run for every task an annotator works on.
+Next, submit and heartbeat are served by the ASGI fast path (hotpath/fastpath.py) in the running service; their
+views here document them in the OpenAPI schema (the serializers describe the bodies) and answer Django's test
+client. Either way a request goes through the same call (hotpath/calls.py) with the same token, role and input
+checks (hotpath/checks.py): the views run it on the sync database, in the tenant transaction of the request.
 """
 from __future__ import annotations
 
-import uuid
-
-from rest_framework import serializers, status
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assay_shared.auth.drf import HasRole, principal_of
-from assay_shared.errors import ApplicationError
+from assay_shared.auth.drf import HasRole, TokenAuthentication, principal_of
 
-from assay_assignment.hotpath import aio, submissions
 from assay_assignment.core.services import queue
+from assay_assignment.hotpath import calls, checks, syncdb
 
 ANNOTATORS = HasRole.of("annotator", "expert")
 
 
-def _invalid(field: str, reason: str) -> ApplicationError:
-    return ApplicationError(f"the request is invalid: {field}: {reason}", code="validation_error",
-                            fields={field: [reason]})
+class HotPathAuthentication(TokenAuthentication):
+    """The hot path's own token check (hotpath/checks.py), as the fast path and the WebSocket run it; the role is
+    checked by the call itself."""
+
+    def authenticate(self, request):
+        try:
+            principal = checks.principal_of_authorization(request.headers.get("Authorization"))
+        except checks.Unauthenticated as exc:
+            failed = exceptions.AuthenticationFailed(exc.message)
+            failed.assay_code = exc.code
+            raise failed from None
+        return principal, principal.token_id
 
 
-class HandoutOutput(serializers.Serializer):
+class HotPathBearerScheme(OpenApiAuthenticationExtension):
+    """The hot endpoints take the same bearer token as every other endpoint: they refer to its scheme ("bearerAuth",
+    described by the shared TokenAuthentication's extension) instead of describing it a second time."""
+
+    target_class = HotPathAuthentication
+    name: list[str] = []
+
+    def get_security_requirement(self, auto_schema):
+        return {"bearerAuth": []}
+
+    def get_security_definition(self, auto_schema):
+        return []
+
+
+class HotErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class HotError(serializers.Serializer):
+    error = HotErrorDetail()
+
+
+class Handout(serializers.Serializer):
     task_id = serializers.UUIDField()
     project_id = serializers.UUIDField()
     data = serializers.JSONField()
@@ -33,95 +67,71 @@ class HandoutOutput(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField()
 
 
-def next_call(*, annotator: str, project_id) -> tuple[int, dict]:
-    """The next-task endpoint's work, shared by the DRF view and the ASGI fast path."""
-    handout = queue.work_next(project_id=project_id, annotator=annotator)
-    return 200, {"task": handout.as_dict() if handout else None}
+class NextTaskOutput(serializers.Serializer):
+    task = Handout(allow_null=True)
 
 
-def submit_input(body) -> tuple[object, int, uuid.UUID | None]:
-    """The submit body checked by hand: (answer, duration_ms, submission_id)."""
-    if not isinstance(body, dict):
-        raise _invalid("body", "must be a JSON object")
-    unknown = sorted(set(body) - {"submission_id", "answer", "duration_ms"})
-    if unknown:
-        raise _invalid(unknown[0], "is not a submission field")
-    if "answer" not in body:
-        raise _invalid("answer", "is required")
-    duration = body.get("duration_ms")
-    if not isinstance(duration, int) or isinstance(duration, bool) or not 0 <= duration <= 86_400_000:
-        raise _invalid("duration_ms", "is required: milliseconds spent, an integer from 0 to 86400000")
-    submission_id = body.get("submission_id")
-    if submission_id is not None:
-        try:
-            submission_id = uuid.UUID(str(submission_id))
-        except ValueError:
-            raise _invalid("submission_id", "must be a UUID") from None
-    return body["answer"], duration, submission_id
+class SubmitInput(serializers.Serializer):  # documents the body; checked by hotpath.checks.submit_input
+    submission_id = serializers.UUIDField(required=False, help_text="client-chosen; retries reuse it")
+    answer = serializers.JSONField(help_text="checked against the task's schema version")
+    duration_ms = serializers.IntegerField(min_value=0, max_value=checks.MAX_DURATION_MS)
 
 
-def submit_call(*, annotator: str, task_id, body) -> tuple[int, dict]:
-    """The submit endpoint's work: validate the body by hand, record the answer."""
-    answer, duration, submission_id = submit_input(body)
-    receipt = submissions.submission_create(task_id=task_id, annotator=annotator, answer=answer,
-                                            duration_ms=duration, submission_id=submission_id)
-    return (200 if receipt.replayed else 201), receipt.as_dict()
+class SubmitReceipt(serializers.Serializer):
+    submission_id = serializers.UUIDField()
+    task_id = serializers.UUIDField()
+    submitted_at = serializers.DateTimeField()
 
 
-async def next_call_async(*, annotator: str, project_id) -> tuple[int, dict]:
-    handout = await aio.work_next_async(project_id=project_id, annotator=annotator)
-    return 200, {"task": handout.as_dict() if handout else None}
+class HeartbeatOutput(serializers.Serializer):
+    task_id = serializers.UUIDField()
+    lease_expires_at = serializers.DateTimeField()
 
 
-async def submit_call_async(*, annotator: str, task_id, body) -> tuple[int, dict]:
-    answer, duration, submission_id = submit_input(body)
-    receipt = await aio.submission_create_async(task_id=task_id, annotator=annotator, answer=answer,
-                                                duration_ms=duration, submission_id=submission_id)
-    return (200 if receipt.replayed else 201), receipt.as_dict()
+def _refusals(**described: str) -> dict:
+    common = {401: "no token, or one that cannot be trusted", 403: "not an annotator or expert"}
+    return {code: OpenApiResponse(HotError, description=text) for code, text in {**common, **{
+        int(key[1:]): text for key, text in described.items()}}.items()}
 
 
-def heartbeat_call(*, annotator: str, task_id) -> tuple[int, dict]:
-    expires = queue.lease_heartbeat(task_id=task_id, annotator=annotator)
-    return 200, {"task_id": str(task_id), "lease_expires_at": expires}
+class _HotApi(APIView):
+    """A hot endpoint: authenticated by the hot path's check, its reply that of the call."""
+
+    authentication_classes = [HotPathAuthentication]
+    permission_classes = []
+
+    @staticmethod
+    def reply(call) -> Response:
+        status_code, body = calls.run_sync(call)
+        return Response(body, status=status_code)
 
 
-class NextTaskApi(APIView):
-    """Lease the next task: {"task": {...}} or {"task": null} when nothing is available now."""
-
-    permission_classes = [ANNOTATORS]
-
-    class OutputSerializer(serializers.Serializer):
-        task = HandoutOutput(allow_null=True)
-
+class NextTaskApi(_HotApi):
+    @extend_schema(request=None, responses={200: NextTaskOutput, **_refusals(
+        _403="forbidden (not an annotator or expert), annotator_suspended, missing_skills", _404="unknown project",
+        _409="lease_cap_reached, awaiting_qualification",
+        _503="system_busy: hand-outs are held back while a watched service lags (Retry-After)")})
     def post(self, request, project_id):
-        code, body = next_call(annotator=principal_of(request).subject, project_id=project_id)
-        return Response(body, status=code)
+        """Lease the next task: {"task": {...}} or {"task": null} when nothing is available now."""
+        return self.reply(calls.next_call(syncdb.DATABASE, principal=request.user, project_id=project_id))
 
 
-class SubmitApi(APIView):
-    permission_classes = [ANNOTATORS]
-
-    class InputSerializer(serializers.Serializer):  # documents the body; validated by hand below
-        submission_id = serializers.UUIDField(required=False, help_text="client-chosen; retries reuse it")
-        answer = serializers.JSONField()
-        duration_ms = serializers.IntegerField(min_value=0, max_value=86_400_000)
-
-    class OutputSerializer(serializers.Serializer):
-        submission_id = serializers.UUIDField()
-        task_id = serializers.UUIDField()
-        submitted_at = serializers.DateTimeField()
-
+class SubmitApi(_HotApi):
+    @extend_schema(request=SubmitInput, responses={
+        201: SubmitReceipt, 200: OpenApiResponse(SubmitReceipt, description="a retry: the first receipt"),
+        **_refusals(_400="malformed_body, validation_error (fields by path)", _404="unknown task",
+                    _409="already_answered, task_skipped, lease_expired, submission_id_reused")})
     def post(self, request, task_id):
-        code, body = submit_call(annotator=principal_of(request).subject, task_id=task_id, body=request.data)
-        return Response(body, status=code)
+        """Answer a task you hold (or held: a late answer takes a free slot if there is one)."""
+        return self.reply(calls.submit_call(syncdb.DATABASE, principal=request.user, task_id=task_id,
+                                            body=request.body))
 
 
-class HeartbeatApi(APIView):
-    permission_classes = [ANNOTATORS]
-
+class HeartbeatApi(_HotApi):
+    @extend_schema(request=None, responses={200: HeartbeatOutput, **_refusals(_409="no_lease")})
     def post(self, request, task_id):
-        code, body = heartbeat_call(annotator=principal_of(request).subject, task_id=task_id)
-        return Response(body, status=code)
+        """Extend your lease on the task by the project's lease TTL."""
+        return self.reply(calls.heartbeat_call(syncdb.DATABASE, principal=request.user, task_id=task_id))
 
 
 class ReleaseApi(APIView):

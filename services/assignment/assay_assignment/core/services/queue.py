@@ -1,44 +1,23 @@
-"""The work queue: claim the next task, heartbeat, release, skip, expire, add slots.
+"""The work queue around its claims: heartbeat, release, skip, expire, add slots.
 
-Regular tasks carry `free_slots` (answers wanted that nobody holds); a claim takes one with a single
-UPDATE over the partial index of available work, skipping rows other claims hold (SKIP LOCKED), and
-records the lease in assignment_assignment, whose unique (task, annotator) forbids double assignment.
+Regular tasks carry `free_slots` (answers wanted that nobody holds); a claim (assignment_next, the hot path's
+next-task call in hotpath/calls.py) takes one with a single UPDATE over the partial index of available work, skipping
+rows other claims hold (SKIP LOCKED), and records the lease in assignment_assignment, whose unique (task, annotator)
+forbids double assignment.
 Gold tasks have no slot limit: each annotator may answer each gold task once.
 An expired lease stays its holder's until the sweeper returns it or another claim takes it over.
 """
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass
 
 from django.db import connection
 
-from assay_shared.db.tenancy import require_tenant, tenant_atomic
-from assay_shared.errors import ConflictError, ForbiddenError, NotFoundError
+from assay_shared.db.tenancy import require_tenant
+from assay_shared.errors import ConflictError, NotFoundError
 
-from assay_assignment.core.admission import admission_check
-from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
 from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add
-
-# One round trip: core/sql/hot_path.sql, assignment_next (ADR 0019).
-NEXT_SQL = ("SELECT * FROM assignment_next(%s::varchar, %s::varchar, %s::uuid, %s::smallint, %s::uuid, %s::uuid, true)")
-
-
-@dataclass(frozen=True)
-class Handout:
-    """What an annotator receives: identical in shape and content kind for every task, gold or not."""
-
-    task_id: str
-    project_id: str
-    data: dict
-    schema_version: int
-    lease_expires_at: str
-
-    def as_dict(self) -> dict:
-        return {"task_id": self.task_id, "project_id": self.project_id, "data": self.data,
-                "schema_version": self.schema_version, "lease_expires_at": self.lease_expires_at}
 
 
 def gold_draw(*, seed: int, annotator: str, position: int) -> float:
@@ -47,64 +26,6 @@ def gold_draw(*, seed: int, annotator: str, position: int) -> float:
     The claim draws in SQL (assignment_gold_draw); this is the same function, for tests and tools."""
     digest = hashlib.md5(f"{seed}:{annotator}:{position}".encode()).hexdigest()
     return int(digest[:15], 16) / 2**60
-
-
-def work_next(*, project_id, annotator: str) -> Handout | None:
-    """Lease the annotator's next task, or None when nothing is available for them now.
-
-    One statement, in the caller's transaction or in its own (under tenant_scope). Refused with BusyError
-    while the admission rule holds hand-outs back."""
-    admission_check()
-    tenant = require_tenant()
-    with connection.cursor() as cursor:
-        cursor.execute(NEXT_SQL, next_params(tenant=tenant, project_id=project_id, annotator=annotator))
-        row = cursor.fetchone()
-    if next_feedback_due(row):
-        next_feedback_flush(tenant=tenant, project_id=project_id, annotator=annotator)
-    return next_outcome(row, project_id=project_id)
-
-
-def next_params(*, tenant: str, project_id, annotator: str) -> list:
-    """The arguments of NEXT_SQL (shared by work_next and its async twin in core/aio.py)."""
-    return [tenant, annotator, project_id, Progress.claim_shard(), TENANT_WIDE, NO_BATCH]
-
-
-def next_feedback_due(row) -> bool:
-    return bool(row[6])
-
-
-def next_feedback_flush(*, tenant: str, project_id, annotator: str) -> None:
-    from assay_assignment.core.services.status import gold_feedback_flush
-
-    with tenant_atomic(tenant=tenant):
-        gold_feedback_flush(project_id=project_id, annotator=annotator)
-
-
-def next_outcome(row, *, project_id) -> Handout | None:
-    """NEXT_SQL's row as the handout, None, or the refusal it stands for."""
-    outcome, detail, task_id, data, version, expires_at = row[:6]
-    if outcome == "task":
-        return Handout(task_id=str(task_id), project_id=str(project_id),
-                       data=data if isinstance(data, dict) else json.loads(data),
-                       schema_version=version, lease_expires_at=expires_at.isoformat())
-    if outcome == "none":
-        return None
-    raise _REFUSALS[outcome](detail, project_id)
-
-
-_REFUSALS = {
-    "not_found": lambda detail, project_id: NotFoundError(f"project {project_id} does not exist"),
-    "suspended": lambda detail, project_id: ForbiddenError("you are suspended and receive no tasks",
-                                                           code="annotator_suspended"),
-    "missing_skills": lambda detail, project_id: ForbiddenError(f"this project requires the skills {detail}",
-                                                                code="missing_skills"),
-    "lease_cap": lambda detail, project_id: ConflictError(
-        f"you already hold {detail} open lease(s), the most this project allows; submit, skip or release one first",
-        code="lease_cap_reached"),
-    "awaiting_qualification": lambda detail, project_id: ConflictError(
-        "your qualification answers are being scored; regular work opens when you qualify",
-        code="awaiting_qualification"),
-}
 
 
 def lease_heartbeat(*, task_id, annotator: str) -> str:

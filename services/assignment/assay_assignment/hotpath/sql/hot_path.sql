@@ -198,43 +198,53 @@ BEGIN
 END
 $$;
 
--- Record an answer on a lease the annotator holds, with its annotation.submitted event (p_event, built and validated
--- by the caller; its payload.submitted_at becomes the submission's time) and, when the task then has all its
--- answers, the task.completed event, composed here from typed values in the shape the event catalog gives it
--- (ADR 0057: every submission would otherwise build one that two in three never emit); payload.overlap becomes the
--- task's overlap at that moment (dynamic overlap may have raised it since the caller read it).
--- o_outcome: submitted | replay (the lease was not held and the submission id is taken: o_prev_* say by what;
--- nothing was written) | not_held (nothing was written: the caller takes the late path). A submission id already
--- used for another answer while the lease is held raises unique_violation on assignment_submission_pkey.
+-- Record an answer, with its annotation.submitted event (p_event, built and validated by the caller; its
+-- payload.submitted_at becomes the submission's time) and, when the task then has all its answers, the task.completed
+-- event, composed here from typed values in the shape the event catalog gives it (ADR 0057: every submission would
+-- otherwise build one that two in three never emit); payload.overlap becomes the task's overlap at that moment
+-- (dynamic overlap may have raised it since the caller read it). This is the only writer of submissions (ADR 0061):
+-- an answer on a lease the annotator holds is recorded here, any other through assignment_submit_late.
+-- o_outcome: submitted | replay (the submission id is taken: o_prev_* say by what; nothing was written) |
+-- already_answered | task_skipped | lease_expired (a late answer that found no slot; nothing was written).
+-- o_counted: a regular task's slot went to answered; o_queued: that slot came from the queue rather than from a
+-- lease (a late answer that took a free slot). A submission id already used for another answer while the lease is
+-- held raises unique_violation on assignment_submission_pkey.
 CREATE OR REPLACE FUNCTION assignment_submit(
     p_tenant varchar, p_annotator varchar, p_task uuid, p_submission uuid, p_project uuid, p_batch uuid,
     p_version integer, p_answer jsonb, p_duration integer, p_shard smallint, p_no_batch uuid,
     p_event jsonb, p_notify boolean, p_progress boolean,
     OUT o_outcome text, OUT o_submitted_at timestamptz, OUT o_completed uuid[],
-    OUT o_prev_task uuid, OUT o_prev_annotator varchar, OUT o_counted boolean, OUT o_done boolean)
+    OUT o_prev_task uuid, OUT o_prev_annotator varchar, OUT o_counted boolean, OUT o_done boolean,
+    OUT o_queued boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   v_late boolean; v_done boolean; v_overlap integer; v_event jsonb;
 BEGIN
   PERFORM set_config('app.tenant_id', p_tenant, true);
+  o_queued := false;
   UPDATE assignment_assignment SET state = 'done'
     WHERE task_id = p_task AND annotator = p_annotator AND state = 'leased'
     RETURNING expires_at < now() INTO v_late;
-  IF NOT FOUND THEN
-    -- a retry finds its first answer here: it ended the lease (a concurrent retry waited on the lease row above)
-    SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
-      FROM assignment_submission s WHERE s.id = p_submission;
-    o_outcome := CASE WHEN FOUND THEN 'replay' ELSE 'not_held' END;
-    RETURN;
+  IF FOUND THEN
+    -- the lease was held, so this submission id names no answer of this task by this annotator: if it names another
+    -- answer, the insert fails on the primary key (unique_violation) and the whole call is undone
+    INSERT INTO assignment_submission (id, tenant_id, project_id, batch_id, task_id, annotator, answer,
+                                       schema_version, duration_ms, late, rejected, submitted_at)
+      VALUES (p_submission, p_tenant, p_project, p_batch, p_task, p_annotator, p_answer, p_version, p_duration,
+              v_late, false, now())
+      RETURNING submitted_at INTO o_submitted_at;
+  ELSE
+    -- no lease held: a retry of an answer already recorded (it ended the lease; a concurrent retry waited on the
+    -- lease row above), or a late answer
+    SELECT l.o_outcome, l.o_submitted_at, l.o_prev_task, l.o_prev_annotator, l.o_queued
+      INTO o_outcome, o_submitted_at, o_prev_task, o_prev_annotator, o_queued
+      FROM assignment_submit_late(p_tenant, p_annotator, p_task, p_submission, p_project, p_batch, p_version,
+                                  p_answer, p_duration) l;
+    IF o_outcome <> 'late' THEN
+      RETURN;
+    END IF;
   END IF;
-  -- the lease was held, so this submission id names no answer of this task by this annotator: if it names another
-  -- answer, the insert fails on the primary key (unique_violation) and the whole call is undone
-  INSERT INTO assignment_submission (id, tenant_id, project_id, batch_id, task_id, annotator, answer, schema_version,
-                                     duration_ms, late, rejected, submitted_at)
-    VALUES (p_submission, p_tenant, p_project, p_batch, p_task, p_annotator, p_answer, p_version, p_duration,
-            v_late, false, now())
-    RETURNING submitted_at INTO o_submitted_at;
   v_event := jsonb_set(p_event, '{payload,submitted_at}', to_jsonb(assignment_isoformat(o_submitted_at)));
   -- the task and progress rows are shared with the task's other annotators and every claim: locked last, so
   -- they are held only until the commit
@@ -245,11 +255,12 @@ BEGIN
   END IF;
   INSERT INTO bus_outbox (event_id, event_type, tenant_id, body, created_at, attempts, last_error)
     VALUES ((v_event->>'id')::uuid, v_event->>'type', p_tenant, v_event, now(), 0, '');
-  -- a regular task's slot went from leased to answered (and the task maybe to completed): counted here, or by the
-  -- caller (p_progress)
+  -- a regular task's slot went from leased (or, for a late answer, queued) to answered, and the task maybe to
+  -- completed: counted here, or by the caller (p_progress)
   o_counted := v_overlap IS NOT NULL; o_done := coalesce(v_done, false);
   IF o_counted AND p_progress THEN
-    UPDATE assignment_progress g SET leased = g.leased - 1, answered = g.answered + 1,
+    UPDATE assignment_progress g SET queued = g.queued - CASE WHEN o_queued THEN 1 ELSE 0 END,
+           leased = g.leased - CASE WHEN o_queued THEN 0 ELSE 1 END, answered = g.answered + 1,
            completed = g.completed + CASE WHEN v_done THEN 1 ELSE 0 END
       WHERE g.project_id = p_project AND g.batch_id = coalesce(p_batch, p_no_batch) AND g.shard = p_shard;
   END IF;
@@ -273,6 +284,88 @@ BEGIN
     PERFORM pg_notify('assay_outbox', '');
   END IF;
   o_outcome := 'submitted';
+END
+$$;
+
+-- The part of assignment_submit for an answer on a task whose lease the annotator does not hold (the lease was
+-- returned by the sweeper, or lapsed and was taken over): a retry of an answer already recorded is recognised by
+-- its submission id; otherwise the answer takes a slot nobody holds, or another annotator's lapsed lease (a gold task
+-- always has room), and its submission row is written with late = true. o_outcome: late (slot taken, row written:
+-- assignment_submit goes on as for a held lease) | replay | already_answered | task_skipped | lease_expired
+-- (nothing written). o_queued: the slot was a free one.
+CREATE OR REPLACE FUNCTION assignment_submit_late(
+    p_tenant varchar, p_annotator varchar, p_task uuid, p_submission uuid, p_project uuid, p_batch uuid,
+    p_version integer, p_answer jsonb, p_duration integer,
+    OUT o_outcome text, OUT o_submitted_at timestamptz, OUT o_prev_task uuid, OUT o_prev_annotator varchar,
+    OUT o_queued boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_gold boolean;
+BEGIN
+  o_queued := false;
+  SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
+    FROM assignment_submission s WHERE s.id = p_submission;
+  IF FOUND THEN
+    o_outcome := 'replay';
+    RETURN;
+  END IF;
+  -- the lease row stays (state done) once answered: any row of this annotator on this task is an answer
+  IF EXISTS (SELECT 1 FROM assignment_assignment a WHERE a.task_id = p_task AND a.annotator = p_annotator) THEN
+    o_outcome := 'already_answered';
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = p_task AND s.annotator = p_annotator) THEN
+    o_outcome := 'task_skipped';
+    RETURN;
+  END IF;
+  SELECT t.is_gold INTO v_gold FROM assignment_task t WHERE t.id = p_task;
+  BEGIN
+    IF v_gold THEN
+      INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at, expires_at)
+        VALUES (p_tenant, p_project, p_task, p_annotator, 'done', true, now(), now());
+    ELSE
+      UPDATE assignment_task t SET free_slots = t.free_slots - 1 WHERE t.id = p_task AND t.free_slots > 0;
+      IF FOUND THEN
+        o_queued := true;
+        INSERT INTO assignment_assignment (tenant_id, project_id, task_id, annotator, state, gold, leased_at,
+                                           expires_at)
+          VALUES (p_tenant, p_project, p_task, p_annotator, 'done', false, now(), now());
+      ELSE
+        UPDATE assignment_assignment a SET annotator = p_annotator, state = 'done'
+          WHERE a.id = (SELECT x.id FROM assignment_assignment x
+                        WHERE x.task_id = p_task AND x.state = 'leased' AND x.expires_at < now()
+                        LIMIT 1 FOR UPDATE SKIP LOCKED);
+        IF NOT FOUND THEN
+          -- no slot left, unless a concurrent request of this annotator took it: this call waited for it on the task
+          -- row, so a statement started now sees what it wrote
+          SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
+            FROM assignment_submission s WHERE s.id = p_submission;
+          IF FOUND THEN
+            o_outcome := 'replay';
+          ELSIF EXISTS (SELECT 1 FROM assignment_assignment a WHERE a.task_id = p_task AND a.annotator = p_annotator) THEN
+            o_outcome := 'already_answered';
+          ELSE
+            o_outcome := 'lease_expired';
+          END IF;
+          RETURN;
+        END IF;
+      END IF;
+    END IF;
+    INSERT INTO assignment_submission (id, tenant_id, project_id, batch_id, task_id, annotator, answer,
+                                       schema_version, duration_ms, late, rejected, submitted_at)
+      VALUES (p_submission, p_tenant, p_project, p_batch, p_task, p_annotator, p_answer, p_version, p_duration,
+              true, false, now())
+      RETURNING submitted_at INTO o_submitted_at;
+    o_outcome := 'late';
+  EXCEPTION WHEN unique_violation THEN
+    -- a concurrent request of this annotator committed first (its slot and rows are undone here): this very answer
+    -- (a retry), or another answer of theirs to this task
+    o_queued := false;
+    SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
+      FROM assignment_submission s WHERE s.id = p_submission;
+    o_outcome := CASE WHEN FOUND THEN 'replay' ELSE 'already_answered' END;
+  END;
 END
 $$;
 
@@ -315,15 +408,16 @@ CREATE OR REPLACE FUNCTION assignment_submit_many(
     p_batches uuid[], p_versions integer[], p_answers jsonb[], p_durations integer[], p_shard smallint,
     p_no_batch uuid, p_events jsonb[], p_notify boolean)
 RETURNS TABLE (o_index integer, o_outcome text, o_submitted_at timestamptz, o_completed uuid[],
-               o_prev_task uuid, o_prev_annotator varchar, o_counted boolean, o_done boolean)
+               o_prev_task uuid, o_prev_annotator varchar, o_counted boolean, o_done boolean, o_queued boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_projects uuid[] := '{}'; v_batches uuid[] := '{}'; v_done boolean[] := '{}';
-  v_project uuid; v_batch uuid; v_answered integer; v_completed integer;
+  v_projects uuid[] := '{}'; v_batches uuid[] := '{}'; v_done boolean[] := '{}'; v_queued boolean[] := '{}';
+  v_project uuid; v_batch uuid; v_answered integer; v_completed integer; v_from_queue integer;
 BEGIN
   FOR o_index IN SELECT u.i FROM generate_subscripts(p_tasks, 1) u(i) ORDER BY p_tasks[u.i], u.i LOOP
-    SELECT r.o_outcome, r.o_submitted_at, r.o_completed, r.o_prev_task, r.o_prev_annotator, r.o_counted, r.o_done
-      INTO o_outcome, o_submitted_at, o_completed, o_prev_task, o_prev_annotator, o_counted, o_done
+    SELECT r.o_outcome, r.o_submitted_at, r.o_completed, r.o_prev_task, r.o_prev_annotator, r.o_counted, r.o_done,
+           r.o_queued
+      INTO o_outcome, o_submitted_at, o_completed, o_prev_task, o_prev_annotator, o_counted, o_done, o_queued
       FROM assignment_submit(p_tenant, p_annotators[o_index], p_tasks[o_index], p_submissions[o_index],
                              p_projects[o_index], p_batches[o_index], p_versions[o_index], p_answers[o_index],
                              p_durations[o_index], p_shard, p_no_batch, p_events[o_index], false, false) r;
@@ -331,15 +425,17 @@ BEGIN
       v_projects := v_projects || p_projects[o_index];
       v_batches := v_batches || coalesce(p_batches[o_index], p_no_batch);
       v_done := v_done || o_done;
+      v_queued := v_queued || o_queued;
     END IF;
     RETURN NEXT;
   END LOOP;
-  FOR v_project, v_batch, v_answered, v_completed IN
-    SELECT p, b, count(*), count(*) FILTER (WHERE d) FROM unnest(v_projects, v_batches, v_done) x(p, b, d)
+  FOR v_project, v_batch, v_answered, v_completed, v_from_queue IN
+    SELECT p, b, count(*), count(*) FILTER (WHERE d), count(*) FILTER (WHERE q)
+      FROM unnest(v_projects, v_batches, v_done, v_queued) x(p, b, d, q)
       GROUP BY p, b ORDER BY p, b
   LOOP
-    UPDATE assignment_progress g SET leased = g.leased - v_answered, answered = g.answered + v_answered,
-           completed = g.completed + v_completed
+    UPDATE assignment_progress g SET queued = g.queued - v_from_queue, leased = g.leased - (v_answered - v_from_queue),
+           answered = g.answered + v_answered, completed = g.completed + v_completed
       WHERE g.project_id = v_project AND g.batch_id = v_batch AND g.shard = p_shard;
   END LOOP;
   IF p_notify THEN
