@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from assay_shared.auth.tokens import keypair_generate, public_keys_json
-from assay_shared.config import ConfigError, load_service_config
+from assay_shared.config import ConfigError, load_service_config, load_stack_config
 
 GOOD = {
     "DATABASE_URL": "postgresql://assay_app@127.0.0.1:5432/assay_x",
@@ -65,3 +65,22 @@ def test_service_process_exits_naming_the_missing_setting(service):
     done = subprocess.run([sys.executable, "-m", "django", "check"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == f"assay-{service}: configuration error: BROKER_URL: is missing"
+
+
+def test_stack_ports_default_and_overridden():
+    cfg = load_stack_config(default_ports={"scoring": 8102, "review": 8103}, env={"ASSAY_PORT_REVIEW": "9103"})
+    assert cfg.ports == {"scoring": 8102, "review": 9103}
+    assert (cfg.port_wait_seconds, cfg.bus_prefix, cfg.database_prefix) == (30, "assay", "assay_")
+
+
+@pytest.mark.parametrize("name,value,reason", [
+    ("ASSAY_PORT_REVIEW", "http", "must be an integer, got 'http'"),
+    ("ASSAY_PORT_REVIEW", "70000", "must be between 1 and 65535, got 70000"),
+    ("ASSAY_PORT_REVIEW", "8102", "is port 8102, which ASSAY_PORT_SCORING already has"),
+    ("ASSAY_PORT_WAIT_SECONDS", "-1", "must be between 0 and 3600, got -1"),
+    ("ASSAY_DATABASE_PREFIX", "my-db", "must be letters, digits and _ (not first a digit), got 'my-db'"),
+])
+def test_bad_stack_setting_named_with_reason(name, value, reason):
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(default_ports={"scoring": 8102, "review": 8103}, env={name: value})
+    assert (caught.value.name, caught.value.reason) == (name, reason)

@@ -83,10 +83,14 @@ def parser_build() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assay", description=__doc__)
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="local state folder (default .state)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start every service in the background").set_defaults(fn=_cmd_up)
-    sub.add_parser("down", help="stop what `up` started").set_defaults(fn=_cmd_down)
-    sub.add_parser("status", help="show the running stack").set_defaults(fn=_cmd_status)
-    sub.add_parser("supervise", help="run the stack in the foreground (used by `up`)").set_defaults(fn=_cmd_supervise)
+    sub.add_parser("up", help="start every service in the background, supervised (a crashed process is restarted "
+                              "on its own, on its port: ASSAY_PORT_<SERVICE>)").set_defaults(fn=_cmd_up)
+    sub.add_parser("down", help="stop what `up` started, every process with its children (also what a supervisor "
+                                "that died left behind)").set_defaults(fn=_cmd_down)
+    sub.add_parser("status", help="show the running stack: services, and each process's pid, state and restarts"
+                   ).set_defaults(fn=_cmd_status)
+    sub.add_parser("supervise", help="run and supervise the stack in the foreground (used by `up`)"
+                   ).set_defaults(fn=_cmd_supervise)
     demo = sub.add_parser("demo", help="bring the system up, run simulated annotators, print what each service did")
     demo.add_argument("--annotators", type=int, default=6)
     demo.add_argument("--tasks", type=int, default=40)

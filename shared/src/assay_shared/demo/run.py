@@ -18,11 +18,17 @@ from assay_shared.demo.crowd import WebhookReceiver
 from assay_shared.demo.report import report_print
 from assay_shared.demo.scenario import DemoFailed, Story, story_crowd, story_gold, story_review, story_setup
 from assay_shared.stack.servers import servers_start
-from assay_shared.stack.system import System, keys_load_or_create
+from assay_shared.stack.processes import free_port
+from assay_shared.stack.system import SERVICES, System, keys_load_or_create
 
 
 def _say(text: str) -> None:
     print(text, flush=True)
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a") as out:
+        out.write(f"{line}\n")
 
 
 def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
@@ -33,12 +39,14 @@ def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
     servers = servers_start(state=run_state)
     for line in servers.describe():
         _say(f"  {line}")
+    # ports of its own, so the demo runs beside a stack started by `assay up` (it prints them)
     system = System(state=run_state, servers=servers, keys=keys_load_or_create(state), prefix="demo",
-                    web_workers={"assignment": 2}, extra_env={"SCORING_REFIT_SECONDS": "10"})
+                    web_workers={"assignment": 2}, extra_env={"SCORING_REFIT_SECONDS": "10"},
+                    ports={service: free_port() for service in SERVICES})
     receiver = WebhookReceiver()
     try:
         system.migrate()
-        system.start()
+        system.start(log=lambda line: _append(run_state / "supervisor.log", line))
         for name, url in system.urls().items():
             _say(f"  {name:<11}{url}")
         _say(f"  up in {time.monotonic() - started:.0f}s; logs in {run_state / 'logs'}\n")

