@@ -1,5 +1,5 @@
 """Late answers — the lease was returned, or lapsed and was taken over — are written by the same SQL function as
-every other answer (assignment_submit through assignment_submit_late, ADR 0061): the same events, task.completed
+every other answer (assignment_submit through assignment_submit_late, ADR 0064): the same events, task.completed
 composed by it, and progress counted from where the slot came."""
 import uuid
 
@@ -100,7 +100,7 @@ def test_a_late_answer_to_a_gold_task_is_recorded_without_a_slot(make_project, i
 
 
 def test_late_answers_of_a_batch_are_counted_like_single_ones(make_project, import_tasks, work, cast, api):
-    """assignment_submit_many counts each answer's progress from where its slot came (ADR 0058, 0061)."""
+    """assignment_submit_many counts each answer's progress from where its slot came (ADRs 0058, 0064)."""
     project = make_project(overlap=2)
     import_tasks(project["id"], rows(2))
     held = work(cast.teammate).next_task(project["id"])

@@ -1,4 +1,4 @@
-"""The annotators' hot path: next task, submit and heartbeat, in one place (ADR 0061).
+"""The annotators' hot path: next task, submit and heartbeat, in one place (ADR 0064).
 
 Three ways in — the ASGI fast path (fastpath.py), the WebSocket (core/consumers.py) and the DRF views that document
 the endpoints (core/apis/work.py) — and one call per endpoint behind them:

@@ -2,7 +2,7 @@
 
 What needs Python lives here: checking the answer, building and validating its annotation.submitted envelope, and
 reading assignment_submit's outcome as a receipt or a refusal. Everything written for an answer — on a held lease or
-late, its events included — is written by assignment_submit (sql/hot_path.sql, ADR 0061).
+late, its events included — is written by assignment_submit (sql/hot_path.sql, ADR 0064).
 """
 from __future__ import annotations
 

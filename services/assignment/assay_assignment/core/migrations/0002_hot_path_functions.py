@@ -1,7 +1,7 @@
 """The annotators' hot calls as server-side functions (ADR 0019).
 
 The text this migration applies is its own frozen copy, sql/0002_hot_path.sql, as it was released; a later
-migration that changes the functions carries a copy of its own (ADR 0061), and the latest copy is the live file
+migration that changes the functions carries a copy of its own (ADR 0064), and the latest copy is the live file
 assay_assignment/hotpath/sql/hot_path.sql (tests/test_hot_path_sql.py).
 """
 from pathlib import Path

@@ -1,4 +1,4 @@
-# One writer of submissions (ADR 0061): assignment_submit records late answers too (through assignment_submit_late,
+# One writer of submissions (ADR 0064): assignment_submit records late answers too (through assignment_submit_late,
 # which takes a free slot or a lapsed lease), and reports whether an answer's slot came from the queue (o_queued) so
 # that the batch function counts progress right. The functions are applied from this migration's frozen copy,
 # sql/0005_hot_path.sql, after dropping the two whose result columns changed.

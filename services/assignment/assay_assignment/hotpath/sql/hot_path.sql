@@ -202,7 +202,7 @@ $$;
 -- payload.submitted_at becomes the submission's time) and, when the task then has all its answers, the task.completed
 -- event, composed here from typed values in the shape the event catalog gives it (ADR 0057: every submission would
 -- otherwise build one that two in three never emit); payload.overlap becomes the task's overlap at that moment
--- (dynamic overlap may have raised it since the caller read it). This is the only writer of submissions (ADR 0061):
+-- (dynamic overlap may have raised it since the caller read it). This is the only writer of submissions (ADR 0064):
 -- an answer on a lease the annotator holds is recorded here, any other through assignment_submit_late.
 -- o_outcome: submitted | replay (the submission id is taken: o_prev_* say by what; nothing was written) |
 -- already_answered | task_skipped | lease_expired (a late answer that found no slot; nothing was written).
