@@ -220,6 +220,9 @@ def test_killed_processes_come_back_while_the_others_keep_serving(stack, receive
     rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:] if line.strip()}
     for name, process in after.items():
         assert rows[name][1:5] == [process["kind"], str(process["pid"]), "up", str(process["restarts"])], rows[name]
+    # and each service's consumer lag and queue depth as its worker reports them ("<seconds> s", messages waiting)
+    for service in ("assignment", "scoring", "review", "metrics", "webhooks"):
+        assert rows[service][-2] == "s" and rows[service][-1].isdigit(), rows[service]
     print(f"\nkilled processes up again {healed_in:.1f}s after the kill")
 
     # when the stack is brought down, no process of it is left: no group, old or new, no marked process

@@ -19,6 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import redis
+
+from assay_shared.bus.lag import lag_read
 from assay_shared.config import ConfigError, load_stack_config
 from assay_shared.stack.processes import (
     PortBusy, Unit, _now_iso, exit_describe, group_members, group_signal, groups_terminate, port_free, port_holder,
@@ -407,6 +410,8 @@ SERVICE_COLUMNS: list[tuple[str, Callable[[dict], str]]] = [
     ("url", lambda row: row["url"]),
     ("OpenAPI", lambda row: f"{row['url']}/api/docs"),
     ("processes", lambda row: f"{sum(p['state'] == 'up' for p in row['processes'])}/{len(row['processes'])} up"),
+    ("lag", lambda row: "-" if row.get("lag") is None else f"{row['lag'].seconds:.1f} s"),
+    ("queued", lambda row: "-" if row.get("lag") is None else str(row["lag"].depth)),
 ]
 PROCESS_COLUMNS: list[tuple[str, Callable[[dict], str]]] = [
     ("process", lambda p: p["name"]),
@@ -421,8 +426,22 @@ PROCESS_COLUMNS: list[tuple[str, Callable[[dict], str]]] = [
 
 def _service_rows(current: dict) -> list[dict]:
     processes = current.get("processes", [])
-    return [{"service": name, "url": url, "processes": [p for p in processes if p["service"] == name]}
-            for name, url in current.get("services", {}).items()]
+    lags = _lags(current)
+    return [{"service": name, "url": url, "processes": [p for p in processes if p["service"] == name],
+             "lag": lags.get(name)} for name, url in current.get("services", {}).items()]
+
+
+def _lags(current: dict) -> dict:
+    """Each service's consumer lag as its workers report it (ADR 0059); {} when Redis cannot be read."""
+    if not current.get("redis_url"):
+        return {}
+    client = redis.Redis.from_url(current["redis_url"], socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return lag_read(client=client, prefix=current.get("prefix", "assay"), services=list(current["services"]))
+    except redis.RedisError:
+        return {}
+    finally:
+        client.close()
 
 
 def _table(rows: list[dict], columns: list[tuple[str, Callable[[dict], str]]]) -> list[str]:
