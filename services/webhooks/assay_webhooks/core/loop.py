@@ -104,7 +104,7 @@ class DeliveryLoop:
         s = self.settings
         self._stop, self._room, self._done = stop, asyncio.Event(), asyncio.Event()
         self._lanes = Lanes(total=s.total, per_endpoint=s.per_endpoint)
-        self._transport = HttpTransport(timeout=s.timeout, allow_private=s.allow_private, max_connections=s.total)
+        self._transport = HttpTransport(timeout=s.timeout, allow_private=s.allow_private)
         claims_db, records_db = _Db("webhooks-claims"), _Db("webhooks-records")
         writer = asyncio.create_task(self._write(records_db))
         try:

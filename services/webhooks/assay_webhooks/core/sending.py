@@ -25,7 +25,8 @@ async def delivery_send(*, ready: Ready, transport: HttpTransport, now: datetime
     headers = signature_headers(secrets=ready.secrets, msg_id=ready.msg_id, timestamp=int(started.timestamp()),
                                 body=ready.body)
     try:
-        result: Sent | TransportError = await transport.send(url=ready.url, body=ready.body, headers=headers)
+        result: Sent | TransportError = await transport.send(url=ready.url, body=ready.body, headers=headers,
+                                                             lane=ready.endpoint_id)
     except TransportError as exc:
         result = exc
     except Exception as exc:  # noqa: BLE001 - an unforeseen client failure is recorded and retried, not lost
@@ -88,7 +89,7 @@ async def deliveries_send(*, ready: list[Ready], total: int, per_endpoint: int, 
                           allow_private: bool, now: datetime | None = None) -> list[Finished]:
     """Send a batch with a transport of its own (one round of `deliveries_dispatch`); results in input order."""
     lanes = Lanes(total=total, per_endpoint=per_endpoint)
-    transport = HttpTransport(timeout=timeout, allow_private=allow_private, max_connections=total)
+    transport = HttpTransport(timeout=timeout, allow_private=allow_private)
 
     async def one(item: Ready) -> Finished:
         async with lanes.lane(item.endpoint_id):

@@ -6,17 +6,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Hashable
 from urllib.parse import urlsplit
 
-import httpx
+import httpcore
 
+from assay_webhooks.core.connections import Connections
 from assay_webhooks.core.rules import host_private_reason
 
 EXCERPT_BYTES = 1024
 # An answer longer than this is not read to its end; its connection is closed instead of reused.
 DRAIN_BYTES = 64 * 1024
-# An idle connection to a receiver is closed after this long.
-KEEPALIVE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -67,50 +67,65 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
 class HttpTransport:
     """POSTs a signed JSON body from an asyncio loop; never follows redirects; keeps 1 KiB of the answer.
 
-    One httpx.AsyncClient holds the connections: a connection whose response was read to the end goes back
-    to the pool and carries the next request to the same origin (keep-alive); callers bound how many
-    requests are in flight per endpoint and in total, and `max_connections` is at least that total.
+    Requests to one endpoint (`lane`: its id, else the URL's origin) reuse its kept-alive connections
+    (`Connections`); the caller bounds how many it has in flight.
     """
 
-    def __init__(self, *, timeout: float, allow_private: bool, max_connections: int,
-                 user_agent: str = "Assay-Webhooks/1") -> None:
+    def __init__(self, *, timeout: float, allow_private: bool, user_agent: str = "Assay-Webhooks/1") -> None:
         self.allow_private = allow_private
-        self.client = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False, headers={"user-agent": user_agent},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
-                                keepalive_expiry=KEEPALIVE_SECONDS),
-        )
+        self.timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        self.user_agent = user_agent.encode()
+        self.connections = Connections()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.connections.aclose()
 
-    async def send(self, *, url: str, body: bytes, headers: dict[str, str]) -> Sent:
+    async def send(self, *, url: str, body: bytes, headers: dict[str, str], lane: Hashable = None) -> Sent:
         try:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise PermanentError(f"invalid URL {url!r}")
             port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
+            host = parts.hostname.encode("idna")
+        except (ValueError, UnicodeError) as exc:
             raise PermanentError(f"invalid URL: {exc}") from None
         if not self.allow_private:
             # Resolved again before every attempt, as before keep-alive; getaddrinfo blocks, so off the loop.
             reason = await asyncio.get_running_loop().run_in_executor(None, host_private_reason, parts.hostname, port)
             if reason is not None:
                 raise PermanentError(f"URL refused: {reason}")
+        scheme = parts.scheme.encode()
+        authority = b"[%s]" % host if b":" in host else host
+        if port != (443 if parts.scheme == "https" else 80):
+            authority += b":%d" % port
+        target = (parts.path or "/").encode() + (b"?" + parts.query.encode() if parts.query else b"")
+        request = httpcore.Request(
+            b"POST", httpcore.URL(scheme=scheme, host=host, port=port, target=target),
+            headers=[(b"host", authority), (b"user-agent", self.user_agent), (b"accept", b"*/*"),
+                     (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+                     *((k.encode(), v.encode()) for k, v in headers.items())],
+            content=body, extensions={"timeout": self.timeouts},
+        )
+        lane = lane if lane is not None else (scheme, host, port)
         started = time.perf_counter()
+        connection = await self.connections.take(lane, httpcore.Origin(scheme, host, port))
         try:
-            async with self.client.stream("POST", url, content=body,
-                                          headers={**headers, "content-type": "application/json"}) as response:
-                excerpt = await _read_excerpt(response)
-                status = response.status_code
-                retry_after = response.headers.get("retry-after")
-        except httpx.TimeoutException as exc:
+            response = await connection.handle_async_request(request)
+            try:
+                excerpt = await _read_excerpt(response.stream)
+            finally:
+                await response.aclose()
+        except httpcore.TimeoutException as exc:
             raise RetryableError(f"timed out: {type(exc).__name__}", latency_ms=_ms(started)) from None
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        except httpcore.UnsupportedProtocol as exc:
             raise PermanentError(f"invalid URL: {exc}", latency_ms=_ms(started)) from None
-        except (httpx.TransportError, OSError) as exc:
+        except (httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
             raise RetryableError(f"connection failed: {type(exc).__name__}: {exc}", latency_ms=_ms(started)) from None
-        return response_classify(status=status, latency_ms=_ms(started), excerpt=excerpt, retry_after=retry_after)
+        finally:
+            await self.connections.give_back(lane, connection)
+        retry_after = next((v.decode("latin-1") for k, v in response.headers if k.lower() == b"retry-after"), None)
+        return response_classify(status=response.status, latency_ms=_ms(started), excerpt=excerpt,
+                                 retry_after=retry_after)
 
 
 def response_classify(*, status: int, latency_ms: int, excerpt: str, retry_after: str | None) -> Sent:
@@ -129,11 +144,11 @@ def _ms(started: float) -> int:
     return int(round((time.perf_counter() - started) * 1000))
 
 
-async def _read_excerpt(response: httpx.Response) -> str:
+async def _read_excerpt(stream) -> str:
     """The first KiB of the answer; the rest is read and dropped (up to DRAIN_BYTES) so the connection is reused."""
     kept = bytearray()
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in stream:
         if len(kept) < EXCERPT_BYTES:
             kept += chunk[:EXCERPT_BYTES - len(kept)]
         size += len(chunk)
