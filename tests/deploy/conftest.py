@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "assay"
 K8S = ROOT / "k8s"
 SERVICES = ("assignment", "metrics", "review", "scoring", "webhooks")
-PROCESSES = ("web", "worker", "celery", "beat")
+PROCESSES = ("web", "worker", "celery", "beat", "deliver")
+# What each service runs by default: webhooks sends with its delivery loop and has no Celery jobs (ADR 0065).
+PROCESSES_OF = {**{s: ("web", "worker", "celery", "beat") for s in SERVICES}, "webhooks": ("web", "worker", "deliver")}
 # What every process needs (docs/deploy.md, "Environment").
 REQUIRED_ENV = (
     "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "BROKER_URL", "REDIS_URL", "JWT_PUBLIC_KEYS",

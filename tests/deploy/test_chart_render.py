@@ -5,19 +5,22 @@ import pytest
 
 from assay_shared.config import parse_database_url
 
-from .conftest import INSTALL_VALUES, PEM, PROCESSES, REQUIRED_ENV, SERVICES, containers, env_of, generate
+from .conftest import INSTALL_VALUES, PEM, PROCESSES_OF, REQUIRED_ENV, SERVICES, containers, env_of, generate
 
 
-def test_every_service_runs_web_worker_celery_and_beat(installed):
+def test_every_service_runs_web_worker_celery_and_beat_and_webhooks_its_delivery_loop(installed):
     # given the chart with an install's values / when rendered
     deployments = installed.names("Deployment")
-    # then each service has exactly its four process Deployments
-    assert deployments == {f"assay-{s}-{p}" for s in SERVICES for p in PROCESSES}
+    # then each service has exactly its process Deployments
+    assert deployments == {f"assay-{s}-{p}" for s in SERVICES for p in PROCESSES_OF[s]}
     for svc in SERVICES:
+        assert installed.get("Deployment", f"assay-{svc}-web")["spec"]["replicas"] == 2
+        if "beat" not in PROCESSES_OF[svc]:
+            continue
         beat = installed.get("Deployment", f"assay-{svc}-beat")
         assert beat["spec"]["replicas"] == 1
         assert beat["spec"]["strategy"] == {"type": "Recreate"}
-        assert installed.get("Deployment", f"assay-{svc}-web")["spec"]["replicas"] == 2
+    assert installed.get("Deployment", "assay-webhooks-deliver")["spec"]["replicas"] == 1
 
 
 @pytest.mark.parametrize("svc", SERVICES)
@@ -29,6 +32,11 @@ def test_process_commands(installed, svc):
         "uvicorn", f"assay_{svc}.asgi:application", "--host", "0.0.0.0", "--port", "8000",
         "--workers", "$(WEB_CONCURRENCY)"]
     assert main("worker")["command"] == ["python", "-m", "django", "assay_worker"]
+    if svc == "webhooks":
+        assert main("deliver")["command"] == [
+            "python", "-m", "django", "deliver_webhooks", "--heartbeat", "/tmp/deliver.alive"]
+        assert "deliver.alive" in main("deliver")["livenessProbe"]["exec"]["command"][2]
+        return
     assert main("celery")["command"] + main("celery")["args"] == [
         "celery", "-A", f"assay_{svc}.celery", "worker", "--concurrency", "2", "-Q", f"$(ASSAY_BUS_PREFIX).{svc}.celery"]
     assert main("beat")["command"] + main("beat")["args"] == [
@@ -37,7 +45,7 @@ def test_process_commands(installed, svc):
 
 def test_every_container_is_locked_down_and_sized(installed):
     pods = [o["spec"]["template"] for o in installed.of("Deployment") + installed.of("Job")]
-    assert len(pods) == 25
+    assert len(pods) == 24  # 4 processes of 4 services, 3 of webhooks, 5 migration Jobs
     for pod in pods:
         spec = pod["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True
@@ -268,6 +276,8 @@ def test_release_name_prefixes_everything(render):
     ({"shared": {"logLevel": "LOUD"}}, "shared.logLevel: must be one of"),
     ({"migrations": {"mode": "initcontainer"}}, 'migrations.mode: must be hook or job, got "initcontainer"'),
     ({"services": {"billing": {"enabled": True}}}, "services.billing: unknown service"),
+    ({"services": {"review": {"deliver": {"enabled": True}}}},
+     "services.review.deliver.enabled: only the webhooks service has a delivery loop"),
     ({"ingress": {"enabled": True, "mode": "both"}}, 'ingress.mode: must be host or path, got "both"'),
     ({"services": {"scoring": {"worker": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}}},
      "services.scoring.worker.autoscaling: minReplicas (5) exceeds maxReplicas (2)"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import K8S, PROCESSES, REQUIRED_ENV, SERVICES, containers, env_of, load_base
+from .conftest import K8S, PROCESSES_OF, REQUIRED_ENV, SERVICES, containers, env_of, load_base
 
 OVERLAY = K8S / "overlays" / "example"
 
@@ -39,7 +39,7 @@ def test_kinds_and_names(base):
     for obj in base:
         by_kind.setdefault(obj["kind"], set()).add(obj["metadata"]["name"])
     assert by_kind == {
-        "Deployment": {f"assay-{s}-{p}" for s in SERVICES for p in PROCESSES},
+        "Deployment": {f"assay-{s}-{p}" for s in SERVICES for p in PROCESSES_OF[s]},
         "Service": {f"assay-{s}" for s in SERVICES} | {f"assay-{s}-worker-metrics" for s in SERVICES},
         "PodDisruptionBudget": {f"assay-{s}-{p}" for s in SERVICES for p in ("web", "worker")},
         "Job": {f"assay-{s}-migrate" for s in SERVICES},

@@ -103,6 +103,9 @@ celery
 {{- if .beat.enabled }}
 beat
 {{- end }}
+{{- if .deliver.enabled }}
+deliver
+{{- end }}
 {{- end -}}
 
 {{/* Secret and ConfigMap names. Argument: the root context. */}}

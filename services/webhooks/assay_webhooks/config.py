@@ -18,7 +18,7 @@ _INTS = {
     "WEBHOOKS_ROTATION_OVERLAP_SECONDS": (86_400, 0, 7 * 86_400),
     "WEBHOOKS_LEASE_SECONDS": (120, 5, 3_600),
     "WEBHOOKS_BATCH_SIZE": (100, 1, 1_000),
-    # Requests in flight per delivery process, in total and to one endpoint (ADR 0061).
+    # Requests in flight per delivery process, in total and to one endpoint (ADR 0065).
     "WEBHOOKS_CONCURRENCY": (64, 1, 1_024),
     "WEBHOOKS_ENDPOINT_CONCURRENCY": (8, 1, 256),
     "WEBHOOKS_POLL_MS": (50, 5, 5_000),

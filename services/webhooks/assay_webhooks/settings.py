@@ -20,7 +20,8 @@ globals().update(
         handlers="assay_webhooks.handlers.registry",
         extra={
             **_webhooks,
-            # The delivery worker runs inside the standard Celery worker + beat (see docs/adr/0041).
+            # Webhooks are sent by `manage.py deliver_webhooks` (docs/adr/0065). This once-a-second job is
+            # kept only for the local stack until it runs that process; both may run at once.
             "CELERY_BEAT_SCHEDULE": {
                 "webhooks-dispatch": {
                     "task": "assay_webhooks.core.tasks.deliveries_dispatch_task",

@@ -145,7 +145,7 @@ def main() -> int:
 
     os.environ.update(test_env.service_env(service="webhooks", database=DATABASE))
     os.environ.update({"DJANGO_SETTINGS_MODULE": "assay_webhooks.settings", "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
-                       "LOG_LEVEL": "ERROR"})
+                       "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "ERROR")})
     for name, value in (("WEBHOOKS_CONCURRENCY", args.concurrency),
                         ("WEBHOOKS_ENDPOINT_CONCURRENCY", args.endpoint_concurrency)):
         if value:

@@ -1,4 +1,5 @@
 """The delivery worker as the service's real processes run it: Celery worker + beat, or the loop command."""
+import json
 import os
 import signal
 import subprocess
@@ -102,3 +103,49 @@ def test_events_on_the_real_bus_reach_the_endpoint(receiver, tmp_path, bus_prefi
     acme, globex = by_path["/hooks/assay"], by_path["/globex"]
     assert webhook_verify(secret=secret, headers=acme.headers, body=acme.body) == acme_event.id
     assert webhook_verify(secret=globex_secret, headers=globex.headers, body=globex.body) == globex_event.id
+
+
+def test_two_delivery_processes_share_the_work_and_never_send_a_delivery_twice(receiver, tmp_path, bus_prefix):
+    # given two delivery processes running (each has touched its heartbeat file)
+    from collections import Counter
+
+    from .conftest import Reply
+
+    receiver.default = Reply(200, delay=0.002)
+    make_endpoint(url=receiver.url_for("/one"))
+    make_endpoint(url=receiver.url_for("/two"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "assay_webhooks.settings", "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
+           "ASSAY_BUS_PREFIX": bus_prefix, "LOG_LEVEL": "INFO", "WEBHOOKS_ENDPOINT_CONCURRENCY": "2",
+           "WEBHOOKS_BATCH_SIZE": "20"}
+    beats = [tmp_path / f"loop-{i}.alive" for i in range(2)]
+    procs = [subprocess.Popen(COMMANDS["loop"] + ["--heartbeat", str(beat)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+             for beat in beats]
+    try:
+        deadline = time.monotonic() + 30
+        while not all(b.exists() for b in beats) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # when 200 events are recorded for the two endpoints (400 deliveries)
+        from assay_shared.bus.consumer import EventProcessor
+        from django.conf import settings
+
+        from assay_webhooks.handlers import registry
+
+        events = [submitted() for _ in range(200)]
+        processor = EventProcessor(registry=registry, service=settings.ASSAY_SERVICE)
+        for start in range(0, 200, 50):
+            processor.process_batch([e.to_json() for e in events[start:start + 50]])
+        deadline = time.monotonic() + 60
+        while len(receiver.requests) < 400 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        outputs = [proc.communicate(timeout=30)[0].decode(errors="replace") for proc in procs]
+    # then each delivery arrived exactly once, and both processes delivered some
+    assert Counter((r.path, r.headers["webhook-id"]) for r in receiver.requests) == Counter(
+        {(path, e.id): 1 for e in events for path in ("/one", "/two")})
+    succeeded = [json.loads(line)["msg"] for out in outputs for line in out.splitlines() if "loop stopped" in line]
+    assert len(succeeded) == 2 and all("'succeeded': " in msg for msg in succeeded), outputs
+    with tenant_atomic(tenant="acme"):
+        assert list(Delivery.objects.values_list("status", "attempt_count").distinct()) == [("succeeded", 1)]

@@ -1,7 +1,9 @@
 """The HTTP transport against a real receiver: kept-alive connections, closed ones, long answers."""
 import asyncio
 
-from assay_webhooks.core.transport import HttpTransport, Sent
+import pytest
+
+from assay_webhooks.core.transport import HttpTransport, PermanentError, Sent
 
 from .conftest import Reply
 
@@ -53,3 +55,21 @@ def test_a_short_answer_body_is_read_to_its_end_so_the_connection_stays(receiver
     receiver.script(Reply(200, b"y" * 5000))
     results, kept = send_all([receiver.url] * 2)
     assert results[0].excerpt == "y" * 1024 and receiver.connections == 1 and kept == 1
+
+
+def test_a_connection_to_a_private_address_is_refused_before_anything_is_sent(receiver):
+    # given a transport in production mode whose pre-send resolution was fooled (as DNS rebinding would)
+    async def main():
+        transport = HttpTransport(timeout=2, allow_private=False)
+        transport.allow_private = True  # skip the resolution check; the connection's own check must hold
+        try:
+            await transport.send(url=receiver.url, body=b"{}", headers={}, lane="e")
+        finally:
+            await transport.aclose()
+
+    # when it sends to 127.0.0.1
+    with pytest.raises(PermanentError) as refused:
+        asyncio.run(main())
+    # then the connection was opened, checked, and closed without a request on it
+    assert str(refused.value) == "URL refused: '127.0.0.1' connected to 127.0.0.1, which is not public"
+    assert receiver.requests == []

@@ -18,6 +18,8 @@ from typing import Hashable
 import certifi
 import httpcore
 
+from assay_webhooks.core.rules import address_is_public
+
 try:
     import sniffio  # noqa: F401 - only whether it can be imported matters
 except ImportError:
@@ -31,9 +33,40 @@ except ImportError:
 KEEPALIVE_SECONDS = 30.0
 
 
+class AddressRefused(Exception):
+    """A connection reached an address receivers may not have (ADR 0044); nothing was sent on it."""
+
+
+class CheckedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's asyncio backend, refusing a connection whose peer address is not public.
+
+    The address checked is the one actually connected to, before any byte of the request is sent, so a
+    kept-alive connection carries requests only to an address that passed the check (ADR 0065).
+    """
+
+    def __init__(self) -> None:
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = await self.inner.connect_tcp(host, port, timeout=timeout, local_address=local_address,
+                                              socket_options=socket_options)
+        address = (stream.get_extra_info("server_addr") or ("",))[0]
+        if not address or not address_is_public(address):
+            await stream.aclose()
+            raise AddressRefused(f"{host!r} connected to {address or 'an unknown address'}, which is not public")
+        return stream
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise AddressRefused("receivers are reached over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
 class Connections:
-    def __init__(self, *, keepalive_seconds: float = KEEPALIVE_SECONDS) -> None:
+    def __init__(self, *, allow_private: bool, keepalive_seconds: float = KEEPALIVE_SECONDS) -> None:
         self.keepalive_seconds = keepalive_seconds
+        self._backend = None if allow_private else CheckedBackend()
         self._idle: dict[Hashable, list[httpcore.AsyncHTTPConnection]] = {}
         self._used: dict[Hashable, float] = {}
         self._swept = time.monotonic()
@@ -56,7 +89,7 @@ class Connections:
             await connection.aclose()
         return httpcore.AsyncHTTPConnection(
             origin, ssl_context=self._ssl_context() if origin.scheme == b"https" else None,
-            keepalive_expiry=self.keepalive_seconds, http1=True, http2=False,
+            keepalive_expiry=self.keepalive_seconds, http1=True, http2=False, network_backend=self._backend,
         )
 
     async def give_back(self, lane: Hashable, connection: httpcore.AsyncHTTPConnection) -> None:

@@ -1,4 +1,4 @@
-"""The delivery loop: claims, sends and records continuously, as one asyncio pipeline (ADR 0061).
+"""The delivery loop: claims, sends and records continuously, as one asyncio pipeline (ADR 0065).
 
 - A claimer leases due deliveries in batches whenever the process has room (at most twice `total`
   claimed and not yet recorded, and `depth` × `per_endpoint` per endpoint, so a slow endpoint cannot fill

@@ -1,4 +1,8 @@
-"""Celery tasks of the webhooks service; beat runs `deliveries_dispatch_task` every second."""
+"""Celery tasks of the webhooks service; beat runs `deliveries_dispatch_task` every second.
+
+Deprecated: `manage.py deliver_webhooks` sends webhooks (ADR 0065); this job remains until the local stack
+runs that process instead of the webhooks Celery worker.
+"""
 from celery import shared_task
 
 from assay_webhooks.core.dispatch import deliveries_drain

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 
-from assay_webhooks.core.connections import Connections
+from assay_webhooks.core.connections import AddressRefused, Connections
 from assay_webhooks.core.rules import host_private_reason
 
 EXCERPT_BYTES = 1024
@@ -75,7 +75,7 @@ class HttpTransport:
         self.allow_private = allow_private
         self.timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         self.user_agent = user_agent.encode()
-        self.connections = Connections()
+        self.connections = Connections(allow_private=allow_private)
 
     async def aclose(self) -> None:
         await self.connections.aclose()
@@ -90,7 +90,8 @@ class HttpTransport:
         except (ValueError, UnicodeError) as exc:
             raise PermanentError(f"invalid URL: {exc}") from None
         if not self.allow_private:
-            # Resolved again before every attempt, as before keep-alive; getaddrinfo blocks, so off the loop.
+            # Resolved before every attempt, as before keep-alive (getaddrinfo blocks, so off the loop); a new
+            # connection's peer address is checked again once connected (CheckedBackend).
             reason = await asyncio.get_running_loop().run_in_executor(None, host_private_reason, parts.hostname, port)
             if reason is not None:
                 raise PermanentError(f"URL refused: {reason}")
@@ -115,6 +116,8 @@ class HttpTransport:
                 excerpt = await _read_excerpt(response.stream)
             finally:
                 await response.aclose()
+        except AddressRefused as exc:
+            raise PermanentError(f"URL refused: {exc}", latency_ms=_ms(started)) from None
         except httpcore.TimeoutException as exc:
             raise RetryableError(f"timed out: {type(exc).__name__}", latency_ms=_ms(started)) from None
         except httpcore.UnsupportedProtocol as exc:

@@ -1,4 +1,4 @@
-"""`manage.py deliver_webhooks`: the delivery process (ADR 0061); any number may run at once."""
+"""`manage.py deliver_webhooks`: the delivery process (ADR 0065); any number may run at once."""
 from __future__ import annotations
 
 import asyncio
