@@ -55,6 +55,7 @@ def webhooks_settings(env: Mapping[str, str] | None = None) -> dict:
         if not low <= value <= high:
             raise ConfigError(name, f"must be between {low} and {high}, got {value}")
         out[name] = value
-    if out["WEBHOOKS_LEASE_SECONDS"] <= 2 * out["WEBHOOKS_TIMEOUT_SECONDS"]:
-        raise ConfigError("WEBHOOKS_LEASE_SECONDS", "must exceed twice WEBHOOKS_TIMEOUT_SECONDS")
+    # A request takes at most twice the timeout, and a claimed delivery may wait for its lane first.
+    if out["WEBHOOKS_LEASE_SECONDS"] < 3 * out["WEBHOOKS_TIMEOUT_SECONDS"] + 5:
+        raise ConfigError("WEBHOOKS_LEASE_SECONDS", "must be at least three times WEBHOOKS_TIMEOUT_SECONDS plus 5")
     return out

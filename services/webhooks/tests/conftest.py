@@ -30,6 +30,7 @@ class Reply:
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between the body's bytes, written one by one
 
 
 class Receiver:
@@ -94,8 +95,11 @@ class Receiver:
                         self.send_header(name, value)
                     self.send_header("content-length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
-                    self.wfile.flush()
+                    for part in ([reply.body[i:i + 1] for i in range(len(reply.body))] if reply.trickle
+                                 else [reply.body]):
+                        self.wfile.write(part)
+                        self.wfile.flush()
+                        time.sleep(reply.trickle)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -21,8 +21,8 @@ def test_settings_defaults_and_overrides():
     ({"WEBHOOKS_TIMEOUT_SECONDS": "0"}, "WEBHOOKS_TIMEOUT_SECONDS: must be between 1 and 60, got 0"),
     ({"WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "perhaps"},
      "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES: must be a boolean (1/0, true/false), got 'perhaps'"),
-    ({"WEBHOOKS_TIMEOUT_SECONDS": "30", "WEBHOOKS_LEASE_SECONDS": "20"},
-     "WEBHOOKS_LEASE_SECONDS: must exceed twice WEBHOOKS_TIMEOUT_SECONDS"),
+    ({"WEBHOOKS_TIMEOUT_SECONDS": "30", "WEBHOOKS_LEASE_SECONDS": "94"},
+     "WEBHOOKS_LEASE_SECONDS: must be at least three times WEBHOOKS_TIMEOUT_SECONDS plus 5"),
 ])
 def test_malformed_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as refused:

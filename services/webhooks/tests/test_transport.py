@@ -3,7 +3,7 @@ import asyncio
 
 import pytest
 
-from assay_webhooks.core.transport import HttpTransport, PermanentError, Sent
+from assay_webhooks.core.transport import HttpTransport, PermanentError, RetryableError, Sent
 
 from .conftest import Reply
 
@@ -73,3 +73,21 @@ def test_a_connection_to_a_private_address_is_refused_before_anything_is_sent(re
     # then the connection was opened, checked, and closed without a request on it
     assert str(refused.value) == "URL refused: '127.0.0.1' connected to 127.0.0.1, which is not public"
     assert receiver.requests == []
+
+
+def test_an_answer_trickling_in_for_longer_than_twice_the_timeout_is_cut_off(receiver):
+    # given a receiver that answers at once but sends its body a byte every 0.3 s (the timeout is 0.5 s)
+    receiver.script(Reply(200, b"abcdefgh", trickle=0.3))
+
+    async def main():
+        transport = HttpTransport(timeout=0.5, allow_private=True)
+        try:
+            await transport.send(url=receiver.url, body=b"{}", headers={}, lane="e")
+        finally:
+            await transport.aclose()
+
+    # when it is sent, then the request ends after 1 s as retryable, though no single read took 0.5 s
+    with pytest.raises(RetryableError) as timed_out:
+        asyncio.run(main())
+    assert str(timed_out.value) == "timed out: no complete answer within 1s"
+    assert 1000 <= timed_out.value.latency_ms < 1400

@@ -30,10 +30,11 @@ from assay_webhooks.core.claims import Claim, Ready, claims_release, deliveries_
 from assay_webhooks.core.dispatch import Summary
 from assay_webhooks.core.outcomes import Finished, attempts_record
 from assay_webhooks.core.sending import Lanes, delivery_send
-from assay_webhooks.core.transport import HttpTransport
+from assay_webhooks.core.transport import HttpTransport, request_deadline
 
 log = logging.getLogger("assay.webhooks.loop")
 T = TypeVar("T")
+LEASE_MARGIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -189,9 +190,10 @@ class DeliveryLoop:
 
     async def _deliver(self, item: Ready) -> None:
         async with self._lanes.lane(item.endpoint_id):
-            # Send only while the lease outlasts the request (and a margin): else another process may take it.
+            # Send only while the lease outlasts the longest request (and a margin): else another process may
+            # take the delivery over while this one is still sending it.
             lease_left = (item.claim.lease_until - timezone.now()).total_seconds()
-            if self._stop.is_set() or lease_left < self.settings.timeout + 2.0:
+            if self._stop.is_set() or lease_left < request_deadline(self.settings.timeout) + LEASE_MARGIN_SECONDS:
                 self._unsent.append(item)
                 self.summary.add("released")
             else:

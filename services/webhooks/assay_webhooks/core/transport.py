@@ -74,6 +74,9 @@ class HttpTransport:
     def __init__(self, *, timeout: float, allow_private: bool, user_agent: str = "Assay-Webhooks/1") -> None:
         self.allow_private = allow_private
         self.timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        # Each phase may take `timeout`; the whole request at most twice that (a receiver trickling its
+        # answer cannot hold a lane, and the delivery's lease is sure to outlast the request).
+        self.deadline = request_deadline(timeout)
         self.user_agent = user_agent.encode()
         self.connections = Connections(allow_private=allow_private)
 
@@ -111,11 +114,15 @@ class HttpTransport:
         started = time.perf_counter()
         connection = await self.connections.take(lane, httpcore.Origin(scheme, host, port))
         try:
-            response = await connection.handle_async_request(request)
-            try:
-                excerpt = await _read_excerpt(response.stream)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(self.deadline):
+                response = await connection.handle_async_request(request)
+                try:
+                    excerpt = await _read_excerpt(response.stream)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise RetryableError(f"timed out: no complete answer within {self.deadline:g}s",
+                                 latency_ms=_ms(started)) from None
         except AddressRefused as exc:
             raise PermanentError(f"URL refused: {exc}", latency_ms=_ms(started)) from None
         except httpcore.TimeoutException as exc:
@@ -129,6 +136,11 @@ class HttpTransport:
         retry_after = next((v.decode("latin-1") for k, v in response.headers if k.lower() == b"retry-after"), None)
         return response_classify(status=response.status, latency_ms=_ms(started), excerpt=excerpt,
                                  retry_after=retry_after)
+
+
+def request_deadline(timeout: float) -> float:
+    """The most one request may take in all (its phases each have `timeout`)."""
+    return 2 * timeout
 
 
 def response_classify(*, status: int, latency_ms: int, excerpt: str, retry_after: str | None) -> Sent:
