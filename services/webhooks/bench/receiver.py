@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=0.0)
     args = parser.parse_args()
     try:
-        import uvloop  # noqa: PLC0415 - optional
+        import uvloop
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run

@@ -90,6 +90,7 @@ def wait_delivered(timeout: float = 600) -> None:
 def deliveries_summary(*, since: datetime | None = None) -> tuple[Counter, list[float], list[float]]:
     """Statuses, attempt latencies (ms) and recorded-to-finished times (s) of the deliveries created since."""
     from assay_shared.db.tenancy import tenant_atomic
+
     from assay_webhooks.core.models import Attempt, Delivery
 
     statuses, latencies, waits = Counter(), [], []
@@ -160,6 +161,7 @@ def main() -> int:
 
     from assay_shared.bus.consumer import EventProcessor, Outcome
     from assay_shared.db.tenancy import tenant_atomic
+
     from assay_webhooks.core.services import endpoint_create
     from assay_webhooks.handlers import registry
 

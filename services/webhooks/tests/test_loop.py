@@ -14,13 +14,12 @@ from django.db import connections
 from assay_shared.bus.consumer import EventProcessor
 from assay_shared.db.tenancy import tenant_atomic
 
+from .conftest import Reply, submitted
+from .test_delivery import make_endpoint
 from assay_webhooks.core.dispatch import Summary
 from assay_webhooks.core.loop import DeliveryLoop, loop_settings
 from assay_webhooks.core.models import Attempt, Delivery, DispatchEntry
 from assay_webhooks.handlers import registry
-
-from .conftest import Reply, submitted
-from .test_delivery import make_endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,7 +1,8 @@
 """Recording attempts in batches: failure streaks of endpoints, and attempts made after a lost lease."""
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone as tz
+from datetime import datetime, timedelta
+from datetime import timezone as tz
 
 import pytest
 from django.db import connection
@@ -10,13 +11,12 @@ from django.utils import timezone
 
 from assay_shared.db.tenancy import tenant_atomic
 
+from .conftest import Reply, submitted
+from .test_delivery import make_endpoint
 from assay_webhooks.core.claims import deliveries_claim, deliveries_load
 from assay_webhooks.core.models import Attempt, Delivery, DispatchEntry, Endpoint
 from assay_webhooks.core.outcomes import Streak, attempts_record, streak_change
 from assay_webhooks.core.sending import deliveries_send
-
-from .conftest import Reply, submitted
-from .test_delivery import make_endpoint
 
 T0 = datetime(2026, 11, 1, tzinfo=tz.utc)
 

@@ -10,11 +10,10 @@ import pytest
 
 from assay_shared.db.tenancy import tenant_atomic
 
-from assay_webhooks.core.models import Delivery
-from assay_webhooks.signing import webhook_verify
-
 from .conftest import submitted
 from .test_delivery import make_endpoint
+from assay_webhooks.core.models import Delivery
+from assay_webhooks.signing import webhook_verify
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -78,7 +77,7 @@ def test_events_on_the_real_bus_reach_the_endpoint(receiver, tmp_path, bus_prefi
                 try:
                     conn.default_channel.queue_declare(f"{bus_prefix}.webhooks", passive=True)
                     break
-                except Exception:  # noqa: BLE001 - not declared yet
+                except Exception:
                     conn.close()
                     conn.connect()
                     time.sleep(0.2)
@@ -126,8 +125,9 @@ def test_two_delivery_processes_share_the_work_and_never_send_a_delivery_twice(r
         while not all(b.exists() for b in beats) and time.monotonic() < deadline:
             time.sleep(0.05)
         # when 200 events are recorded for the two endpoints (400 deliveries)
-        from assay_shared.bus.consumer import EventProcessor
         from django.conf import settings
+
+        from assay_shared.bus.consumer import EventProcessor
 
         from assay_webhooks.handlers import registry
 

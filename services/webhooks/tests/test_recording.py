@@ -7,12 +7,11 @@ from django.test.utils import CaptureQueriesContext
 from assay_shared.bus.consumer import EventProcessor, Outcome
 from assay_shared.db.tenancy import tenant_atomic
 
+from .conftest import submitted, task_created
+from .test_delivery import make_endpoint
 from assay_webhooks.core.models import Delivery, DispatchEntry
 from assay_webhooks.core.services import deliveries_record_many
 from assay_webhooks.handlers import registry
-
-from .conftest import submitted, task_created
-from .test_delivery import make_endpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,8 @@ import asyncio
 
 import pytest
 
-from assay_webhooks.core.transport import HttpTransport, PermanentError, RetryableError, Sent
-
 from .conftest import Reply
+from assay_webhooks.core.transport import HttpTransport, PermanentError, RetryableError, Sent
 
 
 def send_all(urls, *, lane="endpoint-1"):

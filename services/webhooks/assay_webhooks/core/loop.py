@@ -161,7 +161,7 @@ class DeliveryLoop:
             try:
                 claims, ready, done = await db.call(_claim_and_load, limit=space, lease_seconds=s.lease_seconds,
                                                     room=self._endpoint_cap, endpoint_room=endpoint_room)
-            except Exception:  # noqa: BLE001 - the database may be briefly away; its leases expire
+            except Exception:
                 log.exception("claiming deliveries failed")
                 await self._wait(1.0, until=lambda: False)
                 continue
@@ -176,7 +176,7 @@ class DeliveryLoop:
             if len(claims) < space:
                 # Nothing more is due, or only for endpoints left out: wait, or until one of those has room.
                 left_out = [e for e, room in endpoint_room.items() if room == 0]
-                await self._wait(s.poll_seconds, until=lambda: any(self._room_of(e) for e in left_out))
+                await self._wait(s.poll_seconds, until=lambda out=left_out: any(self._room_of(e) for e in out))
             else:
                 await asyncio.sleep(0)
 
@@ -222,7 +222,7 @@ class DeliveryLoop:
         for attempt in range(1, 6):
             try:
                 return await db.call(_record_and_release, finished=finished, unsent=[r.claim for r in unsent])
-            except Exception:  # noqa: BLE001 - retried; after that the leases expire and the attempts are repeated
+            except Exception:
                 log.exception("recording %d attempts failed (try %d of 5)", len(finished), attempt)
                 await asyncio.sleep(min(5.0, 0.2 * 2 ** attempt))
         self.summary.add("unrecorded", len(finished))

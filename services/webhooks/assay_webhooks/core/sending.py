@@ -29,7 +29,7 @@ async def delivery_send(*, ready: Ready, transport: HttpTransport, now: datetime
                                                              lane=ready.endpoint_id)
     except TransportError as exc:
         result = exc
-    except Exception as exc:  # noqa: BLE001 - an unforeseen client failure is recorded and retried, not lost
+    except Exception as exc:
         log.exception("unexpected error sending delivery %s", ready.claim.delivery_id)
         result = RetryableError(f"unexpected error: {type(exc).__name__}: {exc}")
     finished = started + timedelta(milliseconds=result.latency_ms) if now is not None else timezone.now()

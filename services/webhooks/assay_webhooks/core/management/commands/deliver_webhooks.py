@@ -15,7 +15,7 @@ log = logging.getLogger("assay.webhooks.loop")
 
 def _event_loop() -> asyncio.AbstractEventLoop:
     try:
-        import uvloop  # noqa: PLC0415 - optional, installed with uvicorn[standard]
+        import uvloop
     except ImportError:
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
