@@ -35,6 +35,10 @@ def test_a_run_of_events_is_recorded_with_one_read_and_one_insert(receiver):
                 Delivery.objects.order_by("next_attempt_at").values_list("event_id", "endpoint_id", "status")]
     assert rows == [(events[0].id, everything.id, "pending"), (events[1].id, everything.id, "pending"),
                     (events[1].id, tasks.id, "pending"), (events[2].id, everything.id, "pending")]
+    # and the listing's newest first is the reverse of that order
+    with tenant_atomic(tenant="acme"):
+        newest_first = [str(e) for e in Delivery.objects.order_by("-created_at").values_list("event_id", flat=True)]
+    assert newest_first == [events[2].id, events[1].id, events[1].id, events[0].id]
     # and the dispatch entries carry the endpoint and due times in recording order
     entries = list(DispatchEntry.objects.order_by("due_at").values_list("endpoint_id", "tenant_id", "lease_token"))
     assert entries == [(everything.id, "acme", None), (everything.id, "acme", None), (tasks.id, "acme", None),

@@ -130,7 +130,7 @@ WITH recorded AS (
                                    cycle_started_at, cycle_attempts, next_attempt_at, last_status_code, last_error,
                                    created_at, finished_at)
     SELECT r.id, %(tenant)s, r.endpoint_id, r.event_id, r.event_type, r.body, 'pending', 0,
-           %(now)s, 0, r.due_at, NULL, '', %(now)s, NULL
+           r.due_at, 0, r.due_at, NULL, '', r.due_at, NULL
     FROM unnest(%(ids)s::uuid[], %(endpoints)s::uuid[], %(events)s::uuid[], %(types)s::text[], %(bodies)s::text[],
                 %(due)s::timestamptz[]) AS r(id, endpoint_id, event_id, event_type, body, due_at)
     ON CONFLICT ON CONSTRAINT webhooks_delivery_once_per_endpoint DO NOTHING
@@ -145,8 +145,9 @@ def deliveries_record_many(*, events: list[Envelope]) -> int:
     """One pending delivery per active endpoint of the tenant subscribed to each event; return how many.
 
     One read of the tenant's active endpoints and one statement writing every delivery and its dispatch
-    entry. Due times within the call grow by a microsecond per delivery, in event order, so that the
-    delivery loop (which claims the earliest due first) keeps the order in which they were recorded.
+    entry. Creation and due times within the call grow by a microsecond per delivery, in event order, so
+    that the delivery loop (which claims the earliest due first) and the newest-first listing keep the
+    order in which they were recorded.
     """
     tenant = require_tenant()
     strangers = sorted({e.tenant for e in events} - {tenant})
@@ -175,7 +176,7 @@ def deliveries_record_many(*, events: list[Envelope]) -> int:
     if not rows["ids"]:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(_RECORD_SQL, {"tenant": tenant, "now": now, **rows})
+        cursor.execute(_RECORD_SQL, {"tenant": tenant, **rows})
         return cursor.rowcount
 
 
