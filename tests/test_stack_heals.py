@@ -29,7 +29,7 @@ from tests.conftest import SERVICES, eventually
 pytestmark = pytest.mark.e2e
 
 SCHEMA = {"answer_type": "single_choice", "labels": [{"name": "cat"}, {"name": "dog"}]}
-VICTIMS = {"web": "review-web", "worker": "scoring-worker", "celery": "webhooks-celery"}
+VICTIMS = {"web": "review-web", "worker": "scoring-worker", "celery": "assignment-celery", "deliver": "webhooks-deliver"}
 
 
 def assay(state: Path, *args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess:
@@ -168,12 +168,13 @@ def test_killed_processes_come_back_while_the_others_keep_serving(stack, receive
     submit_and_score(stack, project_id)
     before = stack.processes()
     assert sorted((p["service"], p["kind"]) for p in before.values()) == sorted(
-        (s, k) for s in SERVICES for k in ("web", "worker", "celery"))
+        (s, k) for s in SERVICES for k in ("web", "worker", "deliver" if s == "webhooks" else "celery"))
     assert all(p["state"] == "up" and p["restarts"] == 0 and p["pid"] for p in before.values())
     celery_group = before[VICTIMS["celery"]]["pgid"]
     assert len(group_alive(celery_group)) >= 2, "the Celery worker runs its beat as a child process"
 
-    # when one web server, one worker and one Celery worker are killed with SIGKILL (their leader only)
+    # when one web server, one worker, one Celery worker and the webhook delivery process are killed with SIGKILL
+    # (their leader only)
     prober = Prober({s: stack.url(s) for s in SERVICES if s != "review"})
     prober.start()
     time.sleep(0.5)
@@ -198,7 +199,7 @@ def test_killed_processes_come_back_while_the_others_keep_serving(stack, receive
     assert review.status_code == 200, review.text
     # the restarted scoring worker applies an event published after its restart
     _, submission_id = submit_and_score(stack, project_id)
-    # and the restarted Celery worker's beat sends the webhook of that submission
+    # and the restarted delivery process sends the webhook of that submission
     eventually(lambda: {e["payload"]["submission_id"] for e in receiver.events() if e["type"] == "annotation.submitted"},
                until=lambda ids: submission_id in ids, timeout=60, what="webhook of the submission made after the restart")
     prober.stop()

@@ -18,18 +18,6 @@ globals().update(
         apps=["assay_webhooks.core"],
         urlconf="assay_webhooks.urls",
         handlers="assay_webhooks.handlers.registry",
-        extra={
-            **_webhooks,
-            # Webhooks are sent by `manage.py deliver_webhooks` (docs/adr/0065). This once-a-second job is
-            # kept only for the local stack until it runs that process; both may run at once.
-            "CELERY_BEAT_SCHEDULE": {
-                "webhooks-dispatch": {
-                    "task": "assay_webhooks.core.tasks.deliveries_dispatch_task",
-                    "schedule": 1.0,
-                    "options": {"expires": 5},
-                },
-            },
-            "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
-        },
+        extra=_webhooks,
     )
 )

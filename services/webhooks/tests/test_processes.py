@@ -1,4 +1,4 @@
-"""The delivery worker as the service's real processes run it: Celery worker + beat, or the loop command."""
+"""The delivery process as the service runs it: the `deliver_webhooks` loop command."""
 import json
 import os
 import signal
@@ -17,11 +17,7 @@ from assay_webhooks.signing import webhook_verify
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
-COMMANDS = {
-    "celery": [sys.executable, "-m", "celery", "-A", "assay_webhooks.celery", "worker", "-B", "--concurrency", "1",
-               "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-    "loop": [sys.executable, "-m", "django", "deliver_webhooks"],
-}
+COMMANDS = {"loop": [sys.executable, "-m", "django", "deliver_webhooks"]}
 
 
 def delivered() -> bool:
@@ -36,7 +32,7 @@ def test_worker_process_delivers_queued_events(process, deliver, receiver, tmp_p
     event = submitted()
     deliver(event)
     # when the worker process runs
-    argv = COMMANDS[process] + (["--schedule", str(tmp_path / "beat-schedule")] if process == "celery" else [])
+    argv = COMMANDS[process]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "assay_webhooks.settings", "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
            "ASSAY_BUS_PREFIX": bus_prefix}
     proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -6,7 +6,6 @@ tests (which move the clock with `now`) and the Celery task still in the local s
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +16,7 @@ from assay_webhooks.core.claims import Claim, deliveries_claim, deliveries_load
 from assay_webhooks.core.outcomes import attempts_record, retry_delay
 from assay_webhooks.core.sending import deliveries_send
 
-__all__ = ["Claim", "Summary", "deliveries_claim", "deliveries_dispatch", "deliveries_drain", "retry_delay"]
+__all__ = ["Claim", "Summary", "deliveries_claim", "deliveries_dispatch", "retry_delay"]
 
 
 @dataclass
@@ -27,11 +26,6 @@ class Summary:
 
     def add(self, outcome: str, count: int = 1) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + count
-
-    def merge(self, other: "Summary") -> None:
-        self.claimed += other.claimed
-        for key, value in other.outcomes.items():
-            self.add(key, value)
 
 
 def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None, concurrency: int | None = None,
@@ -55,14 +49,3 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None
         for outcome in attempts_record(finished=finished).values():
             summary.add(outcome)
     return summary
-
-
-def deliveries_drain(*, budget_seconds: float) -> Summary:
-    """Dispatch batches until none is full or the time budget is spent (the Celery task's body)."""
-    total = Summary()
-    deadline = time.monotonic() + budget_seconds
-    while True:
-        summary = deliveries_dispatch()
-        total.merge(summary)
-        if summary.claimed < settings.WEBHOOKS_BATCH_SIZE or time.monotonic() >= deadline:
-            return total

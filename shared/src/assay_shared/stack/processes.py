@@ -22,7 +22,7 @@ import httpx
 
 from assay_shared.db.bootstrap import database_bootstrap, database_drop, url_with
 
-KINDS = ("web", "worker", "celery")
+KINDS = ("web", "worker", "celery", "deliver")
 # Set in the environment of every process of a local stack (value: its state folder), so that the
 # processes of a stack whose supervisor died can be found and ended (see `stack_orphans`).
 STACK_MARKER = "ASSAY_STACK"
@@ -266,7 +266,8 @@ class Unit:
 def service_units(*, service: str, env: dict[str, str], port: int, web_workers: int = 1, log_dir: Path | None = None,
                   web: bool = True, worker: bool = True, celery: bool = False,
                   schedule_dir: Path | None = None) -> list[Unit]:
-    """A service's processes as units: uvicorn on `port`, `manage.py assay_worker`, Celery worker with beat."""
+    """A service's processes as units: uvicorn on `port`, `manage.py assay_worker`, and with `celery` its background
+    process: Celery worker with beat, or for webhooks `manage.py deliver_webhooks`."""
     env = {**env, "DJANGO_SETTINGS_MODULE": f"assay_{service}.settings"}
     units = []
 
@@ -276,7 +277,9 @@ def service_units(*, service: str, env: dict[str, str], port: int, web_workers: 
 
     if worker:
         units.append(unit("worker", [sys.executable, "-m", "django", "assay_worker"]))
-    if celery:
+    if celery and service == "webhooks":  # webhooks' background work is its delivery loop (ADR 0065)
+        units.append(unit("deliver", [sys.executable, "-m", "django", "deliver_webhooks"]))
+    elif celery:
         schedule = (schedule_dir or log_dir or Path("/tmp")) / f"{service}-celerybeat-schedule"
         units.append(unit("celery", [sys.executable, "-m", "celery", "-A", f"assay_{service}.celery", "worker",
                                      "--hostname", f"{service}-{port}@%h", "--beat", "--pool", "solo",
