@@ -302,3 +302,40 @@ def test_k8s_base_is_the_chart_rendered_with_its_values():
 
 def test_install_values_are_complete():
     assert set(INSTALL_VALUES["shared"]) >= {"postgres", "brokerUrl", "redisUrl", "djangoSecretKey", "jwt"}
+
+
+def test_keda_scales_a_service_worker_on_its_queue_length(render):
+    # given KEDA for the scoring worker
+    out = render({"services": {"scoring": {"worker": {"keda": {"enabled": True, "maxReplicas": 6,
+                                                               "queueLength": 200}}}}})
+    # then one ScaledObject targets the scoring worker Deployment and reads its queue's length on RabbitMQ
+    (scaled,) = out.of("ScaledObject")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert scaled["metadata"]["name"] == "assay-scoring-worker"
+    assert scaled["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                "name": "assay-scoring-worker"}
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (1, 6)
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "rabbitmq"
+    assert trigger["metadata"] == {"protocol": "amqp", "mode": "QueueLength", "queueName": "assay.scoring",
+                                   "value": "200"}
+    # and KEDA takes the broker URL from the Secret the processes read it from
+    (auth,) = out.of("TriggerAuthentication")
+    assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+    assert auth["spec"]["secretTargetRef"] == [{"parameter": "host", "name": "assay-runtime", "key": "BROKER_URL"}]
+    assert "BROKER_URL" in out.get("Secret", "assay-runtime")["stringData"]
+    # the ScaledObject owns the scoring worker's replica count; other workers keep theirs
+    assert "replicas" not in out.get("Deployment", "assay-scoring-worker")["spec"]
+    assert out.get("Deployment", "assay-review-worker")["spec"]["replicas"] == 1
+    assert not render().of("ScaledObject") and not render().of("TriggerAuthentication")
+
+
+@pytest.mark.parametrize("worker, reason", [
+    ({"keda": {"enabled": True}, "autoscaling": {"enabled": True}}, "keda and autoscaling cannot both be enabled"),
+    ({"keda": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}, "minReplicas (5) exceeds maxReplicas (2)"),
+    ({"keda": {"enabled": True, "queueLength": 0}}, "queueLength: must be at least 1"),
+])
+def test_keda_settings_that_cannot_work_are_refused(render, worker, reason):
+    with pytest.raises(Exception) as caught:
+        render({"services": {"review": {"worker": worker}}})
+    assert reason in str(caught.value)

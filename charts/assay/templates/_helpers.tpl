@@ -79,7 +79,7 @@ Argument: dict root svc. Output: YAML.
 {{- if and (kindIs "map" $v) (kindIs "map" (index $cfg $k)) -}}
 {{- $inner := index $cfg $k -}}
 {{- range $k2, $v2 := $v -}}
-{{- if and (kindIs "map" $v2) (kindIs "map" (index $inner $k2)) (has $k2 (list "autoscaling" "pdb")) -}}
+{{- if and (kindIs "map" $v2) (kindIs "map" (index $inner $k2)) (has $k2 (list "autoscaling" "pdb" "keda")) -}}
 {{- $leaf := index $inner $k2 -}}
 {{- range $k3, $v3 := $v2 }}{{ $_ := set $leaf $k3 $v3 }}{{ end -}}
 {{- else -}}
