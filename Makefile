@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-webhooks
+.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-webhooks bench-system
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -57,3 +57,6 @@ bench-scoring-service: install  ## submissions/s through the scoring service's e
 
 bench-webhooks: install  ## events recorded/s and signed deliveries/s to a local receiver
 	$(UV) run python services/webhooks/bench/run.py $(ARGS)
+
+bench-system: install  ## all five services under open-loop load: applied/s, lag and CPU per service, invariants by id
+	$(UV) run python -m assay_shared.bench.system $(ARGS)

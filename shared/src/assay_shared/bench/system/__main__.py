@@ -1,0 +1,5 @@
+import sys
+
+from assay_shared.bench.system.run import main
+
+sys.exit(main())

@@ -1,0 +1,222 @@
+"""Bring the system up, step the offered rate up while every service keeps up, check by id, tear down."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from assay_shared.bench.system import __doc__ as DOC
+from assay_shared.bench.system.cpu import cpu_percent, cpu_snapshot
+from assay_shared.bench.system.load import Crowd, Offers
+from assay_shared.bench.system.receiver import Receiver
+from assay_shared.bench.system.report import APPLIED, Step, check_lines, cpu_lines, step_lines, summary_lines
+from assay_shared.bench.system.scenario import OVERLAP, TENANT, Scenario, scenario_create
+from assay_shared.bench.system.stack import BenchSystem, log_errors, servers_env
+from assay_shared.bench.system.track import TRACKED, Ledger, Probe
+from assay_shared.bench.system.verify import invariants_check
+from assay_shared.stack.servers import servers_start
+
+WARM_UP_SECONDS = 5.0
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _appender(path: Path) -> Callable[[str], None]:
+    def append(line: str) -> None:
+        with path.open("a") as out:
+            out.write(line + "\n")
+
+    return append
+
+
+def args_parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m assay_shared.bench.system", description=DOC,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", default="25,50,100,200,400,800",
+                        help="offered submissions/s, one step each, comma-separated (default %(default)s)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per step (default %(default)s)")
+    parser.add_argument("--drain-timeout", type=float, default=60.0,
+                        help="seconds to wait after a step for every service to catch up (default %(default)s)")
+    parser.add_argument("--annotators", type=int, default=200,
+                        help="annotator identities; at most one offer each in flight (default %(default)s)")
+    parser.add_argument("--lag-bound", type=float, default=2.0,
+                        help="a rate is sustained while every service's lag stays under this, in s (default %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the databases and bus queues afterwards")
+    args = parser.parse_args(argv)
+    args.rates = [float(r) for r in args.rates.split(",")]
+    return args
+
+
+def _mean_ms(before: tuple[float, float], after: tuple[float, float]) -> float:
+    requests = after[1] - before[1]
+    return 1000 * (after[0] - before[0]) / requests if requests else 0.0
+
+
+def tasks_needed(args: argparse.Namespace) -> int:
+    """Regular tasks for every submission the run can offer (gold answers need none), with a margin."""
+    offers = WARM_UP_SECONDS * min(10.0, args.rates[0]) + sum(args.rates) * args.duration
+    return math.ceil(offers / OVERLAP * 1.1) + 100
+
+
+class Bench:
+    def __init__(self, *, system: BenchSystem, receiver: Receiver, scenario: Scenario,
+                 args: argparse.Namespace) -> None:
+        self.args = args
+        self.ledger = Ledger()
+        self.probe = Probe(system=system, receiver=receiver, ledger=self.ledger)
+        tokens = [system.token(tenant=TENANT, subject=f"ann-{i:03d}", roles=["annotator"])
+                  for i in range(args.annotators)]
+        self.crowd = Crowd(base_url=system.urls()["assignment"], project_id=scenario.project_id, tokens=tokens,
+                           on_accept=self.ledger.accept)
+        self.roots = {**system.pids(), "receiver": receiver.proc.pid, "bench": os.getpid()}
+
+    async def run(self) -> list[Step]:
+        await self.probe.open()
+        try:
+            await self._warm_up()
+            steps = []
+            for rate in self.args.rates:
+                steps.append(await self._step(rate))
+                for line in step_lines(steps[-1]):
+                    _say(line)
+                if not steps[-1].sustained(self.args.lag_bound):
+                    _say(f"  not sustained (highest lag {steps[-1].lag_max():.1f} s): no higher rate")
+                    break
+            await self._settle()
+            return steps
+        finally:
+            await self.crowd.close()
+            await self.probe.close()
+
+    async def _warm_up(self) -> None:
+        """A few submissions first, so the first step does not pay for the services' first requests."""
+        rate, offers = min(10.0, self.args.rates[0]), Offers()
+        await self.crowd.offer(rate=rate, duration=WARM_UP_SECONDS, offers=offers)
+        await self.crowd.settle()
+        drained = await self._drain(since=time.monotonic())
+        _say(f"warm-up: {offers.accepted} submissions at {rate:g}/s, "
+             + (f"applied everywhere {drained:.1f} s later" if drained is not None else "NOT applied everywhere"))
+
+    async def _step(self, rate: float) -> Step:
+        offers, lags = Offers(), {name: [] for name in TRACKED}
+        await self.probe.refresh()
+        before, served_before = await self.probe.counts(), await self.probe.served()
+        cpu_before = cpu_snapshot(self.roots)
+        started, stop = time.monotonic(), asyncio.Event()
+        sampler = asyncio.create_task(self._sample(stop, lags))
+        await self.crowd.offer(rate=rate, duration=self.args.duration, offers=offers)
+        ended = time.monotonic()
+        cpu_after = cpu_snapshot(self.roots)
+        stop.set()
+        await sampler
+        await self.probe.refresh()
+        after = await self.probe.counts()
+        await self.crowd.settle()
+        served = await self.probe.served()
+        elapsed = ended - started
+        return Step(rate=rate, duration=self.args.duration, offers=offers, lags=lags,
+                    applied={name: (after[name] - before[name]) / elapsed for name in APPLIED},
+                    drain=await self._drain(since=ended), cpu=cpu_percent(cpu_before, cpu_after, elapsed),
+                    served_ms={kind: _mean_ms(served_before[kind], served[kind]) for kind in served})
+
+    async def _sample(self, stop: asyncio.Event, lags: dict[str, list[float]]) -> None:
+        """Each second: what every service has applied, and its lag."""
+        while not stop.is_set():
+            tick = time.monotonic()
+            await self.probe.refresh()
+            now = time.monotonic()
+            for name in TRACKED:
+                lags[name].append(self.ledger.lag(name, now))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, tick + 1.0 - now))
+            except TimeoutError:
+                pass
+
+    async def _drain(self, *, since: float) -> float | None:
+        """Seconds from `since` until every service applied every accepted submission; None after the timeout."""
+        while True:
+            await self.probe.refresh()
+            now = time.monotonic()
+            if self.ledger.backlog() == 0:
+                return now - since
+            if now > since + self.args.drain_timeout:
+                return None
+            await asyncio.sleep(0.2)
+
+    async def _settle(self) -> None:
+        """Before the check: wait for what is still pending, for as long as it keeps moving."""
+        started = moved = time.monotonic()
+        backlog = self.ledger.backlog()
+        while backlog and time.monotonic() - moved < self.args.drain_timeout:
+            await asyncio.sleep(0.5)
+            await self.probe.refresh()
+            if self.ledger.backlog() < backlog:
+                moved = time.monotonic()
+            backlog = self.ledger.backlog()
+        if time.monotonic() - started > 1.0:
+            pending = {name: len(p) for name, p in self.ledger.pending.items() if p}
+            _say(f"final wait {time.monotonic() - started:.0f} s; still pending: {pending or 'nothing'}")
+
+
+def _report_end(system: BenchSystem, steps: list[Step], args: argparse.Namespace) -> None:
+    _say("\nsummary (per second during each step; lags sampled each second)")
+    for line in summary_lines(steps, args.lag_bound):
+        _say(line)
+    _say("\nCPU % of one core during each step (a service: all its processes)")
+    for line in cpu_lines(steps):
+        _say(line)
+    _say(f"\ndead letters: {system.dead_letters()}")
+    dead = system.dead()
+    _say(f"exited processes: {'; '.join(dead) if dead else 'none'}")
+    errors = log_errors(system.state / "logs")
+    _say(f"log lines with errors ({system.state / 'logs'}): {'none' if not errors else ''}")
+    for name, (count, first) in errors.items():
+        _say(f"  {name}: {count}, first: {first}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = args_parse(argv)
+    run_id = uuid.uuid4().hex[:8]
+    state = Path(".state") / "bench-system" / run_id
+    state.mkdir(parents=True)
+    servers = servers_start(state=state, env=servers_env())
+    system = BenchSystem.for_run(run_id=run_id, state=state, servers=servers)
+    _say(f"bench-system {run_id}: databases bench_system_{run_id}_*, bus prefix {system.prefix}, state {state}")
+    for line in servers.describe():
+        _say(f"  {line}")
+    receiver = Receiver(log_dir=state / "logs")
+    try:
+        system.migrate()
+        system.start(celery=True, log=_appender(state / "supervisor.log"))
+        pids = {**system.pids(), "receiver": receiver.proc.pid}
+        (state / "pids.json").write_text(json.dumps(pids, indent=2))
+        _say("  pids: " + ", ".join(f"{name} {pid}" for name, pid in pids.items()))
+        scenario = scenario_create(system=system, receiver_url=receiver.url, tasks=tasks_needed(args), say=_say)
+        bench = Bench(system=system, receiver=receiver, scenario=scenario, args=args)
+        steps = asyncio.run(bench.run())
+        _report_end(system, steps, args)
+        checks = invariants_check(system=system, ledger=bench.ledger, endpoint_id=scenario.endpoint_id)
+    finally:
+        receiver.stop()
+        system.teardown(keep=args.keep)
+        servers.stop()
+    passed = all(c.ok for c in checks)
+    _say(f"\ninvariants by submission id: {'PASS' if passed else 'FAIL'}")
+    for line in check_lines(checks):
+        _say(line)
+    best = max((s.rate for s in steps if s.sustained(args.lag_bound)), default=0)
+    _say(f"highest sustained rate: {best:g} submissions/s (every service's lag < {args.lag_bound:g} s)")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
