@@ -19,9 +19,12 @@ CELERY = {"assignment", "scoring", "webhooks"}
 
 
 class System:
-    def __init__(self, tmp: Path) -> None:
-        self.prefix = f"{test_env.SESSION_PREFIX}e2e{uuid.uuid4().hex[:4]}"
-        self.databases = {s: f"e2e_assay_{s}" for s in SERVICES}
+    """The five services; `workers` worker processes (relay + consumers) per service share each queue."""
+
+    def __init__(self, tmp: Path, *, name: str = "e2e", workers: int = 1) -> None:
+        self.prefix = f"{test_env.SESSION_PREFIX}{name}{uuid.uuid4().hex[:4]}"
+        self.databases = {s: f"{name}_assay_{s}" for s in SERVICES}
+        self.workers = workers
         self.procs: dict[str, ServiceProcess] = {}
         self.log_dir = tmp / "logs"
         self.cast = Cast(test_env.SESSION_KEYS)
@@ -35,6 +38,8 @@ class System:
             self.procs[service] = ServiceProcess(service=service, env=env, log_dir=self.log_dir)
         for service, proc in self.procs.items():
             proc.start(web=False, worker=True, celery=service in CELERY)
+            for _ in range(self.workers - 1):
+                proc.start(web=False, worker=True)
         time.sleep(1.0)
         for proc in self.procs.values():
             proc.start(web=True, worker=False, timeout=60)
