@@ -110,4 +110,5 @@ class System:
 
     def describe(self) -> dict:
         return {"servers": self.servers.describe(), "services": self.urls(), "logs": str(self.state / "logs"),
-                "kid": self.keys.kid, "redis_url": self.servers.redis_url, "prefix": self.prefix, "processes": self.supervisor.describe() if self.supervisor else []}
+                "kid": self.keys.kid, "redis_url": self.servers.redis_url, "prefix": self.prefix,
+                "processes": self.supervisor.describe() if self.supervisor else []}
