@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--reviewers", type=int, default=4)
+    parser.add_argument("--reviewers", type=int, default=4, help="0: decisions only")
     parser.add_argument("--mode", choices=["batch", "event", "both"], default="both")
     parser.add_argument("--batch", type=int, default=64, help="events per batch in batch mode (the consumer's default)")
     parser.add_argument("--consumers", type=int, default=1, help="threads applying batches at once (batch mode)")
@@ -132,6 +132,8 @@ def run(args) -> None:
     for mode in (["event", "batch"] if args.mode == "both" else [args.mode]):
         decide(args, mode=mode)
     connection.close()
+    if args.reviewers == 0:
+        return
 
     latencies: list[float] = []
     lock = threading.Lock()

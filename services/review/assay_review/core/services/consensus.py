@@ -18,6 +18,7 @@ from assay_shared.db.upserts import from_row, insert_sql, returning
 from assay_review.core.models import ReviewItem, Submission
 from assay_review.core.services.items import Opening, review_items_open
 from assay_review.core.services.sampling import BATCH_ID_MAX
+from assay_review.core.services.turns import tenant_turn_take
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def consensus_submissions_record(*, consensuses: Sequence[ConsensusIn]) -> list[
                 known.batch_id = c.batch_id
     if not merged:
         return [[] for _ in consensuses]
+    tenant_turn_take()
     sql, params = insert_sql([merged[key] for key in sorted(merged)])  # locked in submission order
     with connection.cursor() as cursor:
         cursor.execute(

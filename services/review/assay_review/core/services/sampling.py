@@ -22,6 +22,7 @@ from assay_shared.db.upserts import excluded, insert_sql
 
 from assay_review.core.models import AnnotatorProfile, SamplingDecision, SamplingPolicy, Submission
 from assay_review.core.services.items import Opening, review_items_open
+from assay_review.core.services.turns import tenant_turn_take
 from assay_review.numerics.sampling import AnnotatorHistory, Policy, answer_labels, draw, effective_rate
 
 NO_POLICY = Policy(base_rate=0.0, class_rates={}, annotator_rates={}, new_annotator_submissions=0,
@@ -107,6 +108,7 @@ def submissions_sample(*, submissions: Sequence[SubmissionIn]) -> list[SamplingD
         first.setdefault(s.submission_id, s)
     if not first:
         return []
+    tenant_turn_take()
     policies = _policies({s.project_id for s in first.values()})
     rows = {key: Submission(tenant_id=tenant, submission_id=key, task_id=s.task_id, project_id=s.project_id,
                             batch_id=s.batch_id, annotator=s.annotator, answer=s.answer, labels=answer_labels(s.answer),
@@ -161,6 +163,7 @@ def gold_scores_record(*, scores: Sequence[GoldScoreIn]) -> None:
         totals[(s.project_id, s.annotator)] = (count + 1, total + s.score)
     if not totals:
         return
+    tenant_turn_take()
     sql, params = insert_sql([AnnotatorProfile(tenant_id=tenant, project_id=project_id, annotator=annotator,
                                                gold_count=count, gold_score_sum=total)
                               for (project_id, annotator), (count, total) in sorted(totals.items(), key=_profile_order)])
