@@ -10,6 +10,7 @@ from assay_shared.db.upserts import insert_or_nothing
 from assay_metrics.core.models import GoldResult, ReviewOutcome
 from assay_metrics.core.services.evaluation import NewRow, standings_evaluate
 from assay_metrics.core.services.inputs import GoldIn, ReviewIn
+from assay_metrics.core.services.turns import tenant_turn_take
 
 
 def annotator_gold_record(*, results: Sequence[GoldIn]) -> list[UUID]:
@@ -18,6 +19,9 @@ def annotator_gold_record(*, results: Sequence[GoldIn]) -> list[UUID]:
     first: dict[UUID, GoldIn] = {}
     for r in results:
         first.setdefault(r.submission_id, r)
+    if not first:
+        return []
+    tenant_turn_take()
     created = {row.submission_id: row for row in insert_or_nothing([GoldResult(
         tenant_id=tenant, submission_id=r.submission_id, project_id=r.project_id, annotator=r.annotator, score=r.score,
         passed=r.passed) for r in first.values()], conflict=("tenant_id", "submission_id"))}
@@ -34,6 +38,9 @@ def annotator_reviews_record(*, outcomes: Sequence[ReviewIn]) -> list[UUID]:
     first: dict[UUID, ReviewIn] = {}
     for o in outcomes:
         first.setdefault(o.review_id, o)
+    if not first:
+        return []
+    tenant_turn_take()
     created = {row.review_id: row for row in insert_or_nothing([ReviewOutcome(
         tenant_id=tenant, review_id=o.review_id, submission_id=o.submission_id, project_id=o.project_id,
         annotator=o.annotator, reviewer=o.reviewer, verdict=o.verdict) for o in first.values()],

@@ -19,6 +19,7 @@ from assay_shared.db.upserts import excluded, from_row, insert_sql, returning
 from assay_metrics.core.models import AnnotatorStats, ConsensusMatch, SubmissionLog
 from assay_metrics.core.services.evaluation import NewRow, standings_evaluate
 from assay_metrics.core.services.inputs import ConsensusIn, SkillIn, SubmissionIn
+from assay_metrics.core.services.turns import tenant_turn_take
 from assay_metrics.numerics import comparable_answer
 
 DURATION_MAX = 2**31 - 1  # the column is an integer
@@ -41,6 +42,7 @@ def annotator_submissions_record(*, submissions: Sequence[SubmissionIn]) -> list
     first = list(by_id.values())
     if not first:
         return []
+    tenant_turn_take()
     log_sql, params = insert_sql([SubmissionLog(
         tenant_id=tenant, submission_id=s.submission_id, task_id=s.task_id, project_id=s.project_id,
         annotator=s.annotator, answer=s.answer, duration_ms=s.duration_ms, submitted_at=s.submitted_at) for s in first])
@@ -92,6 +94,7 @@ def annotator_consensus_record(*, consensuses: Sequence[ConsensusIn]) -> list[Co
                 agreement=float(mine == target) if exact else c.agreement, exact=exact, disputed=c.disputed)
     if not matches:
         return []
+    tenant_turn_take()
     sql, params = insert_sql([matches[key] for key in sorted(matches)])  # locked in submission order
     with connection.cursor() as cursor:
         cursor.execute(
@@ -107,6 +110,7 @@ def annotator_skills_record(*, skills: Sequence[SkillIn]) -> None:
     latest = {(s.project_id, s.annotator): s for s in skills}
     if not latest:
         return
+    tenant_turn_take()
     now = timezone.now()
     sql, params = insert_sql([AnnotatorStats(tenant_id=tenant, project_id=project_id, annotator=annotator,
                                              skill=s.skill, skill_method=s.method, skill_at=now)
