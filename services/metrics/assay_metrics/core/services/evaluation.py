@@ -18,13 +18,13 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.db.upserts import from_row, insert_sql, returning
 
 from assay_metrics.core.models import QualityRule, Standing, StandingChange
 from assay_metrics.core.services.evidence_sql import committed_evidence
-from assay_metrics.core.services.outbox import Caused, events_emit_caused
-from assay_metrics.numerics.rules import FAST_ANSWERS, QUALIFICATION, Evidence, Flags, Fired, verdict
+from assay_metrics.numerics.rules import FAST_ANSWERS, QUALIFICATION, Evidence, Fired, Flags, verdict
 
 ALL = "*"
 KINDS = {"submission": (FAST_ANSWERS,), "gold": ("gold_accuracy", QUALIFICATION), "review": ("review_rejection",)}
@@ -114,7 +114,7 @@ def _changes_record(fired: list[tuple[Standing, QualityRule, Fired, str]], *, fl
         tenant_id=tenant, annotator=s.annotator, project_id=s.project_id, change=f.change, rule=rule.kind,
         rule_id=rule.id, reason=f.reason[:500], value=f.value, threshold=rule.threshold, count=f.count,
         actor="system") for s, rule, f, _ in fired])
-    events_emit_caused(tenant=tenant, events=[Caused(type=f"annotator.{f.change}", correlation_id=correlation, payload={
+    events_emit_many(tenant=tenant, events=[Emit(type=f"annotator.{f.change}", correlation_id=correlation, payload={
         "annotator": s.annotator, "project_id": str(s.project_id) if s.project_id else None, "rule": rule.kind,
         "reason": f.reason[:500], "value": f.value, "threshold": rule.threshold, "count": f.count,
         "rule_id": str(rule.id), "actor": "system",

@@ -5,12 +5,12 @@ from typing import Sequence
 from uuid import UUID
 
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.turns import tenant_turn_take
 from assay_shared.db.upserts import insert_or_nothing
 
 from assay_metrics.core.models import GoldResult, ReviewOutcome
 from assay_metrics.core.services.evaluation import NewRow, standings_evaluate
 from assay_metrics.core.services.inputs import GoldIn, ReviewIn
-from assay_metrics.core.services.turns import tenant_turn_take
 
 
 def annotator_gold_record(*, results: Sequence[GoldIn]) -> list[UUID]:

@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from assay_shared.bus.consumer import PermanentError
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.turns import tenant_turn_take
 from assay_shared.db.upserts import excluded, from_row, insert_sql, returning
 
 from assay_metrics.core.models import AnnotatorStats, ConsensusMatch, SubmissionLog
 from assay_metrics.core.services.evaluation import NewRow, standings_evaluate
 from assay_metrics.core.services.inputs import ConsensusIn, SkillIn, SubmissionIn
-from assay_metrics.core.services.turns import tenant_turn_take
 from assay_metrics.numerics import comparable_answer
 
 DURATION_MAX = 2**31 - 1  # the column is an integer

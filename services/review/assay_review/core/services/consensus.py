@@ -13,12 +13,12 @@ from django.db import connection
 
 from assay_shared.bus.consumer import PermanentError
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.turns import tenant_turn_take
 from assay_shared.db.upserts import from_row, insert_sql, returning
 
 from assay_review.core.models import ReviewItem, Submission
 from assay_review.core.services.items import Opening, review_items_open
 from assay_review.core.services.sampling import BATCH_ID_MAX
-from assay_review.core.services.turns import tenant_turn_take
 
 
 @dataclass(frozen=True)

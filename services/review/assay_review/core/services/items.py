@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.db.upserts import insert_or_nothing
 from assay_shared.observability.context import current_correlation_id
 
 from assay_review.core.models import ReviewItem, Submission
-from assay_review.core.services.outbox import Caused, events_emit_caused
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ def review_items_open(*, openings: Sequence[Opening]) -> list[ReviewItem]:
     created = {item.submission_id: item for item in insert_or_nothing(
         sorted(rows, key=lambda r: str(r.submission_id)), conflict=("tenant_id", "submission_id"))}
     opened = [(created[key], opening) for key, opening in first.items() if key in created]
-    events_emit_caused(tenant=tenant, events=[
-        Caused(type="review.requested", payload=_payload(item), correlation_id=opening.correlation_id)
+    events_emit_many(tenant=tenant, events=[
+        Emit(type="review.requested", payload=_payload(item), correlation_id=opening.correlation_id)
         for item, opening in opened])
     return [item for item, _ in opened]
 

@@ -18,11 +18,11 @@ from django.db import connection
 
 from assay_shared.bus.consumer import PermanentError
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.turns import tenant_turn_take
 from assay_shared.db.upserts import excluded, insert_sql
 
 from assay_review.core.models import AnnotatorProfile, SamplingDecision, SamplingPolicy, Submission
 from assay_review.core.services.items import Opening, review_items_open
-from assay_review.core.services.turns import tenant_turn_take
 from assay_review.numerics.sampling import AnnotatorHistory, Policy, answer_labels, draw, effective_rate
 
 NO_POLICY = Policy(base_rate=0.0, class_rates={}, annotator_rates={}, new_annotator_submissions=0,
