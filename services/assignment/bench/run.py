@@ -3,12 +3,20 @@
     uv run python services/assignment/bench/run.py            # the issue's matrix (10k/100k/1M × 20/50/200)
     uv run python services/assignment/bench/run.py --quick    # 10k tasks, 20 annotators, 15 s
     uv run python services/assignment/bench/run.py --sizes 10000 --concurrency 20,200 --duration 20
+    uv run python services/assignment/bench/run.py --client httpx --sizes 10000 --concurrency 20,200
+    uv run python services/assignment/bench/run.py --soak 10     # 100k tasks, 20 annotators, 10 minutes
 
 It creates the database bench_assay_assignment afresh, starts the service (uvicorn, --web-workers workers,
 plus the outbox relay), imports N tasks (overlap 3) over HTTP, runs C annotators (next → submit → repeat) in a
 separate process, prints cycles/s and next/submit p50/p99, measures WebSocket push latency, and finally checks
 the invariants on the database: no task over its overlap, no annotator twice on one task, no accepted
 submission lost (each in the table and in the outbox).
+
+--client httpx runs the annotators on httpx.AsyncClient (one keep-alive connection each) instead of the bench's own
+light client: the latency an ordinary HTTP integration sees, and the server sharing the cores with a heavier client.
+--soak MINUTES runs one long loop (default 100k tasks, 20 annotators) and prints cycles/s and next p50/p99 for every
+minute, to show whether they decay as the tables grow; the queue is topped up as tasks complete, so it stays at
+its size.
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -80,23 +89,90 @@ def project_create(http: httpx.Client, name: str) -> str:
     return response.json()["id"]
 
 
-def loop(server: ServiceProcess, project_id: str, concurrency: int, duration: float, run_tag: str) -> dict:
+def loop(server: ServiceProcess, project_id: str, concurrency: int, duration: float, run_tag: str, *,
+         client: str = "own", report_every: float | None = None, on_window=None) -> dict:
     tokens = [token(f"ann-{run_tag}-{i}", ["annotator"]) for i in range(concurrency)]
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     from loadgen import loop_run
 
-    proc = ctx.Process(target=loop_run, args=("127.0.0.1", server.port, tokens, project_id, duration, child))
+    proc = ctx.Process(target=loop_run, args=("127.0.0.1", server.port, tokens, project_id, duration, child),
+                       kwargs={"client": client, "report_every": report_every})
     server_pids = [p.pid for p in server.procs]
     before = cpu.snapshot(server_pids=server_pids, loadgen_pid=None)
     proc.start()
-    stats = parent.recv()
+    while True:
+        stats = parent.recv()
+        if stats.get("kind") != "window":
+            break
+        if on_window is not None:
+            on_window(stats)
     after = cpu.snapshot(server_pids=server_pids, loadgen_pid=proc.pid)
     proc.join()
     if after is not None:
         # the load process may have ended by now: it reports its own CPU time during the loop
         after["loadgen"] = before["loadgen"] + stats["cpu_seconds"]
     stats["cpu_ms"] = cpu.per_cycle(before, after, len(stats["submit"]))
+    return stats
+
+
+class TopUp:
+    """Keeps a soak's queue at its size: every `every` seconds, imports as many new tasks as have completed."""
+
+    def __init__(self, http: httpx.Client, admin_url: str, project_id: str, tag: str, every: float = 10.0) -> None:
+        self.http, self.admin_url, self.project_id, self.tag, self.every = http, admin_url, project_id, tag, every
+        self.imported = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="top-up", daemon=True)
+
+    def __enter__(self) -> "TopUp":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _completed(self) -> int:
+        with psycopg.connect(url_with(self.admin_url, database=DATABASE)) as conn:
+            return conn.execute("SELECT coalesce(sum(completed), 0) FROM assignment_progress WHERE project_id = %s",
+                                [self.project_id]).fetchone()[0]
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            missing = self._completed() - self.imported
+            if missing >= 500:
+                import_tasks(self.http, self.project_id, missing, f"{self.tag}-top{self.imported}")
+                self.imported += missing
+
+
+def soak(server: ServiceProcess, http: httpx.Client, admin_url: str, size: int, concurrency: int, minutes: float,
+         client: str) -> dict:
+    tag = f"soak{size}-c{concurrency}-{uuid.uuid4().hex[:4]}"
+    project_id = project_create(http, tag)
+    seconds = import_tasks(http, project_id, size, tag)
+    settled = settle(admin_url)
+    print(f"  import {size:>9,} tasks: {seconds:6.1f} s; vacuum, analyze and checkpoint after it {settled:.1f} s",
+          flush=True)
+    print(f"  soak: {concurrency} annotators ({client} client) for {minutes:g} min; the queue is topped up to"
+          f" {size:,} open tasks every 10 s", flush=True)
+    windows = []
+
+    def report(window: dict) -> None:
+        windows.append(window)
+        print(f"    minute {window['index']:>3}  {window['cycles_per_s']:7.1f} cycles/s   next p50"
+              f" {window['next_p50_ms']:6.1f} ms p99 {window['next_p99_ms']:6.1f} ms   submit p99"
+              f" {window['submit_p99_ms']:6.1f} ms   errors {window['errors']}   (topped up {top_up.imported:,})",
+              flush=True)
+
+    with TopUp(http, admin_url, project_id, tag) as top_up:
+        stats = loop(server, project_id, concurrency, minutes * 60, tag, client=client, report_every=60.0,
+                     on_window=report)
+    if len(windows) >= 2:
+        first, last = windows[0], windows[-1]
+        print(f"  last minute against the first: cycles/s {100 * last['cycles_per_s'] / first['cycles_per_s']:.0f}%,"
+              f" next p99 {100 * last['next_p99_ms'] / first['next_p99_ms']:.0f}%", flush=True)
+    stats["windows"] = windows
     return stats
 
 
@@ -187,10 +263,35 @@ def ws_latency(server: ServiceProcess, http: httpx.Client, waiting: int, samples
     return {"p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99), "samples": len(lat)}
 
 
+def summary_print(stats: dict, *, size: int, concurrency: int) -> dict:
+    cycles = len(stats["submit"]) / stats["elapsed"]
+    row = {"tasks": size, "annotators": concurrency, "cycles_per_s": cycles,
+           "next_p50_ms": pct(stats["next"], 0.5), "next_p99_ms": pct(stats["next"], 0.99),
+           "submit_p50_ms": pct(stats["submit"], 0.5), "submit_p99_ms": pct(stats["submit"], 0.99),
+           "errors": len(stats["errors"]), "empty": stats["empty"]}
+    print(f"  {size:>9,} tasks  {concurrency:>4} annotators  {cycles:7.1f} cycles/s   next p50 "
+          f"{row['next_p50_ms']:6.1f} ms p99 {row['next_p99_ms']:6.1f} ms   submit p50 "
+          f"{row['submit_p50_ms']:6.1f} ms p99 {row['submit_p99_ms']:6.1f} ms   errors {row['errors']}"
+          f"  empty {row['empty']}", flush=True)
+    if stats["cpu_ms"]:
+        row["cpu_ms_per_cycle"] = stats["cpu_ms"]
+        print("      CPU ms per cycle: " + "  ".join(f"{part} {stats['cpu_ms'][part]:.2f}"
+                                                   for part in (*cpu.PARTS, "machine")), flush=True)
+    for error in stats["errors"][:3]:
+        print(f"      e.g. {error}", flush=True)
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="queued tasks per project, comma-separated")
-    parser.add_argument("--concurrency", default="20,50,200", help="simulated annotators, comma-separated")
+    parser.add_argument("--sizes", default=None,
+                        help="queued tasks per project, comma-separated (default 10000,100000,1000000; soak 100000)")
+    parser.add_argument("--concurrency", default=None,
+                        help="simulated annotators, comma-separated (default 20,50,200; soak 20)")
+    parser.add_argument("--client", choices=("own", "httpx"), default="own",
+                        help="the annotators' HTTP client: the bench's light one, or httpx.AsyncClient")
+    parser.add_argument("--soak", type=float, default=None, metavar="MINUTES",
+                        help="one long run at the first size and concurrency, reported minute by minute")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per (size, concurrency) run")
     parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
                         help="uvicorn workers (default WEB_CONCURRENCY or 2, as the chart runs them)")
@@ -204,6 +305,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.concurrency, args.duration, args.ws_samples = "10000", "20", 15.0, 50
+    args.sizes = args.sizes or ("100000" if args.soak else "10000,100000,1000000")
+    args.concurrency = args.concurrency or ("20" if args.soak else "20,50,200")
     sizes = [int(s) for s in args.sizes.split(",")]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     admin_url = test_env.TEST_PG_URL
@@ -212,7 +315,7 @@ def main() -> int:
     env["DB_POOL_MAX"] = str(args.db_pool)
     print(f"bench: database {DATABASE} on {admin_url.rsplit('@', 1)[-1]}, {args.web_workers} uvicorn workers"
           f" with {args.db_pool} database connections each,"
-          f" relay {'off' if args.no_relay else 'on'}", flush=True)
+          f" relay {'off' if args.no_relay else 'on'}, annotators on the {args.client} client", flush=True)
     database_drop(admin_url=admin_url, database=DATABASE)
     service_migrate(service="assignment", admin_url=admin_url, database=DATABASE, env=env)
     server = ServiceProcess(service="assignment", env=env, web_workers=args.web_workers)
@@ -222,7 +325,11 @@ def main() -> int:
     try:
         http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token('lead', ['admin', 'qa_lead'])}"},
                             timeout=60)
-        for size in sizes:
+        if args.soak:
+            stats = soak(server, http, admin_url, sizes[0], concurrencies[0], args.soak, args.client)
+            accepted.extend(stats["accepted"])
+            results.append(summary_print(stats, size=sizes[0], concurrency=concurrencies[0]))
+        for size in sizes if not args.soak else []:
             shared_project = None
             for concurrency in concurrencies:
                 tag = f"n{size}-c{concurrency}-{uuid.uuid4().hex[:4]}"
@@ -233,27 +340,13 @@ def main() -> int:
                     print(f"  import {size:>9,} tasks: {seconds:6.1f} s ({size / seconds:,.0f} tasks/s);"
                           f" vacuum, analyze and checkpoint after it {settled:.1f} s", flush=True)
                     shared_project = project_id
-                stats = loop(server, shared_project, concurrency, args.duration, tag)
+                stats = loop(server, shared_project, concurrency, args.duration, tag, client=args.client)
                 accepted.extend(stats["accepted"])
-                cycles = len(stats["submit"]) / stats["elapsed"]
-                row = {"tasks": size, "annotators": concurrency, "cycles_per_s": cycles,
-                       "next_p50_ms": pct(stats["next"], 0.5), "next_p99_ms": pct(stats["next"], 0.99),
-                       "submit_p50_ms": pct(stats["submit"], 0.5), "submit_p99_ms": pct(stats["submit"], 0.99),
-                       "errors": len(stats["errors"]), "empty": stats["empty"]}
-                results.append(row)
-                print(f"  {size:>9,} tasks  {concurrency:>4} annotators  {cycles:7.1f} cycles/s   next p50 "
-                      f"{row['next_p50_ms']:6.1f} ms p99 {row['next_p99_ms']:6.1f} ms   submit p50 "
-                      f"{row['submit_p50_ms']:6.1f} ms p99 {row['submit_p99_ms']:6.1f} ms   errors {row['errors']}"
-                      f"  empty {row['empty']}", flush=True)
-                if stats["cpu_ms"]:
-                    row["cpu_ms_per_cycle"] = stats["cpu_ms"]
-                    print("      CPU ms per cycle: " + "  ".join(f"{part} {stats['cpu_ms'][part]:.2f}"
-                                                               for part in (*cpu.PARTS, "machine")), flush=True)
-                for error in stats["errors"][:3]:
-                    print(f"      e.g. {error}", flush=True)
-        ws = ws_latency(server, http, args.ws_waiting, args.ws_samples)
-        print(f"  WebSocket push ({args.ws_waiting} waiting annotators): task available → received p50 "
-              f"{ws['p50_ms']:.1f} ms p99 {ws['p99_ms']:.1f} ms over {ws['samples']} tasks", flush=True)
+                results.append(summary_print(stats, size=size, concurrency=concurrency))
+        if args.ws_samples > 0:
+            ws = ws_latency(server, http, args.ws_waiting, args.ws_samples)
+            print(f"  WebSocket push ({args.ws_waiting} waiting annotators): task available → received p50 "
+                  f"{ws['p50_ms']:.1f} ms p99 {ws['p99_ms']:.1f} ms over {ws['samples']} tasks", flush=True)
     finally:
         server.stop()
     print("invariants:")
