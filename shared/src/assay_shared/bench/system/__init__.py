@@ -10,5 +10,6 @@ its own, creates one project (single choice, overlap 3, 5 % gold) and a webhook 
 event, pointing at a receiver process. Simulated annotators then offer next-task + submit at fixed rates,
 step by step, and it prints per step what each service applied, its lag, the time to drain and CPU by
 process; at the end it checks by submission id that every accepted submission reached every service once.
+With --chaos a last step kills workers (kill -9) and cuts the broker for 20 s under load (chaos.py).
 docs/bench-system.md says what each figure means.
 """

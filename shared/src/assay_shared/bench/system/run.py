@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assay_shared.bench.system import __doc__ as DOC
+from assay_shared.bench.system.chaos import MIN_DURATION, Chaos
 from assay_shared.bench.system.cpu import cpu_percent, cpu_snapshot
 from assay_shared.bench.system.load import Crowd, Offers
 from assay_shared.bench.system.receiver import Receiver
@@ -51,8 +52,16 @@ def args_parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lag-bound", type=float, default=2.0,
                         help="a rate is sustained while every service's lag stays under this, in s (default %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and bus queues afterwards")
+    parser.add_argument("--chaos", action="store_true",
+                        help="after the steps, one step with kill -9 of workers and a 20 s broker cut (chaos.py)")
+    parser.add_argument("--chaos-rate", type=float, default=100.0,
+                        help="submissions/s of the chaos step (default %(default)s)")
+    parser.add_argument("--chaos-duration", type=float, default=90.0,
+                        help=f"seconds of the chaos step, at least {MIN_DURATION:g} (default %(default)s)")
     args = parser.parse_args(argv)
     args.rates = [float(r) for r in args.rates.split(",")]
+    if args.chaos and args.chaos_duration < MIN_DURATION:
+        parser.error(f"--chaos-duration must be at least {MIN_DURATION:g} s (kills, then the broker cut, then load)")
     return args
 
 
@@ -64,20 +73,25 @@ def _mean_ms(before: tuple[float, float], after: tuple[float, float]) -> float:
 def tasks_needed(args: argparse.Namespace) -> int:
     """Regular tasks for every submission the run can offer (gold answers need none), with a margin."""
     offers = WARM_UP_SECONDS * min(10.0, args.rates[0]) + sum(args.rates) * args.duration
+    offers += args.chaos_rate * args.chaos_duration if args.chaos else 0
     return math.ceil(offers / OVERLAP * 1.1) + 100
 
 
 class Bench:
     def __init__(self, *, system: BenchSystem, receiver: Receiver, scenario: Scenario,
-                 args: argparse.Namespace) -> None:
+                 args: argparse.Namespace, chaos: Chaos | None = None) -> None:
         self.args = args
+        self.system, self.receiver, self.chaos = system, receiver, chaos
         self.ledger = Ledger()
         self.probe = Probe(system=system, receiver=receiver, ledger=self.ledger)
         tokens = [system.token(tenant=TENANT, subject=f"ann-{i:03d}", roles=["annotator"])
                   for i in range(args.annotators)]
         self.crowd = Crowd(base_url=system.urls()["assignment"], project_id=scenario.project_id, tokens=tokens,
                            on_accept=self.ledger.accept)
-        self.roots = {**system.pids(), "receiver": receiver.proc.pid, "bench": os.getpid()}
+
+    def roots(self) -> dict[str, int]:
+        """The processes CPU is counted for (with --chaos the supervisor replaces some during a step)."""
+        return {**self.system.pids(), "receiver": self.receiver.proc.pid, "bench": os.getpid()}
 
     async def run(self) -> list[Step]:
         await self.probe.open()
@@ -91,6 +105,10 @@ class Bench:
                 if not steps[-1].sustained(self.args.lag_bound):
                     _say(f"  not sustained (highest lag {steps[-1].lag_max():.1f} s): no higher rate")
                     break
+            if self.chaos is not None:
+                chaos_step = await self.chaos.run(self._step)
+                for line in [*self.chaos.lines(), *step_lines(chaos_step)]:
+                    _say(line)
             await self._settle()
             return steps
         finally:
@@ -106,16 +124,17 @@ class Bench:
         _say(f"warm-up: {offers.accepted} submissions at {rate:g}/s, "
              + (f"applied everywhere {drained:.1f} s later" if drained is not None else "NOT applied everywhere"))
 
-    async def _step(self, rate: float) -> Step:
+    async def _step(self, rate: float, *, duration: float | None = None, drain_timeout: float | None = None) -> Step:
+        duration = duration or self.args.duration
         offers, lags = Offers(), {name: [] for name in TRACKED}
         await self.probe.refresh()
         before, served_before = await self.probe.counts(), await self.probe.served()
-        cpu_before = cpu_snapshot(self.roots)
+        cpu_before = cpu_snapshot(self.roots())
         started, stop = time.monotonic(), asyncio.Event()
         sampler = asyncio.create_task(self._sample(stop, lags))
-        await self.crowd.offer(rate=rate, duration=self.args.duration, offers=offers)
+        await self.crowd.offer(rate=rate, duration=duration, offers=offers)
         ended = time.monotonic()
-        cpu_after = cpu_snapshot(self.roots)
+        cpu_after = cpu_snapshot(self.roots())
         stop.set()
         await sampler
         await self.probe.refresh()
@@ -123,9 +142,10 @@ class Bench:
         await self.crowd.settle()
         served = await self.probe.served()
         elapsed = ended - started
-        return Step(rate=rate, duration=self.args.duration, offers=offers, lags=lags,
+        return Step(rate=rate, duration=duration, offers=offers, lags=lags,
                     applied={name: (after[name] - before[name]) / elapsed for name in APPLIED},
-                    drain=await self._drain(since=ended), cpu=cpu_percent(cpu_before, cpu_after, elapsed),
+                    drain=await self._drain(since=ended, timeout=drain_timeout),
+                    cpu=cpu_percent(cpu_before, cpu_after, elapsed),
                     served_ms={kind: _mean_ms(served_before[kind], served[kind]) for kind in served})
 
     async def _sample(self, stop: asyncio.Event, lags: dict[str, list[float]]) -> None:
@@ -136,19 +156,24 @@ class Bench:
             now = time.monotonic()
             for name in TRACKED:
                 lags[name].append(self.ledger.lag(name, now))
+            if self.chaos is not None:
+                self.chaos.sample(now, {name: samples[-1] for name, samples in lags.items()})
             try:
                 await asyncio.wait_for(stop.wait(), timeout=max(0.0, tick + 1.0 - now))
             except TimeoutError:
                 pass
 
-    async def _drain(self, *, since: float) -> float | None:
+    async def _drain(self, *, since: float, timeout: float | None = None) -> float | None:
         """Seconds from `since` until every service applied every accepted submission; None after the timeout."""
+        timeout = timeout or self.args.drain_timeout
         while True:
             await self.probe.refresh()
             now = time.monotonic()
+            if self.chaos is not None:
+                self.chaos.drain_sample(now - since, {name: len(p) for name, p in self.ledger.pending.items()})
             if self.ledger.backlog() == 0:
                 return now - since
-            if now > since + self.args.drain_timeout:
+            if now > since + timeout:
                 return None
             await asyncio.sleep(0.2)
 
@@ -189,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     state = Path(".state") / "bench-system" / run_id
     state.mkdir(parents=True)
     servers = servers_start(state=state, env=servers_env())
-    system = BenchSystem.for_run(run_id=run_id, state=state, servers=servers)
+    chaos = (Chaos(broker_url=servers.broker_url, rate=args.chaos_rate, duration=args.chaos_duration)
+             if args.chaos else None)
+    system = BenchSystem.for_run(run_id=run_id, state=state, servers=servers,
+                                 extra_env={"BROKER_URL": chaos.broker_url} if chaos is not None else {})
     _say(f"bench-system {run_id}: databases bench_system_{run_id}_*, bus prefix {system.prefix}, state {state}")
     for line in servers.describe():
         _say(f"  {line}")
@@ -197,17 +225,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         system.migrate()
         system.start(celery=True, log=_appender(state / "supervisor.log"))
+        if chaos is not None:
+            chaos.supervise(system)
+            _say(f"  chaos: the supervisor restarts what exits; services' broker through 127.0.0.1:{chaos.proxy.port}")
         pids = {**system.pids(), "receiver": receiver.proc.pid}
         (state / "pids.json").write_text(json.dumps(pids, indent=2))
         _say("  pids: " + ", ".join(f"{name} {pid}" for name, pid in pids.items()))
         scenario = scenario_create(system=system, receiver_url=receiver.url, tasks=tasks_needed(args), say=_say)
-        bench = Bench(system=system, receiver=receiver, scenario=scenario, args=args)
+        bench = Bench(system=system, receiver=receiver, scenario=scenario, args=args, chaos=chaos)
         steps = asyncio.run(bench.run())
         _report_end(system, steps, args)
         checks = invariants_check(system=system, ledger=bench.ledger, endpoint_id=scenario.endpoint_id)
     finally:
         receiver.stop()
+        if chaos is not None:
+            chaos.unsupervise()
         system.teardown(keep=args.keep)
+        if chaos is not None:
+            chaos.proxy.close()
         servers.stop()
     passed = all(c.ok for c in checks)
     _say(f"\ninvariants by submission id: {'PASS' if passed else 'FAIL'}")

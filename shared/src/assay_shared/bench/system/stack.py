@@ -30,9 +30,12 @@ class BenchSystem(System):
     """`System` with what the benchmark needs besides: the superuser's connections, pids, dead letters."""
 
     @classmethod
-    def for_run(cls, *, run_id: str, state: Path, servers: Servers) -> BenchSystem:
-        """Databases, bus prefix and ports of this run alone, so it never meets the tests or `make up`."""
+    def for_run(cls, *, run_id: str, state: Path, servers: Servers, extra_env: dict[str, str] | None = None,
+                ) -> BenchSystem:
+        """Databases, bus prefix and ports of this run alone, so it never meets the tests or `make up`;
+        `extra_env` overrides the services' settings (--chaos: BROKER_URL through the proxy)."""
         return cls(state=state, servers=servers, keys=keypair_generate(kid="bench-system"), prefix=f"benchsys{run_id}",
+                   extra_env=extra_env or {},
                    database_prefix=f"bench_system_{run_id}_", ports={service: free_port() for service in SERVICES})
 
     def admin_url(self, service: str) -> str:
