@@ -4,15 +4,19 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import redis
+
 from assay_shared.auth.tokens import KeyPair, keypair_generate, public_keys_json, token_mint
+from assay_shared.bus.lag import lag_read
 from assay_shared.db.bootstrap import url_with
 from assay_shared.stack.processes import STACK_MARKER, Unit, exit_describe, service_migrate, service_units
 from assay_shared.stack.servers import Servers
-from assay_shared.stack.supervise import Supervisor
+from assay_shared.stack.supervise import StartFailed, Supervisor
 
 SERVICES = ("assignment", "scoring", "review", "metrics", "webhooks")
 DEFAULT_PORTS = {"assignment": 8101, "scoring": 8102, "review": 8103, "metrics": 8104, "webhooks": 8105}
@@ -86,9 +90,27 @@ class System:
         self.supervisor = Supervisor(self.units(celery=celery), log=log, port_wait=self.port_wait)
         try:
             self.supervisor.start(timeout=timeout, stop=stop)
+            self.consumers_wait(timeout=timeout)
         except BaseException:
             self.supervisor.stop()
             raise
+
+    def consumers_wait(self, *, timeout: float) -> None:
+        """Wait until every service's worker has declared its queue and consumes (its first lag report, ADR 0059):
+        an event published to a queue not yet bound would reach no one."""
+        client = redis.Redis.from_url(self.servers.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                silent = [s for s, lag in lag_read(client=client, prefix=self.prefix, services=list(SERVICES)).items()
+                          if lag is None]
+                if not silent:
+                    return
+                if time.monotonic() > deadline:
+                    raise StartFailed(f"the workers of {', '.join(silent)} did not start consuming within {timeout:.0f}s")
+                time.sleep(0.2)
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.supervisor is not None:
