@@ -53,15 +53,16 @@ def _pct(values: list[float], q: float) -> float:
 class Window:
     """What happened since the last report."""
 
-    def __init__(self) -> None:
+    def __init__(self, index: int = 1) -> None:
+        self.index = index
         self.started = time.perf_counter()
         self.next: list[float] = []
         self.submit: list[float] = []
         self.errors = 0
 
-    def summary(self, index: int) -> dict:
+    def summary(self) -> dict:
         seconds = time.perf_counter() - self.started
-        return {"kind": "window", "index": index, "seconds": seconds, "cycles_per_s": len(self.submit) / seconds,
+        return {"kind": "window", "index": self.index, "seconds": seconds, "cycles_per_s": len(self.submit) / seconds,
                 "next_p50_ms": _pct(self.next, 0.5), "next_p99_ms": _pct(self.next, 0.99),
                 "submit_p50_ms": _pct(self.submit, 0.5), "submit_p99_ms": _pct(self.submit, 0.99),
                 "errors": self.errors}
@@ -104,13 +105,12 @@ async def _annotator(connect, host, port, token, project_id, deadline, stats, wi
         await conn.close()
 
 
-async def _reporter(window: list, every: float, deadline: float, out) -> None:
-    index = 0
-    while time.perf_counter() + every <= deadline + 0.5:
+async def _reporter(window: list, every: float, out) -> None:
+    while True:
         await asyncio.sleep(every)
-        index += 1
-        finished, window[0] = window[0], Window()
-        out.send(finished.summary(index))
+        finished = window[0]
+        window[0] = Window(finished.index + 1)
+        out.send(finished.summary())
 
 
 async def _main(host, port, tokens, project_id, duration, client, report_every, out):
@@ -120,12 +120,15 @@ async def _main(host, port, tokens, project_id, duration, client, report_every, 
     start = time.perf_counter()
     deadline = start + duration
     connect = CLIENTS[client]
-    reporter = asyncio.create_task(_reporter(window, report_every, deadline, out)) if report_every else None
+    reporter = asyncio.create_task(_reporter(window, report_every, out)) if report_every else None
     await asyncio.gather(*(_annotator(connect, host, port, t, project_id, deadline, stats, window) for t in tokens))
     stats["elapsed"] = time.perf_counter() - start
     stats["cpu_seconds"] = time.process_time() - cpu_start
     if reporter is not None:
         reporter.cancel()
+        # the last window, unless the loop ended just after a report
+        if time.perf_counter() - window[0].started >= report_every / 2:
+            out.send(window[0].summary())
     stats["kind"] = "final"
     return stats
 

@@ -135,8 +135,8 @@ class TopUp:
 
     def _completed(self) -> int:
         with psycopg.connect(url_with(self.admin_url, database=DATABASE)) as conn:
-            return conn.execute("SELECT coalesce(sum(completed), 0) FROM assignment_progress WHERE project_id = %s",
-                                [self.project_id]).fetchone()[0]
+            return int(conn.execute("SELECT coalesce(sum(completed), 0) FROM assignment_progress"
+                                    " WHERE project_id = %s", [self.project_id]).fetchone()[0])
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
