@@ -20,7 +20,7 @@ _INTS = {
     "WEBHOOKS_BATCH_SIZE": (100, 1, 1_000),
     # Requests in flight per delivery process, in total and to one endpoint (ADR 0065).
     "WEBHOOKS_CONCURRENCY": (64, 1, 1_024),
-    "WEBHOOKS_ENDPOINT_CONCURRENCY": (8, 1, 256),
+    "WEBHOOKS_ENDPOINT_CONCURRENCY": (16, 1, 256),
     "WEBHOOKS_POLL_MS": (50, 5, 5_000),
 }
 

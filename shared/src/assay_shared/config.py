@@ -166,7 +166,7 @@ def load_service_config(*, service: str, env: Mapping[str, str] | None = None) -
         consumer_batch=_parse_int("CONSUMER_BATCH", _read(env, "CONSUMER_BATCH", required=False, default="64"),
                                   low=1, high=1000),
         consumer_batch_ms=_parse_int("CONSUMER_BATCH_MS", _read(env, "CONSUMER_BATCH_MS", required=False,
-                                                                default="20"), low=0, high=5_000),
+                                                                default="50"), low=0, high=5_000),
     )
 
 

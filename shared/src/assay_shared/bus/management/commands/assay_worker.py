@@ -25,8 +25,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-relay", action="store_true", help="do not publish the outbox")
         parser.add_argument("--no-consume", action="store_true", help="do not consume events")
-        parser.add_argument("--consumers", type=int, default=int(os.environ.get("ASSAY_CONSUMERS", "2")),
-                            help="consumer threads (default ASSAY_CONSUMERS or 2); the inbox keeps them idempotent")
+        parser.add_argument("--consumers", type=int, default=int(os.environ.get("ASSAY_CONSUMERS", "1")),
+                            help="consumer threads (default ASSAY_CONSUMERS or 1); the inbox keeps them idempotent")
 
     def handle(self, *args, **options) -> None:
         stop = threading.Event()
