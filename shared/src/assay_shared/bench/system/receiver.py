@@ -78,7 +78,11 @@ class Receiver:
         raise TimeoutError(f"the webhook receiver did not start within {timeout:.0f}s")
 
     async def records_since(self, http: httpx.AsyncClient) -> list[Record]:
-        response = await http.get(self.url, params={"after": self.fetched}, timeout=30)
+        try:
+            response = await http.get(self.url, params={"after": self.fetched}, timeout=30)
+        except httpx.RemoteProtocolError:
+            # the receiver closed an idle kept-alive connection as the request went out: ask again (a GET)
+            response = await http.get(self.url, params={"after": self.fetched}, timeout=30)
         response.raise_for_status()
         records = [tuple(r) for r in response.json()]
         self.fetched += len(records)
