@@ -3,10 +3,8 @@
 The consumer hands consecutive events of one type at once (`on_many`); a run that fails is handed again
 event by event, so an event refused here (PermanentError) is dead-lettered alone.
 """
-from datetime import datetime
-from uuid import UUID
 
-from assay_shared.bus.consumer import PermanentError
+from assay_shared.bus.payload import payload_time, payload_uuid
 from assay_shared.bus.registry import HandlerRegistry
 from assay_shared.events.envelope import Envelope
 
@@ -15,35 +13,21 @@ from assay_review.core import services
 registry = HandlerRegistry()
 
 
-def _uuid(event: Envelope, value: str, field: str) -> UUID:
-    try:
-        return UUID(value)
-    except (TypeError, ValueError):
-        raise PermanentError(f"{event.type} {event.id}: {field} is not a UUID: {value!r}") from None
-
-
-def _time(event: Envelope, value: str, field: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise PermanentError(f"{event.type} {event.id}: {field} is not an ISO 8601 time: {value!r}") from None
-
-
 def _submission(e: Envelope) -> services.SubmissionIn:
     p = e.payload
     return services.SubmissionIn(
-        submission_id=_uuid(e, p["submission_id"], "submission_id"), task_id=_uuid(e, p["task_id"], "task_id"),
-        project_id=_uuid(e, p["project_id"], "project_id"), annotator=p["annotator"], answer=p["answer"],
-        submitted_at=_time(e, p["submitted_at"], "submitted_at"), batch_id=p.get("batch_id"),
+        submission_id=payload_uuid(e, p["submission_id"], "submission_id"), task_id=payload_uuid(e, p["task_id"], "task_id"),
+        project_id=payload_uuid(e, p["project_id"], "project_id"), annotator=p["annotator"], answer=p["answer"],
+        submitted_at=payload_time(e, p["submitted_at"], "submitted_at"), batch_id=p.get("batch_id"),
         correlation_id=e.correlation_id)
 
 
 def _consensus(e: Envelope) -> services.ConsensusIn:
     p = e.payload
     return services.ConsensusIn(
-        task_id=_uuid(e, p["task_id"], "task_id"), project_id=_uuid(e, p["project_id"], "project_id"),
+        task_id=payload_uuid(e, p["task_id"], "task_id"), project_id=payload_uuid(e, p["project_id"], "project_id"),
         batch_id=p.get("batch_id"), annotators=p["annotators"],
-        submission_ids=[_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]], correlation_id=e.correlation_id)
+        submission_ids=[payload_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]], correlation_id=e.correlation_id)
 
 
 @registry.on_many("annotation.submitted")
@@ -54,7 +38,7 @@ def on_annotation_submitted(*, events: list[Envelope]) -> None:
 @registry.on_many("gold.scored")
 def on_gold_scored(*, events: list[Envelope]) -> None:
     services.gold_scores_record(scores=[services.GoldScoreIn(
-        project_id=_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
+        project_id=payload_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
         score=e.payload["score"]) for e in events])
 
 
