@@ -10,35 +10,18 @@ import uuid
 from collections import Counter
 
 import pytest
-from django.db import connection
 
-from assay_shared.bus.consumer import Outcome
 from assay_shared.bus.models import InboxEvent, OutboxEvent
+from assay_shared.testing.batches import consume
+from tests.events import gold_scored, replay, scope, submitted
 
 from assay_metrics.core.models import AnnotatorStats, GoldResult, QualityRule, StandingChange, SubmissionLog
-from tests.events import gold_scored, process_batch, replay, scope, submitted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PROJECTS = [str(uuid.uuid4()), str(uuid.uuid4())]
 ANNOTATORS = ["ann-a", "ann-b", "ann-c", "ann-d"]
 PER_PROFILE = 8
-
-
-def consume(raws: list[str], applied: list, retried: list, batch: int = 16) -> None:
-    """One consumer: batches of its messages; those to retry later (e.g. a deadlock victim) come back at the end."""
-    try:
-        pending = list(raws)
-        while pending:
-            chunk, pending = pending[:batch], pending[batch:]
-            for raw, result in zip(chunk, process_batch(chunk)):
-                if result.outcome is Outcome.RETRY_LATER:
-                    pending.append(raw)
-                    retried.append(result.reason)
-                else:
-                    applied.append(result.outcome)
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize("turns", [True, False], ids=["tenant turns", "row locks alone"])

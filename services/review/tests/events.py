@@ -3,6 +3,7 @@ import uuid
 from datetime import datetime, timezone
 
 from assay_shared.events.envelope import envelope_build
+from assay_shared.testing.batches import process_batch, replay, twin  # noqa: F401 - the services' tests import them from here
 
 
 def submitted(*, project_id: str, annotator: str = "teammate", answer=None, batch_id: str | None = None,
@@ -51,25 +52,3 @@ def scope(tenant: str):
     from assay_shared.db.tenancy import tenant_atomic
 
     return tenant_atomic(tenant=tenant)
-
-
-def twin(event, *, tenant: str):
-    """The same event for another tenant: same payload and correlation id, its own event id."""
-    return envelope_build(type=event.type, tenant=tenant, producer=event.producer, payload=event.payload,
-                          correlation_id=event.correlation_id)
-
-
-def replay(event):
-    """The same event under another event id (as a replay from the producer would be)."""
-    return envelope_build(type=event.type, tenant=event.tenant, producer=event.producer, payload=event.payload,
-                          correlation_id=event.correlation_id)
-
-
-def process_batch(raws):
-    """Apply a batch of events (envelopes or raw strings) through the real processor, as the consumer does."""
-    from assay_shared.bus.consumer import EventProcessor
-
-    from assay_review.handlers import registry
-
-    processor = EventProcessor(registry=registry, service="review", base_delay=0.001)
-    return processor.process_batch([r.to_json() if hasattr(r, "to_json") else r for r in raws])
