@@ -1,6 +1,8 @@
 """Reads of the assignment service (row-level security scopes them to the caller's tenant)."""
 from __future__ import annotations
 
+import json
+
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -78,3 +80,23 @@ def leases_open_list(*, project_id, annotator: str | None = None) -> list[dict]:
         rows = cursor.fetchall()
     return [{"annotator": r[0], "task_id": str(r[1]), "leased_at": r[2], "expires_at": r[3], "expired": r[4]}
             for r in rows]
+
+
+def task_answers_get(*, task_id) -> dict:
+    """A task's data, its schema version's answer type and labels, and every answer given to it (oldest first)."""
+    task = task_get(task_id=task_id)
+    schema = schema_get(project_id=task["project_id"], version=task["schema_version"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, annotator, answer, duration_ms, submitted_at FROM assignment_submission"
+                       " WHERE task_id = %s ORDER BY submitted_at, id", [task_id])
+        rows = cursor.fetchall()
+    answers = [dict(zip(("submission_id", "annotator", "answer", "duration_ms", "submitted_at"), row)) for row in rows]
+    for item in answers:
+        if isinstance(item["answer"], str):
+            item["answer"] = json.loads(item["answer"])
+    definition = schema.definition
+    data = json.loads(task["data"]) if isinstance(task["data"], str) else task["data"]
+    return {"task_id": task["id"], "project_id": task["project_id"], "external_id": task["external_id"],
+            "data": data, "schema_version": task["schema_version"],
+            "answer_type": definition.get("answer_type", ""),
+            "labels": [label["name"] for label in definition.get("labels") or []], "submissions": answers}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assay_assignment.core.apis import admin, work
+from assay_assignment.core.apis import admin, answers, work
 
 urlpatterns = [
     path("projects", admin.ProjectListCreateApi.as_view(), name="projects"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/<uuid:project_id>/leases", admin.LeasesApi.as_view(), name="leases"),
     path("projects/<uuid:project_id>/next", work.NextTaskApi.as_view(), name="next"),
     path("tasks/<uuid:task_id>", admin.TaskDetailApi.as_view(), name="task"),
+    path("tasks/<uuid:task_id>/answers", answers.TaskAnswersApi.as_view(), name="task-answers"),
     path("tasks/<uuid:task_id>/submit", work.SubmitApi.as_view(), name="submit"),
     path("tasks/<uuid:task_id>/heartbeat", work.HeartbeatApi.as_view(), name="heartbeat"),
     path("tasks/<uuid:task_id>/release", work.ReleaseApi.as_view(), name="release"),

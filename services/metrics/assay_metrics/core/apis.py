@@ -1,6 +1,7 @@
 """Thin DRF views of annotator metrics: validate, call one selector or service, serialize."""
 from datetime import datetime, timezone
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -151,6 +152,52 @@ class StandingChangeListApi(APIView):
         annotator, _ = _own_view(request, filters.validated_data.get("annotator"))
         rows = selectors.standing_change_list(annotator=annotator)[:500]
         return Response({"results": self.OutputSerializer(rows, many=True).data})
+
+
+class AnnotatorDailyListApi(APIView):
+    """Every annotator's answers and mean gold score per day over the last `days` days (annotators: own)."""
+
+    class FilterSerializer(serializers.Serializer):
+        days = serializers.IntegerField(required=False, min_value=1, max_value=90, default=14)
+        project_id = serializers.UUIDField(required=False)
+
+    class DayOutput(serializers.Serializer):
+        date = serializers.DateField()
+        submissions = serializers.IntegerField()
+        gold_mean_score = serializers.FloatField(allow_null=True)
+
+    class OutputSerializer(serializers.Serializer):
+        annotator = serializers.CharField()
+        daily = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(operation_id="annotator_daily_list", parameters=[FilterSerializer],
+                   responses=inline_serializer("AnnotatorDailyPage", {"results": OutputSerializer(many=True)}))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        annotator, gold_before = _own_view(request, None)
+        rows = selectors.annotators_daily(now=datetime.now(timezone.utc), days=filters.validated_data["days"],
+                                          project_id=filters.validated_data.get("project_id"), annotator=annotator,
+                                          gold_before=gold_before)
+        return Response({"results": self.OutputSerializer(rows, many=True).data})
+
+
+class AnnotatorSuspendApi(APIView):
+    """POST: suspend the annotator by hand in a project (or tenant-wide with project_id null), with a reason."""
+
+    permission_classes = [HasRole.of("admin")]
+
+    class InputSerializer(serializers.Serializer):
+        project_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(operation_id="annotator_suspend", request=InputSerializer, responses=StandingOutput)
+    def post(self, request, annotator):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        standing = services.annotator_suspend(annotator=annotator, actor=principal_of(request).subject,
+                                              **body.validated_data)
+        return Response(StandingOutput(standing).data)
 
 
 class AnnotatorReinstateApi(APIView):

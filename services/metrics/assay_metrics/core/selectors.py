@@ -155,3 +155,25 @@ def quality_rule_get(*, rule_id: UUID) -> QualityRule:
     if rule is None:
         raise NotFoundError(f"quality rule {rule_id} does not exist")
     return rule
+
+
+def annotators_daily(*, now: datetime, days: int, project_id: UUID | None = None,
+                     annotator: str | None = None, gold_before: datetime | None = None) -> list[dict]:
+    """Every annotator's last `days` days (UTC): answers and mean gold score per day, in one query per table
+    (the workforce table's sparklines)."""
+    start_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    subs = _filtered(SubmissionLog.objects.filter(submitted_at__gte=start_day), annotator=annotator,
+                     project_id=project_id)
+    gold = _filtered(GoldResult.objects.filter(recorded_at__gte=start_day), annotator=annotator, project_id=project_id)
+    if gold_before is not None:
+        gold = gold.filter(recorded_at__lt=gold_before)
+    counts = {(r["annotator"], r["day"]): r["n"] for r in subs.annotate(day=TruncDate("submitted_at"))
+              .values("annotator", "day").annotate(n=Count("id"))}
+    scores = {(r["annotator"], r["day"]): r["mean"] for r in gold.annotate(day=TruncDate("recorded_at"))
+              .values("annotator", "day").annotate(mean=Avg("score"))}
+    names = sorted({a for a, _ in counts} | {a for a, _ in scores})
+    dates = [(start_day + timedelta(days=offset)).date() for offset in range(days)]
+    return [{"annotator": name, "daily": [
+        {"date": day.isoformat(), "submissions": counts.get((name, day), 0),
+         "gold_mean_score": round(scores[(name, day)], 6) if (name, day) in scores else None} for day in dates]}
+        for name in names]

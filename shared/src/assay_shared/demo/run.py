@@ -17,8 +17,9 @@ from pathlib import Path
 from assay_shared.demo.crowd import WebhookReceiver
 from assay_shared.demo.report import report_print
 from assay_shared.demo.scenario import DemoFailed, Story, story_crowd, story_gold, story_review, story_setup
-from assay_shared.stack.servers import servers_start
+from assay_shared.stack.console import signin_links
 from assay_shared.stack.processes import free_port
+from assay_shared.stack.servers import servers_start
 from assay_shared.stack.system import SERVICES, System, keys_load_or_create
 
 
@@ -29,6 +30,14 @@ def _say(text: str) -> None:
 def _append(path: Path, line: str) -> None:
     with path.open("a") as out:
         out.write(f"{line}\n")
+
+
+def _console_print(system: System) -> None:
+    """The console's URL and a one-time sign-in link for each person of the story."""
+    _say(f"\nconsole: {system.console_url()}  — sign in as each person (each link works once):")
+    for line in signin_links(redis_url=system.servers.redis_url, prefix=system.prefix,
+                             console_url=system.console_url()):
+        _say(f"  {line}")
 
 
 def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
@@ -42,7 +51,7 @@ def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
     # ports of its own, so the demo runs beside a stack started by `assay up` (it prints them)
     system = System(state=run_state, servers=servers, keys=keys_load_or_create(state), prefix="demo",
                     web_workers={"assignment": 2}, extra_env={"SCORING_REFIT_SECONDS": "10"},
-                    ports={service: free_port() for service in SERVICES})
+                    ports={service: free_port() for service in (*SERVICES, "console")})
     receiver = WebhookReceiver()
     try:
         system.migrate()
@@ -66,6 +75,14 @@ def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
             raise DemoFailed(f"service processes exited: {'; '.join(system.dead())}")
         report_print(story=story, crowd=crowd, truth=truth, receiver=receiver, say=_say)
         _say(f"\ndemo finished in {time.monotonic() - started:.0f}s")
+        _console_print(system)
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            _say("\nthe system stays up for the console; Ctrl-C stops it")
+            try:
+                while not system.dead():
+                    time.sleep(1.0)
+            except KeyboardInterrupt:
+                pass
         return 0
     except DemoFailed as exc:
         _say(f"\ndemo FAILED: {exc}\nlogs: {run_state / 'logs'}")

@@ -24,8 +24,18 @@ import redis
 from assay_shared.bus.lag import lag_read
 from assay_shared.config import ConfigError, load_stack_config
 from assay_shared.stack.processes import (
-    PortBusy, Unit, _now_iso, exit_describe, group_members, group_signal, groups_terminate, port_free, port_holder,
-    ports_wait_free, stack_groups, units_stop,
+    PortBusy,
+    Unit,
+    _now_iso,
+    exit_describe,
+    group_members,
+    group_signal,
+    groups_terminate,
+    port_free,
+    port_holder,
+    ports_wait_free,
+    stack_groups,
+    units_stop,
 )
 
 TICK_SECONDS = 0.2
@@ -307,6 +317,7 @@ def up(*, state: Path, timeout: float = 240.0) -> int:
     if current is not None and _alive(current.get("pid")):
         if current.get("status") == "ready":
             _print_status(current, header="already running")
+            _print_console(current)
             return 0
         print(f"assay up: a supervisor (pid {current['pid']}) is {current.get('status')}; see `assay status` "
               f"and {state / 'supervisor.log'}", file=sys.stderr)
@@ -324,6 +335,7 @@ def up(*, state: Path, timeout: float = 240.0) -> int:
         phase = (current or {}).get("status")
         if phase == "ready":
             _print_status(current, header="up")
+            _print_console(current)
             return 0
         if phase == "failed":
             print(f"assay up failed: {current['error']} (log: {state / 'supervisor.log'})", file=sys.stderr)
@@ -394,6 +406,21 @@ def _alive(pid: int | None) -> bool:
 
 
 # -- `assay status` -----------------------------------------------------------------------------------------------
+def _print_console(current: dict) -> None:
+    """The console's URL and a fresh one-time sign-in link for each demo person (each link works once)."""
+    from assay_shared.stack.console import signin_links
+
+    if not current.get("console"):
+        return
+    print(f"\n  console    {current['console']}  — one-time sign-in links (tenant demo-vendor):")
+    try:
+        for line in signin_links(redis_url=current["redis_url"], prefix=current.get("prefix", "assay"),
+                                 console_url=current["console"]):
+            print(f"    {line}")
+    except redis.RedisError as exc:
+        print(f"    (no links: Redis does not answer: {exc})")
+
+
 def _since(stamp: str | None) -> str:
     if not stamp:
         return "-"

@@ -14,12 +14,14 @@ import redis
 from assay_shared.auth.tokens import KeyPair, keypair_generate, public_keys_json, token_mint
 from assay_shared.bus.lag import lag_read
 from assay_shared.db.bootstrap import url_with
+from assay_shared.stack.console import CONSOLE_PORT, console_env, console_unit
 from assay_shared.stack.processes import STACK_MARKER, Unit, exit_describe, service_migrate, service_units
 from assay_shared.stack.servers import Servers
 from assay_shared.stack.supervise import StartFailed, Supervisor
 
 SERVICES = ("assignment", "scoring", "review", "metrics", "webhooks")
-DEFAULT_PORTS = {"assignment": 8101, "scoring": 8102, "review": 8103, "metrics": 8104, "webhooks": 8105}
+DEFAULT_PORTS = {"assignment": 8101, "scoring": 8102, "review": 8103, "metrics": 8104, "webhooks": 8105,
+                 "console": CONSOLE_PORT}
 APP_ROLE = "assay_app"
 
 
@@ -81,6 +83,11 @@ class System:
             units += service_units(service=service, env=self.service_env(service), port=self.ports[service],
                                    web_workers=self.web_workers.get(service, 1), log_dir=self.state / "logs",
                                    web=True, worker=True, celery=celery)
+        if self.ports.get("console"):  # the console: pages on the services' APIs (ADR 0076)
+            units.append(console_unit(env=console_env(service_urls=self.urls(), redis_url=self.servers.redis_url,
+                                                      prefix=self.prefix, keys=self.keys, state=self.state,
+                                                      log_level=os.environ.get("LOG_LEVEL", "WARNING")),
+                                      port=self.ports["console"], log_dir=self.state / "logs"))
         return sorted(units, key=lambda unit: unit.kind == "web")
 
     def start(self, *, celery: bool = True, timeout: float = 180.0, stop: threading.Event | None = None,
@@ -130,7 +137,10 @@ class System:
         return token_mint(private_pem=self.keys.private_pem, kid=self.keys.kid, tenant=tenant, subject=subject,
                           roles=roles, ttl_seconds=ttl_seconds)
 
+    def console_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.ports['console']}" if self.ports.get("console") else None
+
     def describe(self) -> dict:
-        return {"servers": self.servers.describe(), "services": self.urls(), "logs": str(self.state / "logs"),
+        return {"servers": self.servers.describe(), "services": self.urls(), "console": self.console_url(), "logs": str(self.state / "logs"),
                 "kid": self.keys.kid, "redis_url": self.servers.redis_url, "prefix": self.prefix,
                 "processes": self.supervisor.describe() if self.supervisor else []}

@@ -56,3 +56,17 @@ def annotator_reinstate(*, annotator: str, project_id: UUID | None, actor: str, 
     _change(standing=standing, change="reinstated", rule="manual", rule_id=None, reason=reason, value=None,
             threshold=None, count=0, actor=actor)
     return standing
+
+
+def annotator_suspend(*, annotator: str, project_id: UUID | None, actor: str, reason: str) -> Standing:
+    """Suspend by hand in a scope (project or, with None, the tenant); assignment stops routing to them."""
+    standing = _standing_lock(annotator=annotator, project_id=project_id)
+    if standing.suspended:
+        scope = f"project {project_id}" if project_id else "the tenant"
+        raise ConflictError(f"{annotator} is already suspended in {scope}",
+                            fields={"annotator": ["already suspended in this scope"]})
+    standing.suspended, standing.since = True, timezone.now()
+    standing.save(update_fields=["suspended", "since", "updated_at"])
+    _change(standing=standing, change="suspended", rule="manual", rule_id=None, reason=reason, value=None,
+            threshold=None, count=0, actor=actor)
+    return standing

@@ -1,0 +1,83 @@
+"""Review: the reviewer's queue, one item with the answer drawn beside the consensus, accept / reject."""
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from assay_console.drawing import choices_of, shapes_of, text_segments
+from assay_console.services import ApiError, api
+
+
+def queue(request):
+    client = api(request, "review")
+    project_id = request.GET.get("project_id", "").strip() or None
+    pending = client.get("/review-items", status="pending", project_id=project_id).get("results", [])
+    claimed = [i for i in client.get("/review-items", status="claimed", project_id=project_id).get("results", [])
+               if i.get("claimed_by") == request.person.subject]
+    notice = "nothing is waiting for review" if request.GET.get("empty") else ""
+    return render(request, "console/review_queue.html", {"pending": pending[:200], "pending_count": len(pending),
+                                                         "claimed": claimed, "notice": notice})
+
+
+def claim(request):
+    if request.method != "POST":
+        return redirect("review")
+    body = {"project_id": request.POST["project_id"]} if request.POST.get("project_id") else {}
+    item = api(request, "review").post("/review-items/claim", body)
+    if not item:
+        return redirect("/review?empty=1")
+    return redirect("review-item", review_id=item["review_id"])
+
+
+def _item(client, review_id: str, subject: str) -> dict:
+    for status in ("claimed", "decided"):
+        for item in client.get("/review-items", status=status).get("results", []):
+            if item["review_id"] == str(review_id) and (status == "decided" or item.get("claimed_by") == subject):
+                return item
+    raise Http404("this review item is not claimed by you")
+
+
+def item(request, review_id):
+    client = api(request, "review")
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        verdict = request.POST.get("verdict", "")
+        comment = request.POST.get("comment", "").strip()
+        if verdict not in ("accepted", "rejected"):
+            errors["verdict"] = ["choose accept or reject"]
+        elif verdict == "rejected" and not comment:
+            errors["comment"] = ["say what is wrong: the annotator sees it"]
+        else:
+            try:
+                client.post(f"/review-items/{review_id}/decision", {"verdict": verdict, "comment": comment})
+                return redirect("review")
+            except ApiError as exc:
+                if exc.status in (401, 403, 404):
+                    raise
+                errors = dict(exc.fields) or {"__all__": [exc.message]}
+    found = _item(client, review_id, request.person.subject)
+    task = api(request, "assignment").get(f"/tasks/{found['task_id']}/answers")
+    submission = next((s for s in task["submissions"] if s["submission_id"] == str(found["submission_id"])), None)
+    try:
+        consensus = api(request, "scoring").get(f"/consensus/{found['task_id']}")
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        consensus = None
+    kind = task["answer_type"]
+    answer = submission["answer"] if submission else None
+    data = task["data"] if isinstance(task["data"], dict) else {}
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    text = metadata.get("text") if isinstance(metadata.get("text"), str) else None
+    context = {
+        "item": found, "task": task, "submission": submission, "consensus": consensus, "answer_type": kind,
+        "url": data.get("url", ""), "width": metadata.get("width") or 1000, "height": metadata.get("height") or 750,
+        "shapes": shapes_of(answer, answer_type=kind, kind="answer")
+        + shapes_of(consensus["answer"] if consensus else None, answer_type=kind, kind="consensus"),
+        "choices": choices_of(answer), "consensus_choices": choices_of(consensus["answer"] if consensus else None),
+        "text": text, "segments": text_segments(text, answer) if text is not None and kind == "text_span" else [],
+        "consensus_segments": text_segments(text, consensus["answer"]) if text is not None and consensus
+        and kind == "text_span" else [],
+        "errors": errors, "form": request.POST if errors else {},
+    }
+    return render(request, "console/review_item.html", context, status=400 if errors else 200)

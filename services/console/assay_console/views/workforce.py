@@ -1,0 +1,128 @@
+"""Workforce: the annotator table (sortable, filterable, CSV), an annotator's page with charts, suspend and
+reinstate with a reason."""
+from __future__ import annotations
+
+import csv
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from assay_console.services import ApiError, api
+
+COLUMNS = (("annotator", "annotator"), ("submissions", "submissions"), ("gold_accuracy", "accuracy on gold"),
+           ("gold_count", "gold answers"), ("agreement", "agreement"), ("mean_duration_ms", "time per task (ms)"),
+           ("rejection_rate", "review rejection rate"), ("standing", "standing"))
+SORTS = {key for key, _ in COLUMNS}
+STANDINGS = ("suspended", "flagged", "qualified", "ok")
+
+
+def _weighted(rows: list[dict], value, weight) -> float | None:
+    pairs = [(value(r), weight(r)) for r in rows if value(r) is not None and weight(r)]
+    total = sum(w for _, w in pairs)
+    return round(sum(v * w for v, w in pairs) / total, 4) if total else None
+
+
+def annotator_rows(*, metrics: list[dict], standings: list[dict], daily: dict[str, list] | None = None) -> list[dict]:
+    """One row per annotator over the projects given (weighted by each project's counts)."""
+    by_annotator: dict[str, list[dict]] = {}
+    for row in metrics:
+        by_annotator.setdefault(row["annotator"], []).append(row)
+    state: dict[str, set[str]] = {}
+    for s in standings:
+        for name in ("suspended", "flagged", "qualified"):
+            if s.get(name):
+                state.setdefault(s["annotator"], set()).add(name)
+    out = []
+    for name, rows in sorted(by_annotator.items()):
+        reviews = sum(r["reviews"]["count"] for r in rows)
+        rejected = sum(r["reviews"]["rejected"] for r in rows)
+        out.append({
+            "annotator": name,
+            "submissions": sum(r["submissions"] for r in rows),
+            "gold_accuracy": _weighted(rows, lambda r: r["gold"]["mean_score"], lambda r: r["gold"]["count"]),
+            "gold_count": sum(r["gold"]["count"] for r in rows),
+            "agreement": _weighted(rows, lambda r: r["consensus"]["agreement"], lambda r: r["consensus"]["count"]),
+            "mean_duration_ms": _weighted(rows, lambda r: r["mean_duration_ms"], lambda r: r["submissions"]),
+            "rejection_rate": round(rejected / reviews, 4) if reviews else None,
+            "standing": ", ".join(sorted(state.get(name, ()))) or "ok",
+            "trend": (daily or {}).get(name, []),
+        })
+    return out
+
+
+def rows_filter_sort(rows: list[dict], *, q: str, standing: str, sort: str, descending: bool) -> list[dict]:
+    if q:
+        rows = [r for r in rows if q.lower() in r["annotator"].lower()]
+    if standing in STANDINGS:
+        rows = [r for r in rows if standing in r["standing"].split(", ")]
+    key = sort if sort in SORTS else "annotator"
+    present = [r for r in rows if r[key] is not None]
+    missing = [r for r in rows if r[key] is None]
+    return sorted(present, key=lambda r: r[key], reverse=descending) + missing
+
+
+def _table(request) -> tuple[list[dict], dict]:
+    params = {"q": request.GET.get("q", "").strip()[:128], "standing": request.GET.get("standing", ""),
+              "sort": request.GET.get("sort", "annotator"), "dir": request.GET.get("dir", "asc"),
+              "project_id": request.GET.get("project_id", "").strip()}
+    client = api(request, "metrics")
+    metrics = client.get("/annotators", project_id=params["project_id"] or None).get("results", [])
+    standings = client.get("/standings").get("results", [])
+    try:
+        daily = {r["annotator"]: [d["gold_mean_score"] for d in r["daily"]] for r in client.get("/annotator-daily", days=14).get("results", [])}
+    except ApiError:
+        daily = {}
+    rows = rows_filter_sort(annotator_rows(metrics=metrics, standings=standings, daily=daily), q=params["q"],
+                            standing=params["standing"], sort=params["sort"], descending=params["dir"] == "desc")
+    return rows, params
+
+
+def workforce(request):
+    rows, params = _table(request)
+    template = "console/workforce_rows.html" if request.htmx else "console/workforce.html"
+    return render(request, template, {"rows": rows, "params": params, "columns": COLUMNS, "standings": STANDINGS})
+
+
+def workforce_csv(request):
+    rows, _ = _table(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="annotators.csv"'
+    writer = csv.writer(response)
+    writer.writerow([key for key, _ in COLUMNS])
+    for row in rows:
+        writer.writerow(["" if row[key] is None else row[key] for key, _ in COLUMNS])
+    return response
+
+
+def annotator(request, name: str):
+    client = api(request, "metrics")
+    errors: dict[str, list[str]] = {}
+    notice = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        reason = request.POST.get("reason", "").strip()
+        body = {"reason": reason, "project_id": request.POST.get("project_id") or None}
+        if action not in ("suspend", "reinstate"):
+            errors["action"] = ["must be suspend or reinstate"]
+        elif not reason:
+            errors["reason"] = ["is required: say why"]
+        else:
+            try:
+                client.post(f"/annotators/{name}/{action}", body)
+                return redirect("annotator", name=name)
+            except ApiError as exc:
+                if exc.status in (401, 403):
+                    raise
+                errors = {k if k in ("reason", "project_id") else "__all__": v for k, v in exc.fields.items()} \
+                    or {"__all__": [exc.message]}
+    detail = client.get(f"/annotators/{name}")
+    changes = client.get("/standing-changes", annotator=name).get("results", [])[:50]
+    daily = detail["trend"]["daily"]
+    chart = {"labels": [d["date"] for d in daily],
+             "accuracy": [d["gold_mean_score"] for d in daily],
+             "throughput": [d["submissions"] for d in daily],
+             "duration": [d["mean_duration_ms"] for d in daily]}
+    suspended = any(s["suspended"] for s in detail["standings"])
+    return render(request, "console/annotator.html", {
+        "name": name, "detail": detail, "changes": changes, "chart": chart, "errors": errors, "notice": notice,
+        "suspended": suspended, "form": request.POST if errors else {}}, status=400 if errors else 200)
