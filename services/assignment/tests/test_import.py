@@ -42,7 +42,7 @@ def test_bad_file_refused_whole_with_every_bad_row_listed(api, cast, make_projec
     assert error["message"] == "the file was refused: 6 bad row(s); nothing was imported"
     assert error["fields"] == {
         "lines[2].url": ["is required: a URL or URI with a scheme (https://, s3://, ...)"],
-        "lines[3]": ["is not valid JSON: Expecting property name enclosed in double quotes"],
+        "lines[3]": ["is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"],
         "lines[4].colour": ["is not a task field"],
         "lines[4].priority": ["must be an integer between -1000000 and 1000000"],
         "lines[5].external_id": ["repeats the external_id of line 1"],

@@ -132,7 +132,7 @@ def test_bulk_import_with_one_bad_line_imports_nothing_and_names_every_bad_line(
     response = api(cast.owner).post(f"{URL}/import", "\n".join(lines), content_type="application/x-ndjson")
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {
-        "lines[1]": ["is not JSON (Expecting property name enclosed in double quotes at char 1)"],
+        "lines[1]": ["is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"],
         "lines[3].reason": ["This field may not be blank."],
     }
     # the answer-level problems surface once the syntax is right

@@ -41,6 +41,11 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
         "INSTALLED_APPS": ["rest_framework", "drf_spectacular", "assay_shared.bus", *apps],
         "MIDDLEWARE": ["assay_shared.observability.middleware.AssayMiddleware"],
         "ROOT_URLCONF": urlconf,
+        # Request bodies (ADR 0081): the middleware answers 413 past the route's limit (a view's
+        # `max_body_bytes`, else this), so Django's own check, which answers an HTML page, is off.
+        "ASSAY_MAX_BODY_BYTES": 1024 * 1024,
+        "ASSAY_JSON_MAX_DEPTH": 32,
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": None,
         "DATABASES": {"default": database},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "USE_TZ": True,
@@ -50,7 +55,7 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
             "DEFAULT_AUTHENTICATION_CLASSES": ["assay_shared.auth.drf.TokenAuthentication"],
             "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
             "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+            "DEFAULT_PARSER_CLASSES": ["assay_shared.parsing.JSONParser"],
             "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
             "EXCEPTION_HANDLER": "assay_shared.errors.api_exception_handler",
             "UNAUTHENTICATED_USER": None,

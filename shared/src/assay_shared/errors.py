@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
@@ -39,6 +39,18 @@ class ConflictError(ApplicationError):
 class ForbiddenError(ApplicationError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "forbidden"
+
+
+class PayloadTooLargeError(ApplicationError):
+    """The body is larger than its route accepts (413); nothing of it was parsed."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "payload_too_large"
+
+    def __init__(self, *, limit: int) -> None:
+        super().__init__(f"the request body is larger than this route accepts ({limit} bytes)",
+                         fields={"body": [f"at most {limit} bytes"]})
+        self.limit = limit
 
 
 class BusyError(ApplicationError):
@@ -103,10 +115,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else None
         return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status_code,
                         headers=headers)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(code="payload_too_large", message=str(exc) or "the request body is too large",
+                                   fields={"body": ["too large"]}), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    # imported here: rest_framework.views reads the parser settings, whose parser imports this module
+    from rest_framework.views import exception_handler as drf_exception_handler  # noqa: PLC0415
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -125,6 +143,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def json_error(*, status_code: int, code: str, message: str) -> JsonResponse:
+def json_error(*, status_code: int, code: str, message: str,
+               fields: dict[str, list[str]] | None = None) -> JsonResponse:
     """For plain Django views and middleware."""
-    return JsonResponse(error_body(code=code, message=message), status=status_code)
+    return JsonResponse(error_body(code=code, message=message, fields=fields), status=status_code)
+
+
+def application_error_response(exc: ApplicationError) -> JsonResponse:
+    """An ApplicationError raised outside DRF (middleware, plain views) in the one shape."""
+    return json_error(status_code=exc.status_code, code=exc.code, message=exc.message, fields=exc.fields)

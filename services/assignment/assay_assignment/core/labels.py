@@ -111,6 +111,11 @@ def schema_errors(definition: Any) -> Errors:
     return errors
 
 
+def _is_label(value: Any, labels: dict) -> bool:
+    """A label is a string naming one of the schema's labels (a list or object there is not, and is unhashable)."""
+    return isinstance(value, str) and value in labels
+
+
 def _attributes_check(values: Any, specs: list[dict], path: str, errors: Errors) -> None:
     if values is None:
         values = {}
@@ -167,7 +172,7 @@ def answer_errors(definition: dict, answer: Any, *, path: str = "answer") -> Err
         return errors
     if kind == "single_choice":
         _keys_check(answer, {"label", "attributes"}, path, errors)
-        if answer.get("label") not in labels:
+        if not _is_label(answer.get("label"), labels):
             _err(errors, f"{path}.label", f"must be one of the schema's labels ({', '.join(list(labels)[:20])})")
         else:
             _attributes_check(answer.get("attributes"), labels[answer["label"]], f"{path}.attributes", errors)
@@ -179,7 +184,7 @@ def answer_errors(definition: dict, answer: Any, *, path: str = "answer") -> Err
             _err(errors, f"{path}.labels", "is required: a list of labels")
             return errors
         for i, name in enumerate(chosen):
-            if name not in labels:
+            if not _is_label(name, labels):
                 _err(errors, f"{path}.labels[{i}]", "is not a label of the schema")
         if len({str(c) for c in chosen}) != len(chosen):
             _err(errors, f"{path}.labels", "must not repeat a label")
@@ -202,7 +207,7 @@ def answer_errors(definition: dict, answer: Any, *, path: str = "answer") -> Err
         geometry = "start" if kind == "text_span" else OBJECT_TYPES[kind]
         allowed = {"label", "attributes", "start", "end"} if kind == "text_span" else {"label", "attributes", geometry}
         _keys_check(item, allowed, p, errors)
-        if item.get("label") not in labels:
+        if not _is_label(item.get("label"), labels):
             _err(errors, f"{p}.label", "is not a label of the schema")
         else:
             _attributes_check(item.get("attributes"), labels[item["label"]], f"{p}.attributes", errors)

@@ -5,11 +5,14 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import Resolver404, resolve
 
 from assay_shared.auth.tokens import TokenError, TokenVerifier
 from assay_shared.db.tenancy import tenant_atomic
+from assay_shared.errors import PayloadTooLargeError, application_error_response, json_error
 from assay_shared.observability import metrics
 from assay_shared.observability.context import correlation_scope
+from assay_shared.parsing import max_body_bytes
 
 _verifier: TokenVerifier | None = None
 
@@ -19,6 +22,45 @@ def verifier() -> TokenVerifier:
     if _verifier is None:
         _verifier = TokenVerifier(settings.ASSAY_JWT_PUBLIC_KEYS)
     return _verifier
+
+
+def body_limit(request) -> int:
+    """The route's body limit: its view's `max_body_bytes`, else ASSAY_MAX_BODY_BYTES (ADR 0081)."""
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return max_body_bytes()
+    limit = getattr(getattr(view, "view_class", None), "max_body_bytes", None) or getattr(view, "max_body_bytes", None)
+    return int(limit) if limit else max_body_bytes()
+
+
+def body_size(request) -> int | None:
+    """The body's length from Content-Length, or from the buffered body when the client sent none."""
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared:
+        return int(declared)  # ValueError for a malformed header, answered 400 by body_refusal
+    stream = getattr(request, "_stream", None)
+    seekable = getattr(stream, "seekable", None)
+    if stream is None or seekable is None or not seekable():
+        return None
+    at = stream.tell()
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(at)
+    return size
+
+
+def body_refusal(request):
+    """A 413 (or 400) response when the body is over the route's limit, else None; sets request.assay_body_limit."""
+    limit = request.assay_body_limit = body_limit(request)
+    try:
+        size = body_size(request)
+    except ValueError:  # a malformed Content-Length
+        return json_error(status_code=400, code="malformed_request", message="Content-Length is not a number",
+                          fields={"Content-Length": ["must be a number of bytes"]})
+    if size is not None and size > limit:
+        return application_error_response(PayloadTooLargeError(limit=limit))
+    return None
 
 
 class AssayMiddleware:
@@ -38,6 +80,12 @@ class AssayMiddleware:
         with correlation_scope(request.headers.get("X-Correlation-ID")) as correlation_id:
             request.principal = None
             request.auth_error = None
+            refused = body_refusal(request)
+            if refused is not None:
+                refused["X-Correlation-ID"] = correlation_id
+                metrics.HTTP_LATENCY.labels(request.method, "unmatched", str(refused.status_code)).observe(
+                    time.perf_counter() - started)
+                return refused
             header = request.headers.get("Authorization", "")
             if header and not request.path.startswith(self.UNSCOPED):
                 scheme, _, token = header.partition(" ")

@@ -8,9 +8,11 @@ from rest_framework.views import APIView
 
 from assay_shared.auth.drf import HasRole
 from assay_shared.errors import ApplicationError
+from assay_shared.parsing import bounded_lines
 
 from assay_assignment.core import selectors
-from assay_assignment.core.services import imports, projects, status as annotator_status
+from assay_assignment.core.services import imports, projects
+from assay_assignment.core.services import status as annotator_status
 
 LEADS = HasRole.of("admin", "qa_lead")
 WORKERS = HasRole.of("admin", "qa_lead", "annotator", "reviewer", "expert", "service")
@@ -130,6 +132,7 @@ class BatchListImportApi(APIView):
 
     permission_classes = [LEADS]
     parser_classes = [RawFileParser]
+    max_body_bytes = imports.IMPORT_MAX_BYTES
 
     class FilterSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False, default="import")
@@ -150,8 +153,9 @@ class BatchListImportApi(APIView):
             raise ApplicationError("send the file as application/x-ndjson (JSON Lines) or text/csv",
                                    code="unsupported_media_type", status_code=415,
                                    fields={"Content-Type": [f"{content_type or 'none'} is not supported"]})
+        lines = bounded_lines(iter(request._request.readline, b""), limit=self.max_body_bytes)
         result = imports.batch_import(project_id=project_id, name=params.validated_data["name"],
-                                      lines=iter(request._request.readline, b""), file_format=file_format,
+                                      lines=lines, file_format=file_format,
                                       skip_invalid=params.validated_data["on_error"] == "skip")
         return Response({"batch": BatchOutput(result.batch).data, "imported": result.imported,
                          "duplicates": result.duplicates, "rejected_rows": result.rejected_rows,

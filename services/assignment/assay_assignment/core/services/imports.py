@@ -4,22 +4,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
-import re
 
 from django.db import connection
 
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, NotFoundError
+from assay_shared.parsing import first_problem, json_check, json_parse
 
 from assay_assignment.core.models import Batch, Project
 from assay_assignment.core.push import work_available_push
 from assay_assignment.core.services.progress import progress_add, progress_rows_create
 
 MAX_LISTED_ERRORS = 100_000
+IMPORT_MAX_BYTES = 256 * 1024 * 1024  # a file larger than this is refused with 413 before it is read
 URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -85,9 +87,9 @@ def _jsonl_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str]
         if not text:
             continue
         try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield number, None, f"is not valid JSON: {exc.msg}"
+            row = json_parse(text, field="")
+        except ApplicationError as exc:  # not JSON, nested too deep, or text Postgres cannot store
+            yield number, None, first_problem(exc)
             continue
         if not isinstance(row, dict):
             yield number, None, "must be a JSON object"
@@ -128,6 +130,11 @@ def _csv_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict | None, str]]:
             continue
         if row.get("external_id") is None:
             row.pop("external_id", None)
+        try:
+            json_check(row, field="")
+        except ApplicationError as exc:
+            yield line, None, first_problem(exc)
+            continue
         yield line, row, json.dumps(row)
 
 

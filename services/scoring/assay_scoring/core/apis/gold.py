@@ -1,8 +1,6 @@
 """Gold answers: set, read, retire, bulk import (qa_lead, expert, admin only)."""
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
@@ -11,6 +9,7 @@ from rest_framework.views import APIView
 
 from assay_shared.auth.drf import principal_of
 from assay_shared.errors import ApplicationError, flatten_fields
+from assay_shared.parsing import json_parse
 
 from assay_scoring.core.apis.common import CanManageGold, PageSerializer, page
 from assay_scoring.core.models import ANSWER_TYPES
@@ -110,6 +109,7 @@ class GoldAnswerImportApi(APIView):
     All lines are checked before any is applied; one bad line refuses the whole import."""
 
     permission_classes = [CanManageGold]
+    max_body_bytes = MAX_IMPORT_BYTES
 
     @extend_schema(
         operation_id="gold_answers_import", request={"application/x-ndjson": OpenApiTypes.STR},
@@ -134,9 +134,9 @@ class GoldAnswerImportApi(APIView):
         rows, errors = [], {}
         for index, (_, line) in enumerate(lines):
             try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors[f"lines[{index}]"] = [f"is not JSON ({exc.msg} at char {exc.pos})"]
+                item = json_parse(line, field=f"lines[{index}]")
+            except ApplicationError as exc:  # not JSON, nested too deep, or text Postgres cannot store
+                errors.update(exc.fields)
                 continue
             body = GoldAnswerInput(data=item) if isinstance(item, dict) else None
             if body is None:
