@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..errors import AggregationInputError
-from ._common import ConsensusResult
+from ._common import ConsensusResult, check_answers
+from .dawid_skene import dawid_skene, one_coin_dawid_skene
 from .mace import mace
+from .selection import Candidate, choose_model
 
-DEFAULT_METHOD = "mace"
-DEFAULT_CONFIG: dict = {"init": "majority", "knowing_prior": (1.0, 1.0), "strategy_prior": 1.0, "n_iter": 50}
+DEFAULT_METHOD = "default"
+# Four models of how annotators answer, each learning class priors, from the most flexible to the
+# most rigid; the project's own answers choose among them (held-out answer likelihood).
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("dawid_skene_map", dawid_skene, {"smoothing": 0.1, "diagonal_prior": 1.0}),
+    Candidate("dawid_skene_map_strong", dawid_skene, {"smoothing": 1.0, "diagonal_prior": 2.0}),
+    Candidate("one_coin_dawid_skene", one_coin_dawid_skene, {}),
+    Candidate("mace", mace, {"init": "majority", "knowing_prior": (1.0, 1.0), "strategy_prior": 1.0,
+                             "n_iter": 50, "learn_class_priors": True}),
+)
+FALLBACK = "dawid_skene_map_strong"
+DEFAULT_CONFIG: dict = {"candidates": [c.name for c in CANDIDATES], "criterion": "heldout_answer_loglik",
+                        "folds": 5, "seed": 0, "min_answers": 30, "fallback": FALLBACK}
 
 
 def categorical_consensus(
@@ -22,13 +37,38 @@ def categorical_consensus(
     n_classes: int | None = None,
     gold_items: np.ndarray | None = None,
     gold_labels: np.ndarray | None = None,
+    folds: int = 5,
+    seed: int = 0,
 ) -> ConsensusResult:
-    """Default consensus for single-choice answers: MACE started from majority vote,
-    Beta(1, 1) prior on knowing, Dirichlet(1) prior on spam strategies, 50 VB-EM
-    iterations (``DEFAULT_CONFIG``); one fixed configuration for every project.
+    """Default consensus for single-choice answers: the candidate model (``CANDIDATES``) that best
+    predicts held-out answers of this very data, refitted on all of it.
+
+    Candidates: Dawid-Skene with a weak and a strong Dirichlet prior on each confusion row
+    (pseudo-counts ``smoothing`` on every cell plus ``diagonal_prior`` on the diagonal), one-coin
+    Dawid-Skene, and MACE started from majority vote; all learn class priors. The criterion is the
+    mean log predictive probability of each answer under the model fitted without it (``folds``-fold
+    split of the answers, seeded; gold clamped). With fewer than ``min_answers`` (30) answers the
+    split says little and ``FALLBACK`` is used. ``result.method`` is ``"default"``;
+    ``result.extra`` holds ``model`` (the chosen candidate), ``heldout_loglik`` (every candidate's
+    score) and ``folds``.
     """
-    return mace(items=items, workers=workers, labels=labels, n_items=n_items, n_workers=n_workers,
-                n_classes=n_classes, gold_items=gold_items, gold_labels=gold_labels, **DEFAULT_CONFIG)
+    data = check_answers(items=items, workers=workers, labels=labels, n_items=n_items,
+                         n_workers=n_workers, n_classes=n_classes)
+    if folds < 2:
+        raise AggregationInputError("folds must be at least 2")
+    by_name = {c.name: c for c in CANDIDATES}
+    scores: dict[str, float] = {}
+    chosen = FALLBACK
+    if data.n_answers >= DEFAULT_CONFIG["min_answers"] and data.n_classes > 1:
+        choice = choose_model(candidates=CANDIDATES, data=data, gold_items=gold_items, gold_labels=gold_labels,
+                              folds=folds, seed=seed)
+        chosen, scores = choice.chosen, choice.scores
+    candidate = by_name[chosen]
+    result = candidate.fit(items=data.items, workers=data.workers, labels=data.labels, n_items=data.n_items,
+                           n_workers=data.n_workers, n_classes=data.n_classes, gold_items=gold_items,
+                           gold_labels=gold_labels, **candidate.settings)
+    return replace(result, method="default",
+                   extra={**result.extra, "model": chosen, "heldout_loglik": scores, "folds": folds})
 
 
 def multi_choice_consensus(

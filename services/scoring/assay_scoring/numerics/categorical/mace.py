@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from ._common import CategoricalData, ConsensusResult, check_answers, clamp, finish, gold_matrix, vote_posteriors
+from ._common import (
+    CategoricalData,
+    ConsensusResult,
+    answered_mask,
+    check_answers,
+    clamp,
+    finish,
+    gold_matrix,
+    vote_posteriors,
+)
 
 
 def mace(
@@ -30,7 +39,9 @@ def mace(
     """MACE (Hovy et al. 2013) with variational-Bayes M-steps, as in Crowd-Kit.
 
     A worker answers the true label with probability ``knowing`` and otherwise draws
-    from a personal ``strategy`` distribution; the truth is uniform a priori.
+    from a personal ``strategy`` distribution; the truth is uniform a priori, or with
+    ``learn_class_priors`` follows class priors re-estimated at every iteration as the
+    mean posterior of the items that have answers or gold (started from the vote shares).
     ``knowing_prior=(a_spam, a_know)`` are the Beta prior counts, ``strategy_prior``
     the symmetric Dirichlet count. ``init="random"`` runs ``n_restarts`` seeded random
     starts and keeps the best marginal likelihood; ``init="majority"`` runs one EM
@@ -62,22 +73,37 @@ def mace(
     k = data.n_classes
     for spam, theta in starts:
         log_pi = np.full(k, -np.log(k))
+        if learn_class_priors:
+            log_pi = np.log(np.maximum(_start_prior(data, gold), 1e-10))
         kl = 0.0
         for _ in range(n_iter):
             post, _ = _e_step(data, spam, theta, gold, log_pi)
             spam, theta, kl = _vb_m_step(data, post, prior_sk, strategy_prior, spam=spam, theta=theta,
                                          with_kl=True)
             if learn_class_priors:
-                log_pi = np.log(np.maximum(post.mean(axis=0), 1e-10))
+                log_pi = np.log(np.maximum(_answered_mean(data, gold, post), 1e-10))
         post, loglik = _e_step(data, spam, theta, gold, log_pi)
         score = loglik if select == "loglik" else loglik - kl
         if best is None or score > best[0]:
-            best = (score, post, spam, theta, loglik, loglik - kl)
-    _, post, spam, theta, loglik, elbo = best
+            best = (score, post, spam, theta, loglik, loglik - kl, np.exp(log_pi))
+    _, post, spam, theta, loglik, elbo, priors = best
     confusion = spam[:, 0, None, None] * theta[:, None, :] + spam[:, 1, None, None] * np.eye(k)[None]
     return finish(method="mace", data=data, posteriors=post, worker_skill=spam[:, 1].copy(), gold=gold,
-                  worker_confusion=confusion, class_priors=np.full(k, 1.0 / k), n_iter=n_iter,
+                  worker_confusion=confusion, class_priors=priors / priors.sum(), n_iter=n_iter,
                   extra={"log_marginal_likelihood": loglik, "elbo": elbo, "strategy": theta})
+
+
+def _start_prior(data: CategoricalData, gold: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Class priors to start from: the mean vote share of the answered (or gold) items."""
+    return _answered_mean(data, gold, clamp(vote_posteriors(data), gold))
+
+
+def _answered_mean(data: CategoricalData, gold: tuple[np.ndarray, np.ndarray] | None,
+                   post: np.ndarray) -> np.ndarray:
+    mask = answered_mask(data, gold)
+    if not mask.any():
+        return np.full(data.n_classes, 1.0 / data.n_classes)
+    return post[mask].mean(axis=0)
 
 
 def _e_step(
