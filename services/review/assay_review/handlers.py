@@ -19,7 +19,7 @@ def _submission(e: Envelope) -> services.SubmissionIn:
         submission_id=payload_uuid(e, p["submission_id"], "submission_id"), task_id=payload_uuid(e, p["task_id"], "task_id"),
         project_id=payload_uuid(e, p["project_id"], "project_id"), annotator=p["annotator"], answer=p["answer"],
         submitted_at=payload_time(e, p["submitted_at"], "submitted_at"), batch_id=p.get("batch_id"),
-        correlation_id=e.correlation_id)
+        correlation_id=e.correlation_id, schema_version=p.get("schema_version"))
 
 
 def _consensus(e: Envelope) -> services.ConsensusIn:
@@ -27,7 +27,9 @@ def _consensus(e: Envelope) -> services.ConsensusIn:
     return services.ConsensusIn(
         task_id=payload_uuid(e, p["task_id"], "task_id"), project_id=payload_uuid(e, p["project_id"], "project_id"),
         batch_id=p.get("batch_id"), annotators=p["annotators"],
-        submission_ids=[payload_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]], correlation_id=e.correlation_id)
+        submission_ids=[payload_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]], correlation_id=e.correlation_id,
+        answer=p.get("answer"), answer_type=p.get("answer_type"), method=p.get("method"), confidence=p.get("confidence"),
+        agreement=p.get("agreement"), revision=p.get("revision", 0))
 
 
 @registry.on_many("annotation.submitted")
@@ -44,9 +46,18 @@ def on_gold_scored(*, events: list[Envelope]) -> None:
 
 @registry.on_many("consensus.reached")
 def on_consensus_reached(*, events: list[Envelope]) -> None:
-    services.consensus_submissions_record(consensuses=[_consensus(e) for e in events])
+    services.consensus_reached_apply(consensuses=[_consensus(e) for e in events])
 
 
 @registry.on_many("consensus.disputed")
 def on_consensus_disputed(*, events: list[Envelope]) -> None:
-    services.consensus_disputes_queue(consensuses=[_consensus(e) for e in events])
+    services.consensus_disputed_apply(consensuses=[_consensus(e) for e in events])
+
+
+@registry.on("project.configured")
+def on_project_configured(*, event: Envelope) -> None:
+    p = event.payload
+    settings = p.get("settings") or {}
+    services.project_configure(project_id=payload_uuid(event, p["project_id"], "project_id"),
+                               answer_type=p["answer_type"], labels=p["labels"], overlap=p["overlap"],
+                               max_overlap=settings.get("max_overlap"), schema_version=settings.get("schema_version"))

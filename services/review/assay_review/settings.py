@@ -1,4 +1,6 @@
 """Settings of the review service: everything comes from the environment (see assay_shared.config)."""
+import os
+
 from assay_shared.django_settings import build_settings
 
 globals().update(
@@ -10,3 +12,6 @@ globals().update(
 
     )
 )
+
+# where the customer reaches this service: the base of the signed export links batch.accepted carries
+REVIEW_PUBLIC_URL = os.environ.get("REVIEW_PUBLIC_URL", "http://127.0.0.1:8103")

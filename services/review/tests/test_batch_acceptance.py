@@ -1,5 +1,6 @@
 """A batch verdict at a stated AQL: plan, deterministic sample, review, batch.accepted / batch.rejected."""
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -63,6 +64,9 @@ def test_clean_sample_accepts_the_batch_with_the_numbers(deliver, api, cast, out
     assert outbox_events("batch.accepted") == []
     review_all(api, cast.reviewer, ["accepted"])
     [accepted] = outbox_events("batch.accepted")
+    link, expires = accepted.payload.pop("download_url"), accepted.payload.pop("download_expires_at")
+    assert link.startswith("http://127.0.0.1:8103/api/v1/exports/signed?token=")
+    assert datetime.fromisoformat(expires) - datetime.now(timezone.utc) > timedelta(days=6, hours=23)
     assert accepted.payload == {
         "inspection_id": inspection["inspection_id"], "batch_id": "b-1", "project_id": project, "lot_size": 20,
         "sample_size": 3, "reviewed": 3, "defects": 0, "aql": 4.0, "inspection_level": "II", "code_letter": "B",

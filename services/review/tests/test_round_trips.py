@@ -45,7 +45,8 @@ def test_a_batch_of_submissions_costs_the_same_as_one(api, cast):
     # not sampled: the policies, the submissions with the profiles' counts, the decisions (was 3 per event)
     assert count(submissions(projects, 1)) == CONSUMER + TURN + 3
     assert count(submissions(projects, 64)) == CONSUMER + 3
-    # sampled: + the review items and their review.requested (was 6 per event)
+    # sampled: + the review items (those not in review at any stage) and their review.requested (was 6 per event);
+    # the policies' read also reads the projects' review stages
     assert count(submissions(projects, 64, answer={"label": "dog"})) == CONSUMER + 5
     # replays of decided submissions: + one read of their first decisions
     again = submissions(projects, 8)
@@ -63,15 +64,18 @@ def test_other_runs_cost_one_statement_per_table():
     assert count(gold) == CONSUMER + TURN + 1  # was 1 per event
     reached = [consensus(type_="consensus.reached", project_id=project, annotators=["a", "b", "c"],
                          submission_ids=[str(uuid.uuid4()) for _ in range(3)]) for _ in range(20)]
-    assert count(reached) == CONSUMER + 1  # was 1 per event
+    # the submissions, the final labels and their label.finalized (was 1 per event, without final labels)
+    assert count(reached) == CONSUMER + 3
     disputed = [consensus(type_="consensus.disputed", project_id=project, annotators=["a", "b", "c"],
                           submission_ids=[str(uuid.uuid4()) for _ in range(3)]) for _ in range(20)]
-    assert count(disputed) == CONSUMER + 3  # submissions, review items, outbox rows (was 3 per event)
+    # submissions, the projects' overlap bounds and stages, the tasks' dispute markers, review items, outbox rows,
+    # final labels (none changes: nothing to announce) (was 3 per event, without stages, waiting or final labels)
+    assert count(disputed) == CONSUMER + 6
     # a batch of several types: each run its own statements, one inbox insert for all
     mixed = [gold_scored(project_id=project, score=0.5),
              consensus(type_="consensus.reached", project_id=project, annotators=["a"], submission_ids=[str(uuid.uuid4())]),
              *submissions([project], 4)]
-    assert count(mixed) == CONSUMER + 1 + 1 + 3
+    assert count(mixed) == CONSUMER + 1 + 3 + 3
     with acme():
         assert AnnotatorProfile.objects.filter(project_id=project).count() == 9
         assert ReviewItem.objects.count() == 60

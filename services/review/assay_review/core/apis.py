@@ -152,6 +152,10 @@ class ReviewItemOutput(serializers.Serializer):
     batch_id = serializers.CharField(allow_null=True)
     annotator = serializers.CharField()
     reason = serializers.CharField()
+    stage = serializers.IntegerField()
+    stage_name = serializers.CharField()
+    previous_id = serializers.UUIDField(allow_null=True, help_text="the item at the stage before, if forwarded")
+    forwarded = serializers.BooleanField(help_text="decided and sent on to a later stage (not final)")
     status = serializers.CharField()
     claimed_by = serializers.CharField(allow_null=True)
     reviewer = serializers.CharField(allow_null=True)
@@ -189,7 +193,8 @@ class ReviewItemClaimApi(APIView):
     def post(self, request):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = services.review_item_claim(reviewer=principal_of(request).subject, **body.validated_data)
+        principal = principal_of(request)
+        item = services.review_item_claim(reviewer=principal.subject, roles=principal.roles, **body.validated_data)
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = ReviewItemOutput(item).data
@@ -201,7 +206,8 @@ class ReviewItemDecideApi(APIView):
     permission_classes = [REVIEWERS]
 
     class InputSerializer(serializers.Serializer):
-        verdict = serializers.ChoiceField(choices=["accepted", "rejected", "corrected"])
+        verdict = serializers.ChoiceField(choices=["accepted", "rejected", "corrected", "escalated"],
+                                          help_text="escalated sends the item to a later stage, where the stage allows it")
         corrected_answer = serializers.JSONField(required=False)
         comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 

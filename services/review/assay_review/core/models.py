@@ -1,6 +1,7 @@
 """Tables of review sampling. Every one carries tenant_id and row-level security (see migrations)."""
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -55,12 +56,14 @@ class Submission(models.Model):
     labels = models.JSONField(default=list)
     submitted_at = models.DateTimeField(null=True)
     source = models.CharField(max_length=20)
+    schema_version = models.PositiveIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "review_submission"
         constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="review_submission_unique")]
-        indexes = [models.Index(fields=["tenant_id", "project_id", "batch_id"], name="review_submission_batch")]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "batch_id"], name="review_submission_batch"),
+                   models.Index(fields=["tenant_id", "task_id"], name="review_submission_task")]
 
 
 class SamplingDecision(models.Model):
@@ -90,7 +93,12 @@ class SamplingDecision(models.Model):
 
 
 class ReviewItem(models.Model):
-    """One submission waiting for, held by, or decided by a reviewer."""
+    """One submission at one review stage, waiting for, held by, or decided by a reviewer.
+
+    `roles` are the stage's, copied when the item opens, so claiming is one indexed query. An item decided with
+    a verdict that sends it on (`forwarded`) is followed by an item at a later stage (`previous_id` pointing back);
+    the other verdicts are final.
+    """
 
     PENDING, CLAIMED, DECIDED = "pending", "claimed", "decided"
 
@@ -112,10 +120,15 @@ class ReviewItem(models.Model):
     comment = models.TextField(default="", blank=True)
     decided_at = models.DateTimeField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    stage = models.PositiveSmallIntegerField(default=0)
+    stage_name = models.CharField(max_length=64, default="review")
+    roles = ArrayField(models.CharField(max_length=32), default=list)
+    previous_id = models.UUIDField(null=True)
+    forwarded = models.BooleanField(default=False)
 
     class Meta:
         db_table = "review_item"
-        constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="review_item_unique")]
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id", "stage"], name="review_item_stage_unique")]
         indexes = [models.Index(fields=["tenant_id", "status", "created_at"], name="review_item_queue")]
 
 
@@ -159,3 +172,80 @@ class InspectionSample(models.Model):
         db_table = "review_inspection_sample"
         constraints = [models.UniqueConstraint(fields=["inspection", "submission_id"], name="review_sample_unique")]
         indexes = [models.Index(fields=["tenant_id", "submission_id"], name="review_sample_submission")]
+
+
+class ReviewWorkflow(models.Model):
+    """A project's ordered review stages (see assay_review.numerics.stages); none means one stage."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    stages = models.JSONField()
+    updated_by = models.CharField(max_length=128)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_workflow"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id"], name="review_workflow_unique")]
+
+
+class ProjectSettings(models.Model):
+    """What review needs of a project's configuration (from project.configured): overlap bounds, schema."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    answer_type = models.CharField(max_length=32)
+    labels = models.JSONField(default=list)
+    overlap = models.PositiveSmallIntegerField()
+    max_overlap = models.PositiveSmallIntegerField()
+    schema_version = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        db_table = "review_project_settings"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id"], name="review_project_unique")]
+
+
+class TaskDispute(models.Model):
+    """A task whose final dispute was queued for review: it is queued once."""
+
+    tenant_id = models.CharField(max_length=64)
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    annotators = models.PositiveSmallIntegerField()
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "review_task_dispute"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "task_id"], name="review_dispute_unique")]
+
+
+class FinalLabel(models.Model):
+    """The label of a task that ships: a review correction, else the accepted consensus; with its provenance.
+
+    `answer` is the shipped label (null while there is none: disputed, or rejected for relabelling);
+    `version` counts its changes, each announced by label.finalized.
+    """
+
+    tenant_id = models.CharField(max_length=64)
+    task_id = models.UUIDField()
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128, null=True)
+    answer = models.JSONField(null=True)
+    source = models.CharField(max_length=20)
+    answer_type = models.CharField(max_length=32, null=True)
+    consensus_answer = models.JSONField(null=True)
+    consensus_status = models.CharField(max_length=10, null=True)
+    method = models.CharField(max_length=64, null=True)
+    confidence = models.FloatField(null=True)
+    agreement = models.FloatField(null=True)
+    revision = models.PositiveIntegerField(default=0)
+    annotators = models.JSONField(default=list)
+    reviewer = models.CharField(max_length=128, null=True)
+    review_id = models.UUIDField(null=True)
+    schema_version = models.PositiveIntegerField(null=True)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_final_label"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "task_id"], name="review_final_label_unique")]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "batch_id", "task_id"], name="review_final_label_batch")]

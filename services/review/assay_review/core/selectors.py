@@ -10,7 +10,9 @@ from assay_shared.errors import NotFoundError
 
 from assay_review.core.models import (
     BatchInspection,
+    FinalLabel,
     ReviewItem,
+    ReviewWorkflow,
     SamplingDecision,
     SamplingPolicy,
 )
@@ -87,3 +89,17 @@ def inspection_list(*, batch_id: str | None = None, project_id: UUID | None = No
 
 def inspection_sample_ids(*, inspection: BatchInspection) -> list[str]:
     return [str(s) for s in inspection.samples.order_by("submission_id").values_list("submission_id", flat=True)]
+
+
+def review_workflow_get(*, project_id: UUID) -> ReviewWorkflow:
+    workflow = ReviewWorkflow.objects.filter(project_id=project_id).first()
+    if workflow is None:
+        raise NotFoundError(f"project {project_id} has no review stages")
+    return workflow
+
+
+def final_label_list(*, project_id: UUID, batch_id: str | None = None, after: UUID | None = None) -> QuerySet[FinalLabel]:
+    rows = FinalLabel.objects.filter(project_id=project_id).order_by("task_id")
+    if after is not None:
+        rows = rows.filter(task_id__gt=after)
+    return filter_given(rows, batch_id=batch_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assay_review.core import apis
+from assay_review.core import apis, apis_workflow
 
 urlpatterns = [
     path("sampling-policies", apis.SamplingPolicyListApi.as_view(), name="sampling-policies"),
@@ -12,4 +12,8 @@ urlpatterns = [
     path("review-items/<uuid:review_id>/decision", apis.ReviewItemDecideApi.as_view(), name="review-item-decide"),
     path("batches/<str:batch_id>/inspections", apis.BatchInspectionCreateApi.as_view(), name="batch-inspections"),
     path("inspections/<uuid:inspection_id>", apis.InspectionDetailApi.as_view(), name="inspection"),
+    path("projects/<uuid:project_id>/review-stages", apis_workflow.ReviewWorkflowApi.as_view(), name="review-stages"),
+    path("final-labels", apis_workflow.FinalLabelListApi.as_view(), name="final-labels"),
+    path("exports", apis_workflow.ExportApi.as_view(), name="exports"),
+    path("exports/signed", apis_workflow.ExportLinkApi.as_view(), name="exports-signed"),
 ]

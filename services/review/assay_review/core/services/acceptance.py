@@ -60,7 +60,8 @@ def inspections_on_review(*, submission_id: UUID) -> None:
 
 def _inspection_settle(inspection: BatchInspection) -> None:
     sample = InspectionSample.objects.filter(inspection=inspection).values_list("submission_id", flat=True)
-    counts = ReviewItem.objects.filter(submission_id__in=sample, status=ReviewItem.DECIDED).aggregate(
+    # a submission's final verdict is its one decided item that was not sent on to a later stage
+    counts = ReviewItem.objects.filter(submission_id__in=sample, status=ReviewItem.DECIDED, forwarded=False).aggregate(
         reviewed=Count("id"), defects=Count("id", filter=Q(verdict__in=DEFECT_VERDICTS)))
     plan = _plan_of(inspection)
     inspection.reviewed, inspection.defects = counts["reviewed"], counts["defects"]
@@ -72,11 +73,27 @@ def _inspection_settle(inspection: BatchInspection) -> None:
     inspection.save(update_fields=fields)
     if verdict is None:
         return
-    event_emit(type=f"batch.{verdict}", tenant=inspection.tenant_id, payload={
+    payload = {
         "inspection_id": str(inspection.id), "batch_id": inspection.batch_id, "project_id": str(inspection.project_id),
         "lot_size": plan.lot_size, "sample_size": plan.sample_size, "reviewed": inspection.reviewed,
         "defects": inspection.defects, "aql": plan.aql, "inspection_level": plan.inspection_level,
         "code_letter": plan.code_letter, "acceptance_number": plan.acceptance_number,
         "rejection_number": plan.rejection_number,
         "acceptance_probability_at_aql": round(accept_probability_at_aql(plan), 6),
-    })
+    }
+    if verdict == BatchInspection.ACCEPTED:
+        payload.update(_download_link(inspection))
+    event_emit(type=f"batch.{verdict}", tenant=inspection.tenant_id, payload=payload)
+
+
+def _download_link(inspection: BatchInspection) -> dict:
+    """A signed link to the accepted batch's JSON Lines export, and when it stops working."""
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+
+    from assay_review.core.exports import LINK_TTL, export_link_token
+
+    token = export_link_token(tenant=inspection.tenant_id, project_id=inspection.project_id, batch_id=inspection.batch_id)
+    return {"download_url": f"{settings.REVIEW_PUBLIC_URL.rstrip('/')}/api/v1/exports/signed?{urlencode({'token': token})}",
+            "download_expires_at": (timezone.now() + LINK_TTL).isoformat()}

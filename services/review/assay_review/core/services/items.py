@@ -4,12 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
 from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
-from assay_shared.db.upserts import insert_or_nothing
+from assay_shared.db.upserts import _insert_shape, from_row, returning
 from assay_shared.observability.context import current_correlation_id
 
-from assay_review.core.models import ReviewItem, Submission
+from assay_review.core.models import ReviewItem, ReviewWorkflow, Submission
+from assay_review.numerics.stages import Stage, entry_stage, stages_from
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,43 @@ def _payload(item: ReviewItem) -> dict[str, Any]:
     return payload
 
 
-def review_items_open(*, openings: Sequence[Opening]) -> list[ReviewItem]:
+def workflows_of(project_ids: set) -> dict:
+    """Each project's stages (the default single stage for a project without a workflow): one read."""
+    found = {w.project_id: stages_from(w.stages) for w in ReviewWorkflow.objects.filter(project_id__in=project_ids)}
+    return {p: found.get(p) or stages_from(None) for p in project_ids}
+
+
+def _item(tenant: str, opening: Opening, stages: tuple[Stage, ...]) -> ReviewItem:
+    s = opening.submission
+    position = entry_stage(stages, reason=opening.reason, labels=s.labels or ())
+    return ReviewItem(tenant_id=tenant, submission_id=s.submission_id, task_id=s.task_id, project_id=s.project_id,
+                      batch_id=s.batch_id, annotator=s.annotator, reason=opening.reason, rate=opening.rate,
+                      stage=position, stage_name=stages[position].name, roles=list(stages[position].roles))
+
+
+def _insert_new(rows: list[ReviewItem]) -> list[ReviewItem]:
+    """Insert the items whose submission is not in review at any stage yet; returns those inserted."""
+    fields, head, casts = _insert_shape(ReviewItem)
+    conn = connections[DEFAULT_DB_ALIAS]
+    params = [f.get_db_prep_save(f.pre_save(row, add=True), conn) for row in rows for f in fields]
+    names = ", ".join(f.column for f in fields)
+    values = ", ".join([f"({casts})"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{head} SELECT * FROM (VALUES {values}) AS v({names}) WHERE NOT EXISTS (SELECT 1 FROM review_item r "
+            f"WHERE r.tenant_id = v.tenant_id AND r.submission_id = v.submission_id) "
+            f"ON CONFLICT (tenant_id, submission_id, stage) DO NOTHING RETURNING {returning(ReviewItem)}", params)
+        return [from_row(ReviewItem, row) for row in cursor.fetchall()]
+
+
+def review_items_open(*, openings: Sequence[Opening], stages: dict | None = None) -> list[ReviewItem]:
     """Queue the submissions not queued yet (one insert) and emit their review.requested (one outbox insert).
 
-    A submission named twice is opened by its first opening. Rows are inserted in submission order, so two
-    consumers queueing overlapping submissions lock them in the same order. Returns the opened items in the
-    order of `openings`.
+    Each enters the first stage of its project's workflow that takes it (`entry_stage`). A submission named
+    twice is opened by its first opening; one already in review at any stage is not opened again. Rows are
+    inserted in submission order, so two consumers queueing overlapping submissions lock them in the same
+    order. Returns the opened items in the order of `openings`. Statements: the run's workflows (unless the caller read them as `stages`), the
+    submissions already in review, the insert, the outbox insert.
     """
     tenant = require_tenant()
     first: dict[Any, Opening] = {}
@@ -46,11 +80,11 @@ def review_items_open(*, openings: Sequence[Opening]) -> list[ReviewItem]:
         first.setdefault(opening.submission.submission_id, opening)
     if not first:
         return []
-    rows = [ReviewItem(tenant_id=tenant, submission_id=o.submission.submission_id, task_id=o.submission.task_id,
-                       project_id=o.submission.project_id, batch_id=o.submission.batch_id,
-                       annotator=o.submission.annotator, reason=o.reason, rate=o.rate) for o in first.values()]
-    created = {item.submission_id: item for item in insert_or_nothing(
-        sorted(rows, key=lambda r: str(r.submission_id)), conflict=("tenant_id", "submission_id"))}
+    projects = {o.submission.project_id for o in first.values()}
+    if stages is None or not projects <= set(stages):
+        stages = workflows_of(projects)
+    rows = [_item(tenant, o, stages[o.submission.project_id]) for o in first.values()]
+    created = {item.submission_id: item for item in _insert_new(sorted(rows, key=lambda r: str(r.submission_id)))}
     opened = [(created[key], opening) for key, opening in first.items() if key in created]
     events_emit_many(tenant=tenant, events=[
         Emit(type="review.requested", payload=_payload(item), correlation_id=opening.correlation_id)

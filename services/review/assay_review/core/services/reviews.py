@@ -1,26 +1,38 @@
-"""The review queue: claiming the next item and deciding it."""
+"""The review queue: claiming the next item and deciding it, stage by stage."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Iterable
 from uuid import UUID
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
-from assay_shared.errors import ConflictError, NotFoundError
+from assay_shared.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 
-from assay_review.core.models import ReviewItem
+from assay_review.core.models import ReviewItem, Submission
+from assay_review.core.services.items import workflows_of
+from assay_review.numerics.stages import next_route
 
 CLAIM_TTL = timedelta(minutes=30)
-VERDICTS = ("accepted", "rejected", "corrected")
 _CANDIDATES = 8
+_CHECKED_REASONS = ("rejected", "corrected", "reviewer_check")
 
 
-def review_item_claim(*, reviewer: str, project_id: UUID | None = None) -> ReviewItem | None:
-    """The reviewer's next item: the one they already hold, else the oldest free one (or one whose claim lapsed).
+def _claimable_by(reviewer: str, roles: Iterable[str]) -> Q:
+    """Items the person may work: their stage admits one of their roles, they did not answer the task, and they
+    have not reviewed the same submission at another stage."""
+    answered = Submission.objects.filter(task_id=OuterRef("task_id"), annotator=reviewer)
+    reviewed = ReviewItem.objects.filter(submission_id=OuterRef("submission_id"), reviewer=reviewer)
+    return Q(roles__overlap=sorted(roles)) & ~Q(annotator=reviewer) & ~Exists(answered) & ~Exists(reviewed)
+
+
+def review_item_claim(*, reviewer: str, roles: Iterable[str] = ("reviewer",),
+                      project_id: UUID | None = None) -> ReviewItem | None:
+    """The reviewer's next item: the one they already hold, else the oldest free one they may work (or one whose
+    claim lapsed). Nobody gets an item of a task they answered, nor one they reviewed at an earlier stage.
 
     The claim is a conditional UPDATE … WHERE status is still claimable, so two reviewers racing for the
     same row never both get it; the loser moves on to the next candidate.
@@ -31,10 +43,11 @@ def review_item_claim(*, reviewer: str, project_id: UUID | None = None) -> Revie
     mine = held.order_by("claimed_at").first()
     if mine is not None:
         return mine
+    allowed = _claimable_by(reviewer, roles)
     while True:
         now = timezone.now()
         claimable = Q(status=ReviewItem.PENDING) | Q(status=ReviewItem.CLAIMED, claimed_at__lt=now - CLAIM_TTL)
-        queue = ReviewItem.objects.filter(claimable)
+        queue = ReviewItem.objects.filter(claimable).filter(allowed)
         if project_id is not None:
             queue = queue.filter(project_id=project_id)
         candidates = list(queue.order_by("created_at", "id").values_list("id", flat=True)[:_CANDIDATES])
@@ -47,34 +60,95 @@ def review_item_claim(*, reviewer: str, project_id: UUID | None = None) -> Revie
                 return ReviewItem.objects.get(id=candidate)
 
 
-def review_item_decide(
-    *, review_id: UUID, reviewer: str, verdict: str, corrected_answer: Any = None, comment: str = "",
-) -> ReviewItem:
-    """Record the reviewer's verdict on an item they hold; emit review.completed; update batch inspections."""
-    from assay_review.core.services.acceptance import inspections_on_review
-
-    tenant = require_tenant()
+def _held(review_id: UUID, reviewer: str) -> ReviewItem:
     item = ReviewItem.objects.select_for_update().filter(id=review_id).first()
     if item is None:
         raise NotFoundError(f"review item {review_id} does not exist")
+    if item.annotator == reviewer:
+        raise ForbiddenError("nobody reviews their own submission")
     if item.status == ReviewItem.DECIDED:
         raise ConflictError(f"review item {review_id} was already decided ({item.verdict})")
     if item.status != ReviewItem.CLAIMED or item.claimed_by != reviewer:
         raise ConflictError(f"review item {review_id} is not claimed by you: claim it first",
                             fields={"review_id": ["not claimed by the caller"]})
+    return item
+
+
+def review_item_decide(
+    *, review_id: UUID, reviewer: str, verdict: str, corrected_answer: Any = None, comment: str = "",
+) -> ReviewItem:
+    """Record the reviewer's verdict on an item they hold.
+
+    A verdict the stage does not allow is refused (400, `verdict`). A verdict that the workflow sends on opens
+    the item at a later stage (review.forwarded); a final one emits review.completed, sets the task's final
+    label and settles batch inspections. When the item was a check of an earlier reviewer, review.checked
+    says whether the two agreed.
+    """
+    from assay_review.core.services.acceptance import inspections_on_review
+    from assay_review.core.services.labels import final_label_from_review
+
+    tenant = require_tenant()
+    item = _held(review_id, reviewer)
+    stages = workflows_of({item.project_id})[item.project_id]
+    stage = stages[min(item.stage, len(stages) - 1)]
+    if verdict not in stage.exits:
+        raise ApplicationError(f"stage {stage.name!r} allows {', '.join(stage.exits)}", code="validation_error",
+                               fields={"verdict": [f"not allowed at stage {stage.name!r}"]})
+    route = next_route(stages, stage=item.stage, verdict=verdict, review_id=str(item.id))
     item.status, item.verdict, item.reviewer = ReviewItem.DECIDED, verdict, reviewer
     item.corrected_answer = corrected_answer if verdict == "corrected" else None
-    item.comment, item.decided_at = comment, timezone.now()
-    item.save(update_fields=["status", "verdict", "reviewer", "corrected_answer", "comment", "decided_at"])
+    item.comment, item.decided_at, item.forwarded = comment, timezone.now(), route.stage is not None
+    item.save(update_fields=["status", "verdict", "reviewer", "corrected_answer", "comment", "decided_at", "forwarded"])
+    if item.previous_id is not None and item.reason in _CHECKED_REASONS:
+        _checked_emit(item, tenant=tenant)
+    if route.stage is not None:
+        _forward(item, stage=route.stage, reason=route.reason, stages=stages, tenant=tenant)
+        return item
     payload: dict[str, Any] = {
         "review_id": str(item.id), "task_id": str(item.task_id), "project_id": str(item.project_id),
         "submission_id": str(item.submission_id), "annotator": item.annotator, "reviewer": reviewer,
-        "verdict": verdict, "reason": item.reason, "batch_id": item.batch_id,
+        "verdict": verdict, "reason": _first_reason(item), "batch_id": item.batch_id,
     }
     if comment:
         payload["comment"] = comment
     if verdict == "corrected":
         payload["corrected_answer"] = corrected_answer
     event_emit(type="review.completed", payload=payload, tenant=tenant)
+    final_label_from_review(item=item)
     inspections_on_review(submission_id=item.submission_id)
     return item
+
+
+def _first_reason(item: ReviewItem) -> str:
+    """Why the submission first came to review (review.completed's `reason`): the reason of its first stage."""
+    if item.previous_id is None:
+        return item.reason
+    first = ReviewItem.objects.filter(submission_id=item.submission_id, previous_id__isnull=True).first()
+    return first.reason if first is not None else item.reason
+
+
+def _forward(item: ReviewItem, *, stage: int, reason: str, stages, tenant: str) -> None:
+    following = ReviewItem.objects.create(
+        tenant_id=tenant, submission_id=item.submission_id, task_id=item.task_id, project_id=item.project_id,
+        batch_id=item.batch_id, annotator=item.annotator, reason=reason, stage=stage,
+        stage_name=stages[stage].name, roles=list(stages[stage].roles), previous_id=item.id)
+    event_emit(type="review.forwarded", tenant=tenant, payload={
+        "review_id": str(following.id), "previous_review_id": str(item.id), "task_id": str(item.task_id),
+        "project_id": str(item.project_id), "submission_id": str(item.submission_id), "annotator": item.annotator,
+        "reason": reason, "stage": stage, "stage_name": following.stage_name, "from_stage": item.stage,
+        "from_reviewer": item.reviewer, "from_verdict": item.verdict, "batch_id": item.batch_id,
+    })
+
+
+def _checked_emit(item: ReviewItem, *, tenant: str) -> None:
+    before = ReviewItem.objects.filter(id=item.previous_id).first()
+    if before is None or before.reviewer is None:
+        return
+    agreed = before.verdict == item.verdict and (
+        before.verdict != "corrected" or before.corrected_answer == item.corrected_answer)
+    event_emit(type="review.checked", tenant=tenant, payload={
+        "review_id": str(before.id), "check_id": str(item.id), "task_id": str(item.task_id),
+        "project_id": str(item.project_id), "submission_id": str(item.submission_id),
+        "reviewer": before.reviewer, "verdict": before.verdict, "stage": before.stage,
+        "checker": item.reviewer, "checker_verdict": item.verdict, "checker_stage": item.stage, "agreed": agreed,
+    })

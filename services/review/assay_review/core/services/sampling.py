@@ -8,6 +8,7 @@ ones one insert of review items and one of their review.requested.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,16 +22,18 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.db.turns import tenant_turn_take
 from assay_shared.db.upserts import excluded, insert_sql
 
-from assay_review.core.models import AnnotatorProfile, SamplingDecision, SamplingPolicy, Submission
+from assay_review.core.models import AnnotatorProfile, SamplingDecision, Submission
 from assay_review.core.services.items import Opening, review_items_open
 from assay_review.numerics.sampling import AnnotatorHistory, Policy, answer_labels, draw, effective_rate
+from assay_review.numerics.stages import stages_from
 
 NO_POLICY = Policy(base_rate=0.0, class_rates={}, annotator_rates={}, new_annotator_submissions=0,
                    new_annotator_rate=0.0, low_gold_threshold=0.0, low_gold_min_count=0, low_gold_rate=0.0)
 BATCH_ID_MAX = 128
 
 # A submission first known from a consensus event is completed by its annotation.submitted.
-_SUBMISSION_FROM_EVENT = ("task_id", "project_id", "batch_id", "annotator", "answer", "labels", "submitted_at", "source")
+_SUBMISSION_FROM_EVENT = ("task_id", "project_id", "batch_id", "annotator", "answer", "labels", "submitted_at", "source",
+                          "schema_version")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class SubmissionIn:
     submitted_at: datetime
     batch_id: str | None
     correlation_id: str
+    schema_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,26 @@ class GoldScoreIn:
     score: float
 
 
-def _policies(project_ids: set[UUID]) -> dict[UUID, Policy]:
-    return {row.project_id: Policy(
-        base_rate=row.base_rate, class_rates=row.class_rates, annotator_rates=row.annotator_rates,
-        new_annotator_submissions=row.new_annotator_submissions, new_annotator_rate=row.new_annotator_rate,
-        low_gold_threshold=row.low_gold_threshold, low_gold_min_count=row.low_gold_min_count,
-        low_gold_rate=row.low_gold_rate,
-    ) for row in SamplingPolicy.objects.filter(project_id__in=project_ids)}
+_POLICY_FIELDS = ("base_rate", "class_rates", "annotator_rates", "new_annotator_submissions", "new_annotator_rate",
+                  "low_gold_threshold", "low_gold_min_count", "low_gold_rate")
+
+
+def _policies(project_ids: set[UUID]) -> tuple[dict[UUID, Policy], dict]:
+    """The run's sampling policies and review stages, in one read."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT x.project_id, p.id, {', '.join(f'p.{f}' for f in _POLICY_FIELDS)}, w.stages "
+            f"FROM unnest(%s::uuid[]) AS x(project_id) "
+            f"LEFT JOIN review_sampling_policy p ON p.project_id = x.project_id "
+            f"LEFT JOIN review_workflow w ON w.project_id = x.project_id", [sorted(project_ids)])
+        rows = cursor.fetchall()
+    policies, stages = {}, {}
+    for project_id, policy_id, *values, raw_stages in rows:
+        if policy_id is not None:
+            policies[project_id] = Policy(**{f: (json.loads(v) if isinstance(v, str) and f.endswith("_rates") else v)
+                                             for f, v in zip(_POLICY_FIELDS, values)})
+        stages[project_id] = stages_from(json.loads(raw_stages) if isinstance(raw_stages, str) else raw_stages)
+    return policies, stages
 
 
 def _claim_and_count(rows: list[Submission], *, tenant: str) -> tuple[set[UUID], dict[tuple[UUID, str], tuple[int, int, float]]]:
@@ -109,10 +126,11 @@ def submissions_sample(*, submissions: Sequence[SubmissionIn]) -> list[SamplingD
     if not first:
         return []
     tenant_turn_take()
-    policies = _policies({s.project_id for s in first.values()})
+    policies, stages = _policies({s.project_id for s in first.values()})
     rows = {key: Submission(tenant_id=tenant, submission_id=key, task_id=s.task_id, project_id=s.project_id,
                             batch_id=s.batch_id, annotator=s.annotator, answer=s.answer, labels=answer_labels(s.answer),
-                            submitted_at=s.submitted_at, source="submitted") for key, s in first.items()}
+                            submitted_at=s.submitted_at, source="submitted",
+                            schema_version=s.schema_version) for key, s in first.items()}
     claimed, profiles = _claim_and_count(list(rows.values()), tenant=tenant)
     # the i-th claimed submission of a profile (in event order) saw the count before the run plus i
     claimed_per_profile = Counter((first[key].project_id, first[key].annotator) for key in claimed)
@@ -133,7 +151,7 @@ def submissions_sample(*, submissions: Sequence[SubmissionIn]) -> list[SamplingD
         if opening is not None:
             openings.append(opening)
     SamplingDecision.objects.bulk_create(list(decisions.values()))
-    review_items_open(openings=openings)
+    review_items_open(openings=openings, stages=stages)
     replayed = [s.submission_id for s in submissions if s.submission_id not in decisions]
     if replayed:
         decisions.update({d.submission_id: d for d in SamplingDecision.objects.filter(submission_id__in=replayed)})

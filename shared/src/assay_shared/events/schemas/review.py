@@ -22,8 +22,16 @@ _batch_verdict = obj(
         "code_letter": {"type": "string", "pattern": "^[A-HJ-NP-R]$"},
         "reviewed": COUNT,
         "acceptance_probability_at_aql": NUMBER_0_1,
+        # batch.accepted: a signed link to the batch's export (JSON Lines), valid until download_expires_at
+        "download_url": {"type": "string", "minLength": 1, "maxLength": 4096},
+        "download_expires_at": {"type": "string", "minLength": 20},
     },
 )
+
+STAGE = {"type": "integer", "minimum": 0, "maximum": 7}
+STAGE_NAME = {"type": "string", "minLength": 1, "maxLength": 64}
+STAGE_VERDICT = {"type": "string", "enum": ["accepted", "rejected", "corrected", "escalated"]}
+ANY_JSON = {"type": ["object", "array", "string", "number", "boolean", "null"]}
 
 SCHEMAS = {
     ("review.requested", 1): obj(
@@ -43,4 +51,34 @@ SCHEMAS = {
     ),
     ("batch.accepted", 1): _batch_verdict,
     ("batch.rejected", 1): _batch_verdict,
+    # an item decided at one stage and sent on to a later one (escalated, rejected or corrected for the
+    # next stage to see, or drawn to check the reviewer): the review item opened there
+    ("review.forwarded", 1): obj(
+        {"review_id": UUID, "previous_review_id": UUID, "task_id": UUID, "project_id": UUID, "submission_id": UUID,
+         "annotator": SUBJECT, "reason": {"type": "string", "enum": ["escalated", "rejected", "corrected",
+                                                                      "reviewer_check"]},
+         "stage": STAGE, "stage_name": STAGE_NAME, "from_stage": STAGE, "from_reviewer": SUBJECT,
+         "from_verdict": STAGE_VERDICT},
+        {"batch_id": {"type": ["string", "null"]}},
+    ),
+    # a later stage decided an item an earlier reviewer had decided: did they agree (the reviewer's check)
+    ("review.checked", 1): obj(
+        {"review_id": UUID, "check_id": UUID, "task_id": UUID, "project_id": UUID, "submission_id": UUID,
+         "reviewer": SUBJECT, "verdict": STAGE_VERDICT, "stage": STAGE, "checker": SUBJECT,
+         "checker_verdict": STAGE_VERDICT, "checker_stage": STAGE, "agreed": {"type": "boolean"}},
+    ),
+    # the label of a task that ships changed: a review correction, else the accepted consensus
+    ("label.finalized", 1): obj(
+        {"task_id": UUID, "project_id": UUID, "answer": ANY_JSON, "source": {"type": "string", "enum": [
+            "consensus", "correction", "review"]}, "version": {"type": "integer", "minimum": 1}},
+        {
+            "batch_id": {"type": ["string", "null"]},
+            "method": {"type": ["string", "null"]},
+            "confidence": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "revision": {"type": "integer", "minimum": 0},
+            "reviewer": {"type": ["string", "null"]},
+            "review_id": {"type": ["string", "null"]},
+            "schema_version": {"type": ["integer", "null"]},
+        },
+    ),
 }
