@@ -104,3 +104,19 @@ def test_labels_outside_the_current_schema_still_fit(deliver, outbox_events):
     assert refit_due_projects.run(limit=10) == 1
     with tenant_atomic(tenant="acme"):
         assert WorkerModel.objects.get(project_id=project).labels == ["dog", "bird", "cat"]
+
+
+def test_default_method_records_the_model_its_answers_chose(deliver):
+    # given a default-method project and a dawid_skene one with the same answers
+    default, named = seeded_project(deliver, method="default"), seeded_project(deliver, method="dawid_skene")
+    # when both are refitted
+    assert refit_due_projects.run(limit=10) == 2
+    with tenant_atomic(tenant="acme"):
+        choice = WorkerModel.objects.get(project_id=default).model_choice
+        other = WorkerModel.objects.get(project_id=named)
+    # then the default's row says which candidate the held-out answers chose, with every score
+    assert choice["criterion"] == "heldout_answer_loglik" and choice["folds"] == 5
+    assert set(choice["scores"]) == {"dawid_skene_map", "dawid_skene_map_strong", "one_coin_dawid_skene", "mace"}
+    assert choice["scores"][choice["model"]] == max(choice["scores"].values())
+    # and a method the project named records no choice; learned class priors are kept for both
+    assert other.model_choice == {} and len(other.class_priors) == 2

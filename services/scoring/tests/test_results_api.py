@@ -101,5 +101,7 @@ def test_annotator_skills_after_refit(api, cast, world):
     refit_due_projects.run(limit=10)
     body = api(cast.owner).get(f"/api/v1/projects/{world['project']}/annotator-skills").json()
     assert (body["method"], body["labels"], body["n_gold"]) == ("default", ["cat", "dog", "car"], 1)
+    assert len(body["class_priors"]) == 3 and abs(sum(body["class_priors"]) - 1.0) < 1e-9
+    assert body["model_choice"]["model"] == "dawid_skene_map_strong"  # under 30 answers: the fallback, unscored
     assert [a["annotator"] for a in body["annotators"]] == ["a1", "a2", "a3"]
     assert api(cast.teammate).get(f"/api/v1/projects/{world['project']}/annotator-skills").status_code == 403

@@ -153,6 +153,9 @@ class WorkerModel(models.Model):
     n_answers = models.PositiveIntegerField()
     n_tasks = models.PositiveIntegerField()
     n_gold = models.PositiveIntegerField()
+    # For the "default" method: the annotator model the project's own answers chose and why
+    # ({"model", "criterion", "scores", "folds"}); empty for a method the project named.
+    model_choice = models.JSONField(default=dict)
     fitted_at = models.DateTimeField(auto_now=True)
 
     class Meta:

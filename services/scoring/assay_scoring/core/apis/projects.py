@@ -115,6 +115,10 @@ class AnnotatorSkillsApi(APIView):
         n_answers = serializers.IntegerField()
         n_tasks = serializers.IntegerField()
         n_gold = serializers.IntegerField()
+        class_priors = serializers.ListField(child=serializers.FloatField())
+        model_choice = serializers.DictField(help_text="for the default method: the annotator model chosen from "
+                                             "the project's answers (model), the criterion, folds and every "
+                                             "candidate's held-out log-likelihood per answer (scores)")
         annotators = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(operation_id="annotator_skills_retrieve", responses=SkillsOutput)
@@ -124,6 +128,7 @@ class AnnotatorSkillsApi(APIView):
             "project_id": str(project_id), "method": model.method, "labels": model.labels,
             "fitted_at": serializers.DateTimeField().to_representation(model.fitted_at),
             "n_answers": model.n_answers, "n_tasks": model.n_tasks, "n_gold": model.n_gold,
+            "class_priors": model.class_priors, "model_choice": model.model_choice,
             "annotators": [{"annotator": p.annotator, "skill": p.skill, "confusion": p.confusion,
                             "n_answers": p.n_answers} for p in params],
         })

@@ -49,6 +49,14 @@ def _one_coin(skill: np.ndarray, k: int) -> np.ndarray:
     return cube
 
 
+def _model_choice(result) -> dict:
+    """What the default consensus chose from the project's answers, and every candidate's score."""
+    if "model" not in result.extra:
+        return {}
+    return {"model": result.extra["model"], "criterion": "heldout_answer_loglik", "folds": result.extra["folds"],
+            "scores": {name: float(v) for name, v in result.extra["heldout_loglik"].items()}}
+
+
 def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
     """Refit the project's single-choice annotator model; None when there is nothing to fit."""
     project = ProjectSettings.objects.filter(project_id=project_id).first()
@@ -83,7 +91,7 @@ def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
         defaults=dict(method=method, labels=[str(x) for x in enc.label_names],
                       class_priors=np.asarray(priors, dtype=float).tolist(), mean_skill=float(skill.mean()),
                       mean_confusion=confusion.mean(axis=0).tolist(), n_answers=len(rows), n_tasks=enc.n_items,
-                      n_gold=int(keep.sum())),
+                      n_gold=int(keep.sum()), model_choice=_model_choice(result)),
     )
     AnnotatorParams.objects.filter(project_id=project_id).delete()
     AnnotatorParams.objects.bulk_create([
