@@ -52,3 +52,14 @@ def scope(tenant: str):
     from assay_shared.db.tenancy import tenant_atomic
 
     return tenant_atomic(tenant=tenant)
+
+
+def project_configured(*, project_id: str, answer_type: str = "single_choice", labels=("cat", "dog"), overlap: int = 3,
+                       max_overlap: int = 3, tenant: str = "acme"):
+    return envelope_build(
+        type="project.configured", tenant=tenant, producer="assignment",
+        payload={"project_id": project_id, "answer_type": answer_type, "labels": list(labels), "overlap": overlap,
+                 "gold_rate": 0.0, "settings": {"name": "p", "schema_version": 2, "schema": {}, "max_overlap": max_overlap,
+                              "exam_size": 0, "lease_ttl_seconds": 600, "max_open_leases": 1,
+                              "required_skills": [], "training_mode": False}},
+    )

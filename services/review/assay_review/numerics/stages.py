@@ -84,11 +84,11 @@ def stages_check(stages: list[dict[str, Any]]) -> dict[str, list[str]]:
     positions: dict[str, int] = {}
     for i, s in enumerate(stages):
         if s["name"] in positions:
-            errors.add(f"stages.{i}.name", f"repeats the name of stage {positions[s['name']]}")
+            errors.add(f"stages[{i}].name", f"repeats the name of stage {positions[s['name']]}")
         positions.setdefault(s["name"], i)
     last = len(stages) - 1
     for i, s in enumerate(stages):
-        at = f"stages.{i}"
+        at = f"stages[{i}]"
         if not s.get("roles"):
             errors.add(f"{at}.roles", "an empty stage: nobody may work it")
         if s.get("enters") is not None and not s["enters"]:

@@ -92,6 +92,9 @@ def final_labels_from_consensus(*, consensuses: Sequence, status: str) -> int:
         names = [d.name for d in cursor.description]
         changed = [dict(zip(names, r)) for r in cursor.fetchall()]
     changed = [r for r in changed if r["changed"]]
+    for r in changed:  # a raw cursor gives jsonb as its text (Django's JSONField decodes it itself)
+        if isinstance(r["answer"], str):
+            r["answer"] = json.loads(r["answer"])
     correlation = {c.task_id: c.correlation_id for c in rows}
     events_emit_many(tenant=tenant, events=[
         Emit(type="label.finalized", payload=_payload(r), correlation_id=correlation.get(r["task_id"]))
