@@ -1,11 +1,12 @@
 """Scoring numerics benchmark.
 
-    uv run --group bench python services/scoring/bench/run.py [--with-peers]
+    uv run --group bench python services/scoring/bench/run.py [--with-peers] [--stress-seeds 0,1,2]
 
 Reads the shared data (env ASSAY_DATA_DIR, default ../shared/data beside the repo);
-without it, runs on generated Dawid-Skene data only. Crowd-Kit's GLAD and MACE are
-run live only with --with-peers (they take minutes); otherwise the README figures are
-quoted.
+without it, runs on generated data only. Prints the shared-set table, the stress-set
+table (stress.py, generated, seeded), speed, Krippendorff's alpha and the box figures.
+Crowd-Kit's GLAD and MACE are run live only with --with-peers (they take minutes);
+otherwise the data README's figures are quoted on the shared sets.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import CROWD_SETS, data_dir, generate_dawid_skene, load_crowd  # noqa: E402
+from stress_bench import TOLERANCE, stress_table  # noqa: E402
 
 from assay_scoring.numerics.agreement import krippendorff_alpha  # noqa: E402
 from assay_scoring.numerics.categorical import (  # noqa: E402
-    categorical_consensus, dawid_skene, glad, mace, majority_vote, one_coin_dawid_skene,
+    categorical_consensus,
+    dawid_skene,
+    glad,
+    mace,
+    majority_vote,
+    one_coin_dawid_skene,
 )
 
 METHODS = {
@@ -65,7 +72,7 @@ def crowd_table(with_peers: bool) -> None:
     head = f"{'dataset':18s}" + "".join(f"{m:>17s}" for m in METHODS)
     peer_cols = ["ck.MV", "ck.DS", "ck.GLAD", "ck.MACE"]
     print("\n== Categorical consensus: accuracy on gold items (fit seconds) ==")
-    print(head + "".join(f"{c:>16s}" for c in peer_cols))
+    print(head + "".join(f"{c:>16s}" for c in peer_cols) + "  default model           vs DS")
     acc = {m: [] for m in METHODS}
     peer = {c: [] for c in peer_cols}
     clamped = {m: [] for m in ("DS", "MACE", "default")}
@@ -75,11 +82,13 @@ def crowd_table(with_peers: bool) -> None:
         e = cs.enc
         kw = dict(items=e.items, workers=e.workers, labels=e.labels, n_classes=e.n_classes)
         line = f"{name:18s}"
+        chosen = ""
         for m, fn in METHODS.items():
             r, s = _timed(fn, **kw)
             a = float((r.labels[cs.gold_items] == cs.gold_labels).mean())
             acc[m].append(a)
             line += f"  {a:.3f} ({s:6.3f}s)"
+            chosen = r.extra.get("model", chosen)
         # clamped gold: 10% of gold items, fixed seed, accuracy on the other 90%
         rng = np.random.default_rng(42)
         sel = rng.random(cs.gold_items.size) < 0.10
@@ -110,11 +119,17 @@ def crowd_table(with_peers: bool) -> None:
             for c, v in zip(peer_cols, ref):
                 peer[c].append(v)
                 line += f"  {v:.3f} (README)"
-        print(line, flush=True)
+        gap = acc["default"][-1] - acc["DS"][-1]
+        print(line + f"  {chosen:24s}{gap:+.3f} {'ok' if gap >= -TOLERANCE - 1e-9 else 'MISS'}", flush=True)
     print(f"{'MEAN':18s}" + "".join(f"  {np.mean(acc[m]):.4f}{'':10s}" for m in METHODS)
           + "".join(f"  {np.mean(peer[c]):.4f}{'':9s}" for c in peer_cols))
     best = np.mean([max(v) for v in README_REF.values()])
     print(f"Crowd-Kit per-dataset best (README) averages {best:.4f}")
+    single = {m: float(np.mean(v)) for m, v in acc.items() if m != "default"}
+    top = max(single, key=single.get)
+    misses = [n for n, a, b in zip(CROWD_SETS, acc["default"], acc["DS"]) if a < b - TOLERANCE - 1e-9]
+    print(f"default {np.mean(acc['default']):.4f} vs best single method {top} {single[top]:.4f}; "
+          f"sets where default < DS - {TOLERANCE}: {len(misses)} {misses if misses else ''}")
     print("\n== Gold clamped for a random 10% of gold items (seed 42); accuracy on the other 90% ==")
     for m in clamped:
         print(f"{m:8s} unsupervised {np.mean(unclamped[m]):.4f}  clamped {np.mean(clamped[m]):.4f}  "
@@ -216,15 +231,19 @@ def generated_only() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--with-peers", action="store_true", help="also run Crowd-Kit GLAD and MACE live (slow)")
+    ap.add_argument("--stress-seeds", default="0", help="comma-separated seeds of the stress sets (default 0)")
     args = ap.parse_args()
+    seeds = tuple(int(x) for x in args.stress_seeds.split(","))
     root = data_dir()
     t0 = time.perf_counter()
     if not (root / "crowd").exists():
         print(f"Shared data not found at {root} (set ASSAY_DATA_DIR); running on generated data only.")
+        stress_table(seeds=seeds, with_peers=args.with_peers)
         generated_only()
         speed(False)
         return 0
     crowd_table(args.with_peers)
+    stress_table(seeds=seeds, with_peers=args.with_peers)
     speed(args.with_peers)
     kripp()
     boxes_bench()

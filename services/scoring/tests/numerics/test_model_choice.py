@@ -120,3 +120,22 @@ def test_every_scenario_draws():
     for name in SCENARIOS:
         s = stress_set(name, seed=0)
         assert s.items.size == s.workers.size == s.labels.size and s.truth.size > 0
+
+
+def test_large_projects_choose_on_a_subset_of_items_and_fit_on_all(monkeypatch):
+    from assay_scoring.numerics.categorical import default
+    s = stress_set("classes_10_r5", seed=0)
+    gold_items, gold_labels = np.arange(0, 2000, 50), s.truth[np.arange(0, 2000, 50)]
+    monkeypatch.setitem(default.DEFAULT_CONFIG, "max_choice_answers", 2_000)
+    r = categorical_consensus(items=s.items, workers=s.workers, labels=s.labels, n_classes=10,
+                              gold_items=gold_items, gold_labels=gold_labels)
+    assert r.extra["model"] == "one_coin_dawid_skene" and r.labels.shape == (2000,)
+    assert np.array_equal(r.labels[gold_items], gold_labels)
+    assert (r.labels == s.truth).mean() > 0.95
+
+
+def test_bad_gold_is_refused_before_any_fit():
+    s = stress_set("balanced_2c_r5", seed=0)
+    with pytest.raises(AggregationInputError, match="gold_labels"):
+        categorical_consensus(items=s.items, workers=s.workers, labels=s.labels, n_classes=2,
+                              gold_items=np.array([0]), gold_labels=np.array([7]))

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import AggregationInputError
-from ._common import ConsensusResult, check_answers
+from ._common import CategoricalData, ConsensusResult, check_answers, gold_matrix
 from .dawid_skene import dawid_skene, one_coin_dawid_skene
 from .mace import mace
 from .selection import Candidate, choose_model
@@ -24,7 +24,8 @@ CANDIDATES: tuple[Candidate, ...] = (
 )
 FALLBACK = "dawid_skene_map_strong"
 DEFAULT_CONFIG: dict = {"candidates": [c.name for c in CANDIDATES], "criterion": "heldout_answer_loglik",
-                        "folds": 5, "seed": 0, "min_answers": 30, "fallback": FALLBACK}
+                        "folds": 5, "seed": 0, "min_answers": 30, "max_choice_answers": 200_000,
+                        "fallback": FALLBACK}
 
 
 def categorical_consensus(
@@ -48,7 +49,9 @@ def categorical_consensus(
     Dawid-Skene, and MACE started from majority vote; all learn class priors. The criterion is the
     mean log predictive probability of each answer under the model fitted without it (``folds``-fold
     split of the answers, seeded; gold clamped). With fewer than ``min_answers`` (30) answers the
-    split says little and ``FALLBACK`` is used. ``result.method`` is ``"default"``;
+    split says little and ``FALLBACK`` is used; above ``max_choice_answers`` (200,000) the choice is made
+    on the answers of a seeded random subset of items holding about that many answers, and the chosen
+    model is then fitted on all of them. ``result.method`` is ``"default"``;
     ``result.extra`` holds ``model`` (the chosen candidate), ``heldout_loglik`` (every candidate's
     score) and ``folds``.
     """
@@ -56,12 +59,15 @@ def categorical_consensus(
                          n_workers=n_workers, n_classes=n_classes)
     if folds < 2:
         raise AggregationInputError("folds must be at least 2")
+    gold_matrix(data=data, gold_items=gold_items, gold_labels=gold_labels)  # refuses bad gold before any fit
     by_name = {c.name: c for c in CANDIDATES}
     scores: dict[str, float] = {}
     chosen = FALLBACK
     if data.n_answers >= DEFAULT_CONFIG["min_answers"] and data.n_classes > 1:
-        choice = choose_model(candidates=CANDIDATES, data=data, gold_items=gold_items, gold_labels=gold_labels,
-                              folds=folds, seed=seed)
+        sample, s_gold_items, s_gold_labels = _choice_sample(data=data, gold_items=gold_items,
+                                                             gold_labels=gold_labels, seed=seed)
+        choice = choose_model(candidates=CANDIDATES, data=sample, gold_items=s_gold_items,
+                              gold_labels=s_gold_labels, folds=folds, seed=seed)
         chosen, scores = choice.chosen, choice.scores
     candidate = by_name[chosen]
     result = candidate.fit(items=data.items, workers=data.workers, labels=data.labels, n_items=data.n_items,
@@ -69,6 +75,28 @@ def categorical_consensus(
                            gold_labels=gold_labels, **candidate.settings)
     return replace(result, method="default",
                    extra={**result.extra, "model": chosen, "heldout_loglik": scores, "folds": folds})
+
+
+def _choice_sample(*, data: CategoricalData, gold_items: np.ndarray | None, gold_labels: np.ndarray | None,
+                   seed: int) -> tuple[CategoricalData, np.ndarray | None, np.ndarray | None]:
+    """All the answers, or those of a seeded random subset of items holding about
+    ``max_choice_answers`` of them (items renumbered; gold restricted to the subset)."""
+    limit = DEFAULT_CONFIG["max_choice_answers"]
+    if data.n_answers <= limit:
+        return data, gold_items, gold_labels
+    order = np.random.default_rng(seed).permutation(data.n_items)
+    per_item = data.answers_per_item()[order]
+    chosen = order[np.cumsum(per_item) <= limit]
+    new_index = np.full(data.n_items, -1, dtype=np.int64)
+    new_index[chosen] = np.arange(chosen.size)
+    keep = new_index[data.items] >= 0
+    sample = CategoricalData(items=new_index[data.items[keep]], workers=data.workers[keep],
+                             labels=data.labels[keep], n_items=int(chosen.size), n_workers=data.n_workers,
+                             n_classes=data.n_classes)
+    if gold_items is None or gold_labels is None:
+        return sample, None, None
+    gi = new_index[np.asarray(gold_items, dtype=np.int64)]
+    return sample, gi[gi >= 0], np.asarray(gold_labels, dtype=np.int64)[gi >= 0]
 
 
 def multi_choice_consensus(
