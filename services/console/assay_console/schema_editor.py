@@ -91,7 +91,7 @@ def field_of(path: str, known: tuple[str, ...]) -> str:
     head = re.split(r"[.\[]", path, maxsplit=1)[0] if path else ""
     if head in known:
         return head
-    return "labels" if head.startswith("labels") else "__all__"
+    return "labels" if head.startswith("labels") else "general"
 
 
 def errors_by_field(fields: dict[str, list[str]], known: tuple[str, ...]) -> dict[str, list[str]]:

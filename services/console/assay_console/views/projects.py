@@ -71,7 +71,7 @@ def project_create(request):
             except ApiError as exc:
                 if exc.status in (401, 403):
                     raise
-                errors = errors_by_field(exc.fields, FIELDS) or {"__all__": [exc.message]}
+                errors = errors_by_field(exc.fields, FIELDS) or {"general": [exc.message]}
     return render(request, "console/project_form.html", {"form": form, "errors": errors, "answer_types": ANSWER_TYPES},
                   status=400 if errors else 200)
 
@@ -102,7 +102,7 @@ def project_detail(request, project_id):
         except ApiError as exc:
             if exc.status in (401, 403):
                 raise
-            errors = errors_by_field(exc.fields, FIELDS) or {"__all__": [exc.message]}
+            errors = errors_by_field(exc.fields, FIELDS) or {"general": [exc.message]}
     versions = client.get(f"/projects/{project_id}/schemas").get("results", [])
     versions.sort(key=lambda v: v["version"], reverse=True)
     current = next((v for v in versions if v["version"] == project["schema_version"]), versions[0] if versions else None)

@@ -54,7 +54,7 @@ def item(request, review_id):
             except ApiError as exc:
                 if exc.status in (401, 403, 404):
                     raise
-                errors = dict(exc.fields) or {"__all__": [exc.message]}
+                errors = dict(exc.fields) or {"general": [exc.message]}
     found = _item(client, review_id, request.person.subject)
     task = api(request, "assignment").get(f"/tasks/{found['task_id']}/answers")
     submission = next((s for s in task["submissions"] if s["submission_id"] == str(found["submission_id"])), None)

@@ -48,7 +48,7 @@ def sampling(request, project_id):
             except ApiError as exc:
                 if exc.status in (401, 403):
                     raise
-                errors = {k.split(".")[0].split("[")[0]: v for k, v in exc.fields.items()} or {"__all__": [exc.message]}
+                errors = {k.split(".")[0].split("[")[0]: v for k, v in exc.fields.items()} or {"general": [exc.message]}
         form = {k: request.POST.get(k, "") for k in (*dict(NUMBERS), "class_rates", "annotator_rates")}
         policy = body
     else:

@@ -113,8 +113,8 @@ def annotator(request, name: str):
             except ApiError as exc:
                 if exc.status in (401, 403):
                     raise
-                errors = {k if k in ("reason", "project_id") else "__all__": v for k, v in exc.fields.items()} \
-                    or {"__all__": [exc.message]}
+                errors = {k if k in ("reason", "project_id") else "general": v for k, v in exc.fields.items()} \
+                    or {"general": [exc.message]}
     detail = client.get(f"/annotators/{name}")
     changes = client.get("/standing-changes", annotator=name).get("results", [])[:50]
     daily = detail["trend"]["daily"]

@@ -1,0 +1,222 @@
+"""A day in the console, in a real browser against the real services; and its access rules."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><rect width="640" height="480" fill="#cbd5e1"/>'
+       '<rect x="100" y="120" width="200" height="150" fill="#475569"/></svg>')
+IMAGE = "data:image/svg+xml;base64," + base64.b64encode(SVG.encode()).decode()
+LEAD, MANAGER, REVIEWER = ("lead-1", ("qa_lead",)), ("manager-1", ("admin",)), ("reviewer-1", ("reviewer",))
+ANNOTATOR = ("ann-1", ("annotator",))
+
+
+def test_a_day_in_the_console(stack, person, shot):
+    # -- the QA lead creates a box project in the schema editor; a bad setting is named next to its field
+    lead = person(*LEAD)
+    lead.locator("nav").get_by_role("link", name="Projects").click()
+    lead.get_by_role("link", name="New project").click()
+    lead.fill("input[name=name]", "streets")
+    lead.select_option("select[name=answer_type]", "bbox")
+    lead.fill("textarea[name=labels]", "car\nperson")
+    lead.fill("textarea[name=attributes]", "occluded boolean\ncolour select red blue")
+    lead.fill("input[name=overlap]", "1")
+    lead.fill("input[name=gold_rate]", "0.9")
+    lead.get_by_role("button", name="Create project").click()
+    expect(lead.locator(".field-error[data-field=gold_rate]")).to_contain_text("0.5")
+    assert lead.input_value("input[name=name]") == "streets"
+    assert lead.input_value("textarea[name=labels]") == "car\nperson"
+    shot(lead, "project-bad-gold-rate")
+    lead.fill("input[name=gold_rate]", "0")
+    lead.get_by_role("button", name="Create project").click()
+    expect(lead.locator("h1")).to_have_text("streets")
+    project_id = lead.url.rstrip("/").rsplit("/", 1)[1]
+    expect(lead.locator("#schema-history tbody tr")).to_have_count(1)
+    shot(lead, "project-created")
+    # a new schema version appears in the history
+    lead.fill("textarea[name=labels]", "car\nperson\nbicycle")
+    lead.get_by_role("button", name="Save as a new version").click()
+    expect(lead.locator("#schema-history tbody tr")).to_have_count(2)
+    expect(lead.locator("#schema-history tbody tr").first).to_contain_text("bicycle")
+
+    # -- per-class sampling: the effective rate shows before saving, then the policy is saved
+    lead.get_by_role("link", name="Sampling and batch verdicts").click()
+    lead.fill("input[name=base_rate]", "0.1")
+    lead.fill("textarea[name=class_rates]", "car = 1")
+    expect(lead.locator("#effective-rates tr[data-label=car] td.num")).to_have_text("1.000")
+    expect(lead.locator("#effective-rates tr[data-label=person] td.num")).to_have_text("0.100")
+    shot(lead, "sampling-preview")
+    lead.get_by_test_id("save-policy").click()
+    expect(lead.locator(".banner.ok")).to_have_text("policy saved")
+    policy = stack.client("review", stack.cast.owner).get(f"/projects/{project_id}/sampling-policy").json()
+    assert (policy["base_rate"], policy["class_rates"]) == (0.1, {"car": 1.0})
+
+    # -- progress: tasks imported through the API appear on the list without a reload (htmx polling)
+    lead.goto(f"{stack.url}/projects")
+    row = lead.locator("tr[data-project=streets]")
+    expect(row.locator("td[data-col=tasks]")).to_have_text("0")
+    assignment = stack.client("assignment", stack.cast.owner)
+    body = "\n".join(json.dumps({"external_id": f"s{i}", "url": IMAGE, "metadata": {"width": 640, "height": 480}})
+                     for i in range(2))
+    imported = assignment.post(f"/projects/{project_id}/batches", content=body,
+                               headers={"Content-Type": "application/x-ndjson"})
+    assert imported.status_code == 201, imported.text
+    expect(row.locator("td[data-col=tasks]")).to_have_text("2", timeout=15_000)
+    expect(row.locator("td[data-col=queued]")).to_have_text("2")
+    shot(lead, "projects-progress")
+
+    # -- an annotator submits a box (through the API: the workbench is another front end)
+    annotator = stack.cast.make("acme", ANNOTATOR[0], list(ANNOTATOR[1]))
+    work = stack.client("assignment", annotator)
+    task = work.post(f"/projects/{project_id}/next").json()["task"]
+    answer = {"objects": [{"label": "car", "bbox": [100, 120, 200, 150],
+                           "attributes": {"occluded": False, "colour": "red"}}]}
+    submitted = work.post(f"/tasks/{task['task_id']}/submit", json={"answer": answer, "duration_ms": 4200})
+    assert submitted.status_code == 201, submitted.text
+    expect(row.locator("td[data-col=answered]")).to_have_text("1", timeout=15_000)
+    reviews = stack.client("review", stack.cast.reviewer)
+    eventually(lambda: reviews.get("/review-items", params={"status": "pending"}).json()["results"],
+               until=lambda items: len(items) == 1, what="the sampled answer queued for review")
+
+    # -- the reviewer sees the box drawn on the image, and rejects it with a comment
+    reviewer = person(*REVIEWER)
+    reviewer.locator("nav").get_by_role("link", name="Review").click()
+    reviewer.get_by_test_id("claim").click()
+    expect(reviewer.get_by_test_id("asset-image")).to_be_visible()
+    box = reviewer.locator("svg.overlay g.shape.answer[data-label=car] rect")
+    expect(box).to_have_count(1)
+    assert [box.get_attribute(a) for a in ("x", "y", "width", "height")] == ["100.0", "120.0", "200.0", "150.0"]
+    assert reviewer.get_by_test_id("overlay").get_attribute("viewBox") == "0 0 640 480"
+    shot(reviewer, "review-item")
+    reviewer.get_by_test_id("reject").click()
+    expect(reviewer.locator(".field-error[data-field=comment]")).to_contain_text("say what is wrong")
+    reviewer.fill("textarea[name=comment]", "the box misses the bumper")
+    reviewer.get_by_test_id("reject").click()
+    expect(reviewer.locator("h1")).to_have_text("Review queue")
+    shot(reviewer, "review-decided")
+    [decided] = reviews.get("/review-items", params={"status": "decided"}).json()["results"]
+    assert (decided["verdict"], decided["comment"], decided["reviewer"]) == (
+        "rejected", "the box misses the bumper", "reviewer-1")
+
+    # -- the workforce manager sees the annotator with the review outcome, downloads the CSV, suspends them
+    metrics = stack.client("metrics", stack.cast.owner)
+    eventually(lambda: metrics.get("/annotators", params={"annotator": "ann-1"}).json()["results"],
+               until=lambda rows: rows and rows[0]["reviews"]["rejected"] == 1, what="metrics of the review")
+    manager = person(*MANAGER)
+    manager.locator("nav").get_by_role("link", name="Workforce").click()
+    table_row = manager.locator("tr[data-annotator=ann-1]")
+    expect(table_row).to_contain_text("1.0")  # rejection rate
+    shot(manager, "workforce")
+    with manager.expect_download() as download:
+        manager.get_by_test_id("csv").click()
+    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    mine = next(r for r in rows if r["annotator"] == "ann-1")
+    assert (mine["submissions"], mine["rejection_rate"], mine["standing"]) == ("1", "1.0", "ok")
+    table_row.get_by_role("link", name="ann-1").click()
+    expect(manager.locator("#chart-throughput")).to_be_visible()
+    manager.fill("input[name=reason]", "rushed answers")
+    manager.get_by_test_id("standing-action").click()
+    expect(manager.locator("#standings")).to_contain_text("yes")
+    expect(manager.get_by_test_id("standing-action")).to_contain_text("Reinstate")
+    shot(manager, "annotator-suspended")
+    standings = metrics.get("/standings", params={"annotator": "ann-1"}).json()["results"]
+    assert [(s["project_id"], s["suspended"]) for s in standings] == [(None, True)]
+
+    # -- the annotator sees their own statistics, and the lead's pages are refused by the services
+    me = person(*ANNOTATOR)
+    expect(me.locator("nav").get_by_role("link", name="Projects")).to_have_count(0)
+    me.get_by_role("link", name="My statistics").click()
+    expect(me.locator("h1")).to_have_text("ann-1")
+    shot(me, "annotator-own-page")
+
+
+def test_pages_a_role_may_not_see_are_refused_by_the_service(stack, person, shot):
+    annotator = person(*ANNOTATOR)
+    for path, service in (("/projects", "assignment"), ("/gold", "scoring"), ("/review", "review"),
+                          ("/workforce/someone-else", "metrics")):
+        response = annotator.goto(f"{stack.url}{path}")
+        assert response.status == 403, path
+        expect(annotator.get_by_test_id("forbidden")).to_contain_text(f"The {service} service refused")
+    shot(annotator, "forbidden")
+    # the same refusal with the annotator's own token, straight from the service: the page only relays it
+    token = stack.cast.make("acme", "ann-1", ["annotator"])
+    assert stack.client("assignment", token).get("/projects").status_code == 403
+    # another tenant's lead sees none of acme's projects
+    stack.client("assignment", stack.cast.owner).post("/projects", json={
+        "name": "acme-only", "schema": {"answer_type": "single_choice", "labels": [{"name": "a"}]}})
+    outsider = person("outsider-lead", ("qa_lead",), tenant="globex")
+    outsider.goto(f"{stack.url}/projects")
+    expect(outsider.locator("#project-rows")).not_to_contain_text("acme-only")
+
+
+def test_forms_without_the_csrf_token_are_refused(stack, person):
+    reviewer = person(*REVIEWER)
+    response = reviewer.request.post(f"{stack.url}/review/claim", form={"project_id": ""})
+    assert response.status == 403
+    assert 'data-testid="csrf-refused"' in response.text()
+    assert reviewer.request.post(f"{stack.url}/signout", form={}).status == 403
+    reviewer.goto(f"{stack.url}/")
+    expect(reviewer.get_by_test_id("who")).to_contain_text("reviewer-1")  # still signed in
+
+
+def test_security_headers_and_no_inline_script(stack, person):
+    lead = person(*LEAD)
+    response = lead.goto(f"{stack.url}/projects")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert response.headers["x-frame-options"] == "DENY"
+    scripts = lead.locator("script")
+    assert scripts.count() == 3 and all(scripts.nth(i).get_attribute("src") for i in range(3))
+    cookies = {c["name"]: c for c in lead.context.cookies()}
+    session = cookies["assay_console_session"]
+    assert (session["httpOnly"], session["sameSite"]) == (True, "Lax")
+
+
+def test_links_work_once_and_sign_out_ends_the_session(stack, browser, person, shot):
+    link = stack.link(subject="expert-1", roles=("expert",))
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(link)
+    expect(page.get_by_test_id("who")).to_contain_text("expert-1")
+    cookie = next(c for c in context.cookies() if c["name"] == "assay_console_session")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("h1")).to_have_text("Sign in")
+    page.goto(f"{stack.url}/review")
+    assert page.url.startswith(f"{stack.url}/signin")
+    # the old session cookie is worth nothing, and the link does not work twice
+    other = browser.new_context()
+    other.add_cookies([cookie])
+    stale = other.new_page()
+    stale.goto(f"{stack.url}/review")
+    assert stale.url.startswith(f"{stack.url}/signin")
+    response = stale.goto(link)
+    assert response.status == 403
+    expect(stale.locator(".banner.error")).to_contain_text("not valid")
+    shot(stale, "link-used")
+    context.close()
+    other.close()
+
+
+def test_gold_upload_shows_every_bad_row(stack, person, shot, tmp_path):
+    lead = person(*LEAD)
+    bad = tmp_path / "gold.csv"
+    bad.write_text("task_id,project_id,answer,reason\n"
+                   'not-a-uuid,also-not,"{""label"": ""cat""}",expert\n'
+                   "00000000-0000-0000-0000-000000000001,00000000-0000-0000-0000-000000000002,{broken,expert\n")
+    lead.goto(f"{stack.url}/gold")
+    lead.set_input_files("input[name=file]", str(bad))
+    lead.get_by_role("button", name="Upload").click()
+    errors = lead.locator("#gold-errors tbody tr")
+    expect(errors.first).to_be_visible()
+    text = [errors.nth(i).inner_text().split("\t") for i in range(errors.count())]
+    assert ["3", "answer"] == text[0][:2], text
+    shot(lead, "gold-errors")
