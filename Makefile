@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-webhooks bench-system
+.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-webhooks bench-system
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ status:  ## show the running stack
 demo: install  ## the main job: whole system on the embedded stack with simulated annotators
 	$(UV) run assay demo
 
-test: install test-shared test-services test-e2e  ## every test, against real Postgres and real brokers
+test: install test-shared test-services test-console test-e2e  ## every test, against real Postgres and real brokers
 
 test-shared:
 	PYTHONPATH=shared/tests DJANGO_SETTINGS_MODULE=assay_bustest.settings $(PYTEST) shared/tests
@@ -35,6 +35,9 @@ test-services:
 	  echo "== $$s =="; \
 	  DJANGO_SETTINGS_MODULE=assay_$$s.settings $(PYTEST) services/$$s; \
 	done
+
+test-console:  ## the console in a real browser (Debian's /usr/bin/chromium via Playwright) on the real services
+	$(PYTEST) services/console
 
 test-e2e:
 	$(PYTEST) tests
