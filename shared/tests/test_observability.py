@@ -45,7 +45,7 @@ def test_log_lines_are_json_with_tenant_and_correlation_id():
 
 def test_health_readiness_and_metrics(client, api, cast):
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+    assert client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok"}, "reported": {"broker": "ok"}}
     api(cast.owner).post("/emit", data=body(), content_type="application/json")
     text = client.get("/metrics").content.decode()
     assert 'assay_http_request_duration_seconds_count{method="POST",route="emit",status="201"}' in text

@@ -1,4 +1,9 @@
-"""Prometheus metrics shared by every service."""
+"""Prometheus metrics shared by every service.
+
+Web pods run several uvicorn workers: with PROMETHEUS_MULTIPROC_DIR set (the chart sets it for web
+pods), every process writes its values to files there and /metrics sums them over the live and dead
+workers (counters, histograms) or reads the live ones (gauges); see observability/views.py, ADR 0082.
+"""
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -10,11 +15,15 @@ HTTP_LATENCY = Histogram(
 EVENTS_PUBLISHED = Counter("assay_events_published_total", "Events published by the outbox relay", ["type"])
 EVENTS_CONSUMED = Counter("assay_events_consumed_total", "Events applied by the consumer", ["type", "outcome"])
 EVENTS_DEAD_LETTERED = Counter("assay_events_dead_lettered_total", "Events sent to the dead-letter queue", ["reason"])
-OUTBOX_BACKLOG = Gauge("assay_outbox_backlog", "Outbox events not yet published")
-OUTBOX_OLDEST_SECONDS = Gauge("assay_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox event")
+# Set by whichever process answers the scrape: the most recent live value is the true one.
+OUTBOX_BACKLOG = Gauge("assay_outbox_backlog", "Outbox events not yet published", multiprocess_mode="livemostrecent")
+OUTBOX_OLDEST_SECONDS = Gauge("assay_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox event",
+                              multiprocess_mode="livemostrecent")
 CONSUMER_LAG_NOW = Gauge("assay_consumer_lag_now_seconds",
-                         "Age of the oldest event this worker's queue holds unapplied (0 when the queue is empty)")
-CONSUMER_QUEUE_DEPTH = Gauge("assay_consumer_queue_depth", "Messages ready in this service's queue")
+                         "Age of the oldest event this worker's queue holds unapplied (0 when the queue is empty)",
+                         multiprocess_mode="livemax")
+CONSUMER_QUEUE_DEPTH = Gauge("assay_consumer_queue_depth", "Messages ready in this service's queue",
+                             multiprocess_mode="livemostrecent")
 CONSUMER_BATCH = Histogram("assay_consumer_batch_events", "Messages handed to the processor at once",
                            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
 CONSUMER_BATCH_SPLIT = Counter("assay_consumer_batch_split_total",
