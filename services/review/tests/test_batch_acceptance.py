@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assay_review.core.models import BatchInspection, ReviewItem
 from tests.events import acme, submitted
+
+from assay_review.core.models import BatchInspection, ReviewItem
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from prometheus_client import REGISTRY
 
 from assay_shared.bus.consumer import Outcome
 from assay_shared.bus.models import OutboxEvent
+from tests.events import consensus, gold_scored, process_batch, replay, scope, submitted, twin
 
 from assay_review.core.models import AnnotatorProfile, ReviewItem, SamplingDecision, SamplingPolicy, Submission
-from tests.events import consensus, gold_scored, process_batch, replay, scope, submitted, twin
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a split batch reconnects, as the consumer does
 

@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 
 from assay_shared.db.tenancy import tenant_atomic
+from tests.events import submitted
 
 from assay_review.core.models import SamplingPolicy
 from assay_review.core.services import review_item_claim, review_item_decide
-from tests.events import submitted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

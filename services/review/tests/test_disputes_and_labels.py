@@ -4,8 +4,9 @@ import uuid
 
 import pytest
 
-from assay_review.core.models import FinalLabel, ReviewItem, TaskDispute
 from tests.events import acme, consensus, project_configured, replay, submitted
+
+from assay_review.core.models import FinalLabel, ReviewItem, TaskDispute
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,9 @@ import uuid
 
 import pytest
 
-from assay_review.core.models import SamplingPolicy
 from tests.events import acme
+
+from assay_review.core.models import SamplingPolicy
 
 pytestmark = pytest.mark.django_db
 

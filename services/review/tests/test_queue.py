@@ -3,8 +3,9 @@ import uuid
 
 import pytest
 
-from assay_review.core.models import ReviewItem
 from tests.events import acme, submitted
+
+from assay_review.core.models import ReviewItem
 
 pytestmark = pytest.mark.django_db
 

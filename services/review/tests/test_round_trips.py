@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assay_shared.bus.consumer import Outcome
+from tests.events import acme, consensus, gold_scored, process_batch, replay, submitted
 
 from assay_review.core.models import AnnotatorProfile, ReviewItem, SamplingDecision, Submission
-from tests.events import acme, consensus, gold_scored, process_batch, replay, submitted
 
 pytestmark = pytest.mark.django_db
 

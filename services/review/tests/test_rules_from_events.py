@@ -4,9 +4,9 @@ import uuid
 import pytest
 
 from assay_shared.bus.consumer import Outcome
+from tests.events import acme, consensus, gold_scored, submitted
 
 from assay_review.core.models import ReviewItem, SamplingDecision, Submission
-from tests.events import acme, consensus, gold_scored, submitted
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import uuid
 import pytest
 
 from assay_shared.bus.consumer import Outcome
+from tests.events import acme, submitted
 
 from assay_review.core.models import ReviewItem, SamplingDecision
 from assay_review.numerics.sampling import draw
-from tests.events import acme, submitted
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,9 @@ import uuid
 
 import pytest
 
-from assay_review.core.models import ReviewItem, ReviewWorkflow
 from tests.events import acme, submitted
+
+from assay_review.core.models import ReviewItem, ReviewWorkflow
 
 pytestmark = pytest.mark.django_db
 

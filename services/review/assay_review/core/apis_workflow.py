@@ -2,7 +2,9 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from assay_shared.auth.drf import HasRole, principal_of
@@ -140,10 +142,22 @@ class ExportFilter(serializers.Serializer):
         required=False, default=False, help_text="also batches without an accepted inspection")
 
 
+class _NoFormatOverride:
+    """DRF's settings with the `?format=` renderer override turned off: `format` names the export format here."""
+
+    def __getattr__(self, name):
+        return None if name == "URL_FORMAT_OVERRIDE" else getattr(api_settings, name)
+
+
+class ExportNegotiation(DefaultContentNegotiation):
+    settings = _NoFormatOverride()
+
+
 class ExportApi(APIView):
     """A project's or a batch's final labels, streamed."""
 
     permission_classes = [LEADS]
+    content_negotiation_class = ExportNegotiation
 
     @extend_schema(operation_id="labels_export", parameters=[ExportFilter], responses={
         (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="one JSON object per line"),
@@ -161,6 +175,7 @@ class ExportLinkApi(APIView):
 
     permission_classes = []
     authentication_classes = []
+    content_negotiation_class = ExportNegotiation
 
     @extend_schema(operation_id="labels_export_signed", parameters=[
         OpenApiParameter("token", str, required=True, description="the signed token from the link")], responses={

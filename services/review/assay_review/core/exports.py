@@ -47,7 +47,7 @@ def _answer_type(project_id: UUID) -> str | None:
         "answer_type", flat=True).first()
 
 
-def export_plan(*, project_id: UUID, batch_id: str | None, format: str, include_unaccepted: bool) -> dict[str, Any]:
+def export_plan(*, project_id: UUID, format: str, include_unaccepted: bool, batch_id: str | None = None) -> dict[str, Any]:
     """Check what is asked before anything is sent: 404 for an unknown batch, 409 for one not accepted (unless
     asked), 400 for a format that cannot carry the project's answer type. Returns what the rows are read by."""
     if batch_id is not None and not (FinalLabel.objects.filter(project_id=project_id, batch_id=batch_id).exists()

@@ -4,7 +4,8 @@ The label that ships is the last review stage's correction (or, for a disputed t
 accepted), else the accepted consensus (consensus.reached). A disputed consensus clears a consensus label (the
 task waits for review); a review label is never replaced by a later consensus. `version` counts the changes of
 the shipped label; each change is announced once by label.finalized (ADR 0072): the consumer's inbox keeps a
-redelivered event from applying twice, and a replayed or older revision changes nothing.
+redelivered event from applying twice, and a replayed or older revision changes nothing. The schema version is
+the newest of the task's answers, else the project's current one (project.configured).
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ up AS (
   SELECT %s::text, v.task_id, v.project_id, v.batch_id, CASE WHEN %s = 'reached' THEN v.consensus_answer END,
       'consensus', v.answer_type, v.consensus_answer, %s::text, v.method, v.confidence, v.agreement, v.revision,
       v.annotators, NULL, NULL,
-      (SELECT max(s.schema_version) FROM review_submission s WHERE s.task_id = v.task_id),
+      COALESCE((SELECT max(s.schema_version) FROM review_submission s WHERE s.task_id = v.task_id),
+               (SELECT p.schema_version FROM review_project_settings p WHERE p.project_id = v.project_id)),
       CASE WHEN %s = 'reached' AND v.consensus_answer IS NOT NULL THEN 1 ELSE 0 END, now()
   FROM v ORDER BY v.task_id
   ON CONFLICT (tenant_id, task_id) DO UPDATE SET
