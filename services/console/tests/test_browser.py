@@ -9,6 +9,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from assay_shared.stack.console import console_unit, signin_code_create
+from assay_shared.stack.processes import free_port, units_stop
 from tests.conftest import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -220,3 +222,28 @@ def test_gold_upload_shows_every_bad_row(stack, person, shot, tmp_path):
     text = [errors.nth(i).inner_text().split("\t") for i in range(errors.count())]
     assert ["3", "answer"] == text[0][:2], text
     shot(lead, "gold-errors")
+
+
+def test_a_service_that_is_down_shows_a_banner_and_the_other_pages_work(stack, browser, shot):
+    # given a console whose scoring service does not answer (nothing listens on its port)
+    env = {**stack.console.env, "SERVICE_URL_SCORING": f"http://127.0.0.1:{free_port()}"}
+    console = console_unit(env=env, port=free_port(), log_dir=None)
+    console.spawn()
+    try:
+        eventually(console.healthy, until=bool, timeout=60, what="the second console")
+        code = signin_code_create(client=stack.redis, prefix=stack.prefix, tenant="acme", subject="lead-1",
+                                  roles=("qa_lead",))
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{console.url}/signin/{code}")
+        # when the lead opens the gold page (scoring), then a banner names the service
+        response = page.goto(f"{console.url}/gold")
+        assert response.status == 503
+        expect(page.get_by_test_id("service-down")).to_contain_text("The scoring service does not answer")
+        shot(page, "scoring-down")
+        # and the pages of the other services keep working
+        assert page.goto(f"{console.url}/projects").status == 200
+        expect(page.locator("h1")).to_have_text("Projects")
+        context.close()
+    finally:
+        units_stop([console])
