@@ -1,4 +1,6 @@
 """Thin DRF views of review sampling: validate, call one service or selector, serialize."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -6,6 +8,7 @@ from rest_framework.views import APIView
 from assay_shared.auth.drf import HasRole, principal_of
 
 from assay_review.core import selectors, services
+from assay_review.core.apis_workflow import refusals
 from assay_review.core.models import ReviewItem
 from assay_review.numerics.aql import AQLS
 
@@ -47,6 +50,8 @@ class PolicyOutput(serializers.Serializer):
 class SamplingPolicyListApi(APIView):
     permission_classes = [LEADS]
 
+    @extend_schema(operation_id="sampling_policies_list", responses={200: inline_serializer(
+        "SamplingPolicyList", fields={"results": PolicyOutput(many=True)}), **refusals()})
     def get(self, request):
         return Response({"results": PolicyOutput(selectors.sampling_policy_list(), many=True).data})
 
@@ -56,7 +61,7 @@ class SamplingPolicyApi(APIView):
 
     permission_classes = [LEADS]
 
-    class InputSerializer(serializers.Serializer):
+    class SamplingPolicyInput(serializers.Serializer):
         base_rate = Rate()
         class_rates = RateMapField(required=False, default=dict)
         annotator_rates = RateMapField(required=False, default=dict)
@@ -78,16 +83,20 @@ class SamplingPolicyApi(APIView):
                 raise serializers.ValidationError(errors)
             return attrs
 
+    @extend_schema(operation_id="sampling_policy_get", responses={200: PolicyOutput, **refusals(_404="no policy")})
     def get(self, request, project_id):
         return Response(PolicyOutput(selectors.sampling_policy_get(project_id=project_id)).data)
 
+    @extend_schema(operation_id="sampling_policy_set", request=SamplingPolicyInput, responses={
+        200: PolicyOutput, 201: PolicyOutput, **refusals(_400="validation_error (fields by path, e.g. class_rates.cat)")})
     def put(self, request, project_id):
-        body = self.InputSerializer(data=request.data)
+        body = self.SamplingPolicyInput(data=request.data)
         body.is_valid(raise_exception=True)
         policy, created = services.sampling_policy_set(
             project_id=project_id, actor=principal_of(request).subject, **body.validated_data)
         return Response(PolicyOutput(policy).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
+    @extend_schema(operation_id="sampling_policy_delete", responses={204: None, **refusals(_404="no policy")})
     def delete(self, request, project_id):
         services.sampling_policy_delete(project_id=project_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -96,7 +105,7 @@ class SamplingPolicyApi(APIView):
 class SamplingDecisionListApi(APIView):
     permission_classes = [LEADS]
 
-    class FilterSerializer(serializers.Serializer):
+    class SamplingDecisionListFilter(serializers.Serializer):
         project_id = serializers.UUIDField(required=False)
         annotator = serializers.CharField(required=False, max_length=128)
         sampled = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -104,7 +113,7 @@ class SamplingDecisionListApi(APIView):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
         offset = serializers.IntegerField(required=False, min_value=0, default=0)
 
-    class OutputSerializer(serializers.Serializer):
+    class SamplingDecisionListOutput(serializers.Serializer):
         submission_id = serializers.UUIDField()
         task_id = serializers.UUIDField()
         project_id = serializers.UUIDField()
@@ -118,14 +127,18 @@ class SamplingDecisionListApi(APIView):
         detail = serializers.CharField()
         decided_at = serializers.DateTimeField()
 
+    @extend_schema(operation_id="sampling_decisions_list", parameters=[SamplingDecisionListFilter], responses={
+        200: inline_serializer("SamplingDecisionPage", fields={"count": serializers.IntegerField(),
+                                                               "results": SamplingDecisionListOutput(many=True)}),
+        **refusals(_400="validation_error")})
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.SamplingDecisionListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = dict(filters.validated_data)
         limit, offset = data.pop("limit"), data.pop("offset")
         rows = selectors.sampling_decision_list(**data)
         return Response({"count": rows.count(),
-                         "results": self.OutputSerializer(rows[offset:offset + limit], many=True).data})
+                         "results": self.SamplingDecisionListOutput(rows[offset:offset + limit], many=True).data})
 
 
 class SamplingRatesApi(APIView):
@@ -133,11 +146,15 @@ class SamplingRatesApi(APIView):
 
     permission_classes = [LEADS]
 
-    class FilterSerializer(serializers.Serializer):
+    class SamplingRatesFilter(serializers.Serializer):
         project_id = serializers.UUIDField()
 
+    @extend_schema(operation_id="sampling_rates", parameters=[SamplingRatesFilter], responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="project_id, decisions, sampled, effective_rate; "
+                             "per_annotator, per_rule, per_class lists of the same counts"),
+        **refusals(_400="validation_error")})
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.SamplingRatesFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         rates = selectors.sampling_rates(**filters.validated_data)
         rates["project_id"] = str(rates["project_id"])
@@ -166,17 +183,24 @@ class ReviewItemOutput(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
 
 
+class ClaimedItemOutput(ReviewItemOutput):
+    answer = serializers.JSONField(allow_null=True, help_text="the answer to check")
+
+
 class ReviewItemListApi(APIView):
     permission_classes = [REVIEWERS]
 
-    class FilterSerializer(serializers.Serializer):
+    class ReviewItemListFilter(serializers.Serializer):
         status = serializers.ChoiceField(choices=[ReviewItem.PENDING, ReviewItem.CLAIMED, ReviewItem.DECIDED],
                                          required=False)
         project_id = serializers.UUIDField(required=False)
         batch_id = serializers.CharField(required=False, max_length=128)
 
+    @extend_schema(operation_id="review_items_list", parameters=[ReviewItemListFilter], responses={
+        200: inline_serializer("ReviewItemList", fields={"results": ReviewItemOutput(many=True)}),
+        **refusals(_400="validation_error")})
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.ReviewItemListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         rows = selectors.review_item_list(**filters.validated_data)[:500]
         return Response({"results": ReviewItemOutput(rows, many=True).data})
@@ -187,11 +211,14 @@ class ReviewItemClaimApi(APIView):
 
     permission_classes = [REVIEWERS]
 
-    class InputSerializer(serializers.Serializer):
+    class ReviewItemClaimInput(serializers.Serializer):
         project_id = serializers.UUIDField(required=False)
 
+    @extend_schema(operation_id="review_item_claim", request=ReviewItemClaimInput, responses={
+        200: ClaimedItemOutput, 204: OpenApiResponse(description="nothing you may review is waiting"),
+        **refusals(_400="validation_error")})
     def post(self, request):
-        body = self.InputSerializer(data=request.data)
+        body = self.ReviewItemClaimInput(data=request.data)
         body.is_valid(raise_exception=True)
         principal = principal_of(request)
         item = services.review_item_claim(reviewer=principal.subject, roles=principal.roles, **body.validated_data)
@@ -205,7 +232,7 @@ class ReviewItemClaimApi(APIView):
 class ReviewItemDecideApi(APIView):
     permission_classes = [REVIEWERS]
 
-    class InputSerializer(serializers.Serializer):
+    class ReviewItemDecideInput(serializers.Serializer):
         verdict = serializers.ChoiceField(choices=["accepted", "rejected", "corrected", "escalated"],
                                           help_text="escalated sends the item to a later stage, where the stage allows it")
         corrected_answer = serializers.JSONField(required=False)
@@ -218,8 +245,13 @@ class ReviewItemDecideApi(APIView):
                 raise serializers.ValidationError({"corrected_answer": ["only allowed when the verdict is corrected"]})
             return attrs
 
+    @extend_schema(operation_id="review_item_decide", request=ReviewItemDecideInput, responses={
+        200: ReviewItemOutput, **refusals(
+            _400="validation_error: verdict not allowed at the item's stage, corrected_answer missing or not allowed",
+            _403="forbidden: your own submission, or your roles do not allow this", _404="unknown item",
+            _409="conflict: not claimed by you, or already decided")})
     def post(self, request, review_id):
-        body = self.InputSerializer(data=request.data)
+        body = self.ReviewItemDecideInput(data=request.data)
         body.is_valid(raise_exception=True)
         item = services.review_item_decide(review_id=review_id, reviewer=principal_of(request).subject,
                                            **body.validated_data)
@@ -245,6 +277,10 @@ class InspectionOutput(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
 
 
+class InspectionDetailOutput(InspectionOutput):
+    sample = serializers.ListField(child=serializers.UUIDField(), help_text="the sampled submissions")
+
+
 def _inspection_data(inspection) -> dict:
     data = InspectionOutput(inspection).data
     data["sample"] = selectors.inspection_sample_ids(inspection=inspection)
@@ -256,7 +292,7 @@ class BatchInspectionCreateApi(APIView):
 
     permission_classes = [LEADS]
 
-    class InputSerializer(serializers.Serializer):
+    class BatchInspectionCreateInput(serializers.Serializer):
         project_id = serializers.UUIDField()
         aql = serializers.FloatField()
         inspection_level = serializers.ChoiceField(choices=["I", "II", "III"], required=False, default="II")
@@ -266,16 +302,20 @@ class BatchInspectionCreateApi(APIView):
                 raise serializers.ValidationError(f"must be one of {', '.join(f'{a:g}' for a in AQLS)}")
             return value
 
+    @extend_schema(operation_id="batch_inspection_request", request=BatchInspectionCreateInput, responses={
+        201: InspectionDetailOutput, **refusals(_400="validation_error, lot_too_small", _409="inspection already open")})
     def post(self, request, batch_id):
         if len(batch_id) > 128:
             return Response({"error": {"code": "validation_error", "message": "batch_id: at most 128 characters",
                                        "fields": {"batch_id": ["at most 128 characters"]}}}, status=400)
-        body = self.InputSerializer(data=request.data)
+        body = self.BatchInspectionCreateInput(data=request.data)
         body.is_valid(raise_exception=True)
         inspection = services.inspection_request(batch_id=batch_id, actor=principal_of(request).subject,
                                                  **body.validated_data)
         return Response(_inspection_data(inspection), status=status.HTTP_201_CREATED)
 
+    @extend_schema(operation_id="batch_inspections_list", responses={
+        200: inline_serializer("InspectionList", fields={"results": InspectionDetailOutput(many=True)}), **refusals()})
     def get(self, request, batch_id):
         rows = selectors.inspection_list(batch_id=batch_id)
         return Response({"results": [_inspection_data(i) for i in rows]})
@@ -284,5 +324,6 @@ class BatchInspectionCreateApi(APIView):
 class InspectionDetailApi(APIView):
     permission_classes = [REVIEWERS]
 
+    @extend_schema(operation_id="inspection_get", responses={200: InspectionDetailOutput, **refusals(_404="unknown")})
     def get(self, request, inspection_id):
         return Response(_inspection_data(selectors.inspection_get(inspection_id=inspection_id)))
