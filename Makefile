@@ -48,7 +48,7 @@ bench-bus: install  ## events/s and relay lag on RabbitMQ and on the embedded st
 bench-assignment: install  ## closed-loop next→submit benchmark of task assignment
 	$(UV) run python services/assignment/bench/run.py $(ARGS)
 
-bench-scoring: install  ## accuracy and speed of consensus on ../shared/data
+bench-scoring: install  ## consensus accuracy on ../shared/data and the generated stress sets, speed, box figures
 	$(UV) sync --frozen --group bench
 	$(UV) run --group bench python services/scoring/bench/run.py $(ARGS)
 
