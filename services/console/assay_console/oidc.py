@@ -7,6 +7,7 @@ the person's short-lived Assay tokens itself (ADR 0076). No Django user row is e
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpResponseRedirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
@@ -47,8 +48,14 @@ class ClaimsBackend(OIDCAuthenticationBackend):
 
 
 class CallbackView(OIDCAuthenticationCallbackView):
+    """The provider's answer: a person signed in (no Django user), or back to the sign-in page."""
+
+    def get(self, request):
+        if request.GET.get("error"):  # refused at the provider: forget the attempt, sign nobody in
+            request.session.flush()
+            return self.login_failure()
+        return super().get(request)
+
     def login_success(self):
         person_sign_in(request=self.request, person=self.user.person)
-        from django.http import HttpResponseRedirect
-
         return HttpResponseRedirect(self.success_url)
