@@ -121,6 +121,7 @@ class ReviewItem(models.Model):
     decided_at = models.DateTimeField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     stage = models.PositiveSmallIntegerField(default=0)
+    priority = models.SmallIntegerField(default=0)
     stage_name = models.CharField(max_length=64, default="review")
     roles = ArrayField(models.CharField(max_length=32), default=list)
     previous_id = models.UUIDField(null=True)
@@ -249,3 +250,48 @@ class FinalLabel(models.Model):
         db_table = "review_final_label"
         constraints = [models.UniqueConstraint(fields=["tenant_id", "task_id"], name="review_final_label_unique")]
         indexes = [models.Index(fields=["tenant_id", "project_id", "batch_id", "task_id"], name="review_final_label_batch")]
+
+
+class Prediction(models.Model):
+    """A customer model's prediction for a task: class probabilities (choices) or scored objects (boxes)."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    task_id = models.UUIDField()
+    model_name = models.CharField(max_length=128)
+    model_version = models.CharField(max_length=64)
+    probabilities = models.JSONField(null=True)
+    boxes = models.JSONField(null=True)
+    image = models.JSONField(null=True)
+    created_by = models.CharField(max_length=128)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_prediction"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "task_id", "model_name", "model_version"],
+                                               name="review_prediction_unique")]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "model_name", "model_version"],
+                                name="review_prediction_model")]
+
+
+class LabelIssue(models.Model):
+    """How likely a task's final label is wrong by one model's predictions (cleanlab): low score, likely wrong."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128, null=True)
+    task_id = models.UUIDField()
+    model_name = models.CharField(max_length=128)
+    model_version = models.CharField(max_length=64)
+    label = models.JSONField(null=True)
+    predicted = models.CharField(max_length=64, null=True)
+    score = models.FloatField()
+    is_issue = models.BooleanField()
+    flagged = models.BooleanField(default=False)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_label_issue"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "task_id", "model_name", "model_version"],
+                                               name="review_label_issue_unique")]
+        indexes = [models.Index(fields=["tenant_id", "project_id", "score"], name="review_label_issue_rank")]

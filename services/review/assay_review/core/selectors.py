@@ -103,3 +103,15 @@ def final_label_list(*, project_id: UUID, batch_id: str | None = None, after: UU
     if after is not None:
         rows = rows.filter(task_id__gt=after)
     return filter_given(rows, batch_id=batch_id)
+
+
+def label_issue_list(*, project_id: UUID, model_name: str | None = None, model_version: str | None = None,
+                     batch_id: str | None = None, issues_only: bool = False):
+    """Suspected label errors, most likely wrong first (lowest cleanlab label-quality score)."""
+    from assay_review.core.models import LabelIssue
+
+    rows = filter_given(LabelIssue.objects.filter(project_id=project_id), model_name=model_name,
+                        model_version=model_version, batch_id=batch_id)
+    if issues_only:
+        rows = rows.filter(is_issue=True)
+    return rows.order_by("score", "task_id")

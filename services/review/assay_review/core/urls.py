@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assay_review.core import apis, apis_workflow
+from assay_review.core import apis, apis_predictions, apis_workflow
 
 urlpatterns = [
     path("sampling-policies", apis.SamplingPolicyListApi.as_view(), name="sampling-policies"),
@@ -13,6 +13,10 @@ urlpatterns = [
     path("batches/<str:batch_id>/inspections", apis.BatchInspectionCreateApi.as_view(), name="batch-inspections"),
     path("inspections/<uuid:inspection_id>", apis.InspectionDetailApi.as_view(), name="inspection"),
     path("projects/<uuid:project_id>/review-stages", apis_workflow.ReviewWorkflowApi.as_view(), name="review-stages"),
+    path("projects/<uuid:project_id>/predictions", apis_predictions.PredictionApi.as_view(), name="predictions"),
+    path("projects/<uuid:project_id>/predictions/bulk", apis_predictions.PredictionBulkApi.as_view(),
+         name="predictions-bulk"),
+    path("projects/<uuid:project_id>/label-issues", apis_predictions.LabelIssuesApi.as_view(), name="label-issues"),
     path("final-labels", apis_workflow.FinalLabelListApi.as_view(), name="final-labels"),
     path("exports", apis_workflow.ExportApi.as_view(), name="exports"),
     path("exports/signed", apis_workflow.ExportLinkApi.as_view(), name="exports-signed"),

@@ -23,6 +23,7 @@ class Opening:
     reason: str
     rate: float | None
     correlation_id: str
+    priority: int = 0
 
 
 def _payload(item: ReviewItem) -> dict[str, Any]:
@@ -47,7 +48,8 @@ def _item(tenant: str, opening: Opening, stages: tuple[Stage, ...]) -> ReviewIte
     position = entry_stage(stages, reason=opening.reason, labels=s.labels or ())
     return ReviewItem(tenant_id=tenant, submission_id=s.submission_id, task_id=s.task_id, project_id=s.project_id,
                       batch_id=s.batch_id, annotator=s.annotator, reason=opening.reason, rate=opening.rate,
-                      stage=position, stage_name=stages[position].name, roles=list(stages[position].roles))
+                      stage=position, stage_name=stages[position].name, roles=list(stages[position].roles),
+                      priority=opening.priority)
 
 
 def _insert_new(rows: list[ReviewItem]) -> list[ReviewItem]:

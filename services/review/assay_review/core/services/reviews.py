@@ -32,7 +32,7 @@ def _claimable_by(reviewer: str, roles: Iterable[str]) -> Q:
 def review_item_claim(*, reviewer: str, roles: Iterable[str] = ("reviewer",),
                       project_id: UUID | None = None) -> ReviewItem | None:
     """The reviewer's next item: the one they already hold, else the oldest free one they may work (or one whose
-    claim lapsed). Nobody gets an item of a task they answered, nor one they reviewed at an earlier stage.
+    claim lapsed), items the model flagged first (`priority`). Nobody gets an item of a task they answered, nor one they reviewed at an earlier stage.
 
     The claim is a conditional UPDATE … WHERE status is still claimable, so two reviewers racing for the
     same row never both get it; the loser moves on to the next candidate.
@@ -50,7 +50,7 @@ def review_item_claim(*, reviewer: str, roles: Iterable[str] = ("reviewer",),
         queue = ReviewItem.objects.filter(claimable).filter(allowed)
         if project_id is not None:
             queue = queue.filter(project_id=project_id)
-        candidates = list(queue.order_by("created_at", "id").values_list("id", flat=True)[:_CANDIDATES])
+        candidates = list(queue.order_by("-priority", "created_at", "id").values_list("id", flat=True)[:_CANDIDATES])
         if not candidates:
             return None
         for candidate in candidates:

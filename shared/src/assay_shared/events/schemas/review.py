@@ -6,7 +6,7 @@ VERDICT = {"type": "string", "enum": ["accepted", "rejected", "corrected"]}
 REASON = {
     "type": "string",
     "enum": ["base_rate", "class_rate", "annotator_override", "new_annotator", "low_gold_score",
-             "consensus_disputed", "batch_sample"],
+             "consensus_disputed", "batch_sample", "model_disagrees"],
 }
 COUNT = {"type": "integer", "minimum": 0}
 

@@ -1,0 +1,164 @@
+"""Model predictions per task, and the label issues cleanlab finds with them (off the event path).
+
+Predictions are stored all or nothing: one bad line of a bulk upload refuses the whole upload, naming the line
+and the field. Label issues are computed on request (`label_issues_compute`), never by the event consumer: the
+project's final labels joined to one model's predictions, scored by cleanlab, stored one row per task; the
+"model disagrees" rule then queues the worst of them for review ahead of the randomly sampled ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+from uuid import UUID
+
+from django.db import connection
+
+from assay_shared.db.tenancy import require_tenant
+from assay_shared.db.upserts import excluded, insert_sql
+from assay_shared.errors import ApplicationError, NotFoundError
+from assay_shared.observability.context import current_correlation_id
+
+from assay_review.core.models import FinalLabel, LabelIssue, Prediction, ProjectSettings, Submission
+from assay_review.core.services.items import Opening, review_items_open
+from assay_review.numerics.label_errors import (
+    box_scores,
+    boxes_problems,
+    class_scores,
+    model_disagrees,
+    probabilities_problem,
+)
+
+OBJECT_TYPES = ("bbox",)
+CHOICE_TYPES = ("single_choice",)
+
+
+@dataclass(frozen=True)
+class PredictionIn:
+    task_id: UUID
+    model_name: str
+    model_version: str
+    probabilities: dict[str, float] | None = None
+    objects: list[dict[str, Any]] | None = None
+    image: dict[str, Any] | None = None
+
+
+def _project(project_id: UUID) -> ProjectSettings | None:
+    return ProjectSettings.objects.filter(project_id=project_id).first()
+
+
+def _problems(p: PredictionIn, labels: list[str] | None) -> dict[str, str]:
+    if (p.probabilities is None) == (p.objects is None):
+        return {"probabilities": "give either probabilities (choices) or objects (boxes)"}
+    if p.probabilities is not None:
+        return probabilities_problem(p.probabilities, labels)
+    return boxes_problems(p.objects, p.image, labels)
+
+
+def predictions_store(*, project_id: UUID, predictions: Sequence[PredictionIn], actor: str, prefix: str = "") -> int:
+    """Validate every prediction, then store them all (a later one for the same task and model replaces it).
+
+    Refused, with nothing stored: a label outside the project's schema, probabilities not summing to 1, boxes
+    outside the image (400, the field named, prefixed by `prefix` and the line for a bulk upload); a task this
+    tenant's project does not have (404, `task_id`).
+    """
+    tenant = require_tenant()
+    project = _project(project_id)
+    labels = project.labels if project is not None else None
+    errors: dict[str, list[str]] = {}
+    for i, p in enumerate(predictions):
+        at = f"{prefix}[{i}]." if prefix else ""
+        for path, reason in _problems(p, labels).items():
+            errors.setdefault(f"{at}{path}", []).append(reason)
+    if errors:
+        raise ApplicationError("predictions refused: nothing was stored", code="validation_error", fields=errors)
+    wanted = {p.task_id for p in predictions}
+    known = set(FinalLabel.objects.filter(project_id=project_id, task_id__in=wanted).values_list("task_id", flat=True))
+    known |= set(Submission.objects.filter(project_id=project_id, task_id__in=wanted - known)
+                 .values_list("task_id", flat=True))
+    unknown = [i for i, p in enumerate(predictions) if p.task_id not in known]
+    if unknown:
+        fields = {(f"{prefix}[{i}].task_id" if prefix else "task_id"): ["no such task in this project"]
+                  for i in unknown[:50]}
+        raise NotFoundError(f"{len(unknown)} prediction(s) name a task this project does not have", fields=fields)
+    latest = {(p.task_id, p.model_name, p.model_version): p for p in predictions}
+    rows = [Prediction(tenant_id=tenant, project_id=project_id, task_id=t, model_name=m, model_version=v,
+                       probabilities=p.probabilities, boxes=p.objects, image=p.image, created_by=actor)
+            for (t, m, v), p in sorted(latest.items(), key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2]))]
+    for start in range(0, len(rows), 2000):
+        sql, params = insert_sql(rows[start:start + 2000])
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} ON CONFLICT (tenant_id, task_id, model_name, model_version) DO UPDATE SET "
+                           f"{excluded('probabilities', 'boxes', 'image', 'created_by', 'updated_at')}", params)
+    return len(rows)
+
+
+def _choice(answer: Any) -> str | None:
+    return answer.get("label") if isinstance(answer, dict) and isinstance(answer.get("label"), str) else None
+
+
+def label_issues_compute(*, project_id: UUID, model_name: str, model_version: str, batch_id: str | None = None,
+                         threshold: float | None = None, worst_share: float | None = None) -> dict[str, int]:
+    """Score the project's (or batch's) final labels against the model's predictions with cleanlab; store the
+    scores; with `threshold` or `worst_share`, queue the tasks the rule picks for review (reason model_disagrees,
+    ahead of sampled items). Returns the counts: scored, issues, flagged, queued."""
+    tenant = require_tenant()
+    project = _project(project_id)
+    labels = FinalLabel.objects.filter(project_id=project_id).exclude(answer=None)
+    if batch_id is not None:
+        labels = labels.filter(batch_id=batch_id)
+    by_task = {row.task_id: row for row in labels.only("task_id", "batch_id", "answer", "answer_type")}
+    preds = {p.task_id: p for p in Prediction.objects.filter(project_id=project_id, model_name=model_name,
+                                                              model_version=model_version, task_id__in=list(by_task))}
+    tasks = sorted(t for t in by_task if t in preds)
+    if not tasks:
+        raise NotFoundError(f"no final label of this project has a prediction of {model_name} {model_version}",
+                            fields={"model_name": ["no predictions for the project's final labels"]})
+    answer_type = (project.answer_type if project is not None else None) or by_task[tasks[0]].answer_type
+    if answer_type in CHOICE_TYPES:
+        classes = list(project.labels) if project is not None and project.labels else sorted(
+            {c for t in tasks for c in (preds[t].probabilities or {})} | {_choice(by_task[t].answer) or "" for t in tasks})
+        scored = class_scores(labels=[_choice(by_task[t].answer) or "" for t in tasks],
+                              probabilities=[preds[t].probabilities or {} for t in tasks], classes=classes)
+        predicted = [max(preds[t].probabilities, key=preds[t].probabilities.get) if preds[t].probabilities else None
+                     for t in tasks]
+    elif answer_type in OBJECT_TYPES:
+        classes = list(project.labels) if project is not None and project.labels else sorted(
+            {o.get("label") for t in tasks for o in (by_task[t].answer or {}).get("objects", [])} - {None})
+        scored = box_scores(labels=[(by_task[t].answer or {}).get("objects", []) for t in tasks],
+                            predictions=[preds[t].boxes or [] for t in tasks], classes=classes)
+        predicted = [None] * len(tasks)
+    else:
+        raise ApplicationError(f"label issues are found for {', '.join(CHOICE_TYPES + OBJECT_TYPES)} answers, "
+                               f"not {answer_type}", code="validation_error",
+                               fields={"project_id": [f"answer type {answer_type} is not supported"]})
+    chosen = model_disagrees(scored.scores, threshold=threshold, worst_share=worst_share) \
+        if threshold is not None or worst_share is not None else [False] * len(tasks)
+    rows = [LabelIssue(tenant_id=tenant, project_id=project_id, batch_id=by_task[t].batch_id, task_id=t,
+                       model_name=model_name, model_version=model_version, label=by_task[t].answer,
+                       predicted=predicted[i], score=float(scored.scores[i]), is_issue=bool(scored.issues[i]),
+                       flagged=bool(chosen[i])) for i, t in enumerate(tasks)]
+    for start in range(0, len(rows), 2000):
+        sql, params = insert_sql(rows[start:start + 2000])
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} ON CONFLICT (tenant_id, task_id, model_name, model_version) DO UPDATE SET "
+                           f"{excluded('batch_id', 'label', 'predicted', 'score', 'is_issue', 'flagged', 'computed_at')}",
+                           params)
+    flagged = [t for i, t in enumerate(tasks) if chosen[i]]
+    queued = _queue(flagged) if flagged else 0
+    return {"scored": len(tasks), "issues": int(scored.issues.sum()), "flagged": len(flagged), "queued": queued}
+
+
+def _queue(tasks: list[UUID]) -> int:
+    """Queue one submission of each flagged task (one whose answer is the shipped label, if any) for review."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT ON (s.task_id) s.submission_id FROM review_submission s "
+            "LEFT JOIN review_final_label f ON f.task_id = s.task_id "
+            "WHERE s.task_id = ANY(%s) ORDER BY s.task_id, (s.answer = f.answer) IS TRUE DESC, s.submission_id",
+            [tasks])
+        ids = [r[0] for r in cursor.fetchall()]
+    correlation = current_correlation_id()
+    subs = Submission.objects.filter(submission_id__in=ids)
+    return len(review_items_open(openings=[
+        Opening(submission=s, reason="model_disagrees", rate=None, correlation_id=correlation, priority=1)
+        for s in subs]))
