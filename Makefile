@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-webhooks bench-system
+.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-export bench-label-errors bench-webhooks bench-system
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,6 +54,12 @@ bench-scoring: install  ## consensus accuracy on ../shared/data and the generate
 
 bench-review: install  ## sampling decisions/s and reviewer claim cycles
 	$(UV) run python services/review/bench/sampling.py $(ARGS)
+
+bench-export: install  ## 1M final labels exported as JSON Lines over HTTP: time and the server's memory
+	$(UV) run python services/review/bench/export.py $(ARGS)
+
+bench-label-errors: install  ## label errors found by model predictions (cleanlab) vs random review at 5/10/20% budgets
+	$(UV) run python services/review/bench/label_errors.py $(ARGS)
 
 bench-scoring-service: install  ## submissions/s through the scoring service's event handler, refit time
 	DJANGO_SETTINGS_MODULE=assay_scoring.settings $(PYTEST) services/scoring/tests/bench_pipeline.py -q -s
