@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.staticfiles.views import serve
 from django.urls import path, re_path
 
-from assay_console.views import auth, gold, projects, review, sampling, workforce
+from assay_console.views import auth, gold, projects, review, sampling, webhooks, workforce
 
 
 def static(request, path):
@@ -23,6 +23,9 @@ urlpatterns = [
     path("workforce.csv", workforce.workforce_csv, name="workforce-csv"),
     path("workforce/<str:name>", workforce.annotator, name="annotator"),
     path("gold", gold.gold, name="gold"),
+    path("gold/<uuid:task_id>", gold.gold_answer, name="gold-answer"),
+    path("webhooks", webhooks.webhooks, name="webhooks"),
+    path("webhooks/deliveries/<uuid:delivery_id>", webhooks.delivery, name="delivery"),
     path("review", review.queue, name="review"),
     path("review/claim", review.claim, name="review-claim"),
     path("review/<uuid:review_id>", review.item, name="review-item"),

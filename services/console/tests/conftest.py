@@ -19,7 +19,7 @@ from assay_shared.testing.broker import broker_cleanup
 from assay_shared.testing.cast import Cast
 
 SERVICES = ("assignment", "scoring", "review", "metrics", "webhooks")
-CELERY = {"assignment", "scoring"}
+CELERY = {"assignment", "scoring", "webhooks"}  # webhooks: its delivery loop
 CHROMIUM = os.environ.get("ASSAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
