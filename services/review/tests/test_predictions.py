@@ -5,8 +5,9 @@ import uuid
 
 import pytest
 
-from assay_review.core.models import LabelIssue, Prediction, ReviewItem
 from tests.events import acme, consensus, project_configured, submitted
+
+from assay_review.core.models import LabelIssue, Prediction, ReviewItem
 
 pytestmark = pytest.mark.django_db
 

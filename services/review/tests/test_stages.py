@@ -219,3 +219,22 @@ def test_a_disputed_item_may_enter_the_expert_stage_directly(deliver, api, cast)
     with acme():
         assert dict(ReviewItem.objects.values_list("submission_id", "stage_name")) == {
             uuid.UUID(sub_dog): "expert", uuid.UUID(sub_cat): "review"}
+
+
+def test_annotators_read_the_final_verdicts_on_their_own_work(deliver, api, cast):
+    project = sampled_project(api, cast, [{"name": "review", "roles": ["reviewer"], "exits": ["corrected", "escalated"]},
+                                          {"name": "expert", "roles": ["expert"]}])
+    deliver(submitted(project_id=project, annotator="teammate", answer={"label": "cat"}))
+    deliver(submitted(project_id=project, annotator="annotator2"))
+    first = claim(api, cast.reviewer).json()
+    decide(api, cast.reviewer, first["review_id"], "corrected", corrected_answer={"label": "dog"}, comment="a dog")
+    second = claim(api, cast.reviewer).json()
+    decide(api, cast.reviewer, second["review_id"], "escalated")  # not final: no feedback yet
+    feedback = api(cast.teammate).get("/api/v1/feedback").json()["results"]
+    assert [(f["verdict"], f["comment"], f["corrected_answer"]) for f in feedback] == [
+        ("corrected", "a dog", {"label": "dog"})]
+    assert set(feedback[0]) == {"review_id", "task_id", "submission_id", "project_id", "verdict", "comment",
+                                "corrected_answer", "decided_at"}
+    assert api(cast.annotator2).get("/api/v1/feedback").json()["results"] == []
+    assert api(cast.reviewer).get("/api/v1/feedback").status_code == 403
+    assert api(cast.teammate).get("/api/v1/feedback?limit=0").status_code == 400

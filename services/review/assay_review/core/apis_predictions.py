@@ -164,3 +164,35 @@ class LabelIssuesApi(APIView):
         body = ComputeInput(data=request.data)
         body.is_valid(raise_exception=True)
         return Response(service.label_issues_compute(project_id=project_id, **body.validated_data))
+
+
+class FeedbackOutput(serializers.Serializer):
+    review_id = serializers.UUIDField(source="id")
+    task_id = serializers.UUIDField()
+    submission_id = serializers.UUIDField()
+    project_id = serializers.UUIDField()
+    verdict = serializers.ChoiceField(choices=["accepted", "rejected", "corrected"])
+    comment = serializers.CharField()
+    corrected_answer = serializers.JSONField(allow_null=True)
+    decided_at = serializers.DateTimeField()
+
+
+class FeedbackFilter(serializers.Serializer):
+    before = serializers.DateTimeField(required=False, help_text="decided_at of the last item of the previous page")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class FeedbackApi(APIView):
+    """The caller's own review feedback, for clients that poll (assignment pushes each verdict on the WebSocket)."""
+
+    permission_classes = [HasRole.of("annotator", "expert")]
+
+    @extend_schema(operation_id="feedback_list", parameters=[FeedbackFilter], responses={
+        200: inline_serializer("FeedbackPage", fields={"results": FeedbackOutput(many=True)}),
+        **refusals(_400="validation_error", _403="not an annotator")})
+    def get(self, request):
+        filters = FeedbackFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        rows = selectors.feedback_list(annotator=principal_of(request).subject,
+                                       before=filters.validated_data.get("before"))[:filters.validated_data["limit"]]
+        return Response({"results": FeedbackOutput(rows, many=True).data})

@@ -115,3 +115,12 @@ def label_issue_list(*, project_id: UUID, model_name: str | None = None, model_v
     if issues_only:
         rows = rows.filter(is_issue=True)
     return rows.order_by("score", "task_id")
+
+
+def feedback_list(*, annotator: str, before=None):
+    """The final verdicts on an annotator's own submissions, newest first (what a reviewer decided, their comment
+    and correction). Nothing here says why an item was reviewed, so nothing tells which tasks were gold."""
+    rows = ReviewItem.objects.filter(annotator=annotator, status=ReviewItem.DECIDED, forwarded=False)
+    if before is not None:
+        rows = rows.filter(decided_at__lt=before)
+    return rows.order_by("-decided_at", "-id")

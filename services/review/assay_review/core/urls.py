@@ -17,6 +17,7 @@ urlpatterns = [
     path("projects/<uuid:project_id>/predictions/bulk", apis_predictions.PredictionBulkApi.as_view(),
          name="predictions-bulk"),
     path("projects/<uuid:project_id>/label-issues", apis_predictions.LabelIssuesApi.as_view(), name="label-issues"),
+    path("feedback", apis_predictions.FeedbackApi.as_view(), name="feedback"),
     path("final-labels", apis_workflow.FinalLabelListApi.as_view(), name="final-labels"),
     path("exports", apis_workflow.ExportApi.as_view(), name="exports"),
     path("exports/signed", apis_workflow.ExportLinkApi.as_view(), name="exports-signed"),
