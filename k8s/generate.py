@@ -24,6 +24,17 @@ BASE = ROOT / "k8s" / "base"
 RELEASE = "assay"
 HEADER = "# Generated from charts/assay with k8s/chart-values.yaml by k8s/generate.py; do not edit.\n"
 HELM_ONLY_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
+# Objects in the order `helm install` applies them; the rest after, by kind. Every render is sorted by
+# (this order, kind, name), so the helm binary and helm-python-sdk (which order documents differently) agree.
+KIND_ORDER = ("Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
+              "ServiceAccount", "Secret", "ConfigMap", "Service", "Deployment", "Job", "HorizontalPodAutoscaler",
+              "Ingress")
+
+
+def object_key(obj: dict) -> tuple:
+    kind = obj.get("kind", "")
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return rank, kind, obj.get("metadata", {}).get("name", "")
 
 
 class ChartRenderError(Exception):
@@ -43,7 +54,7 @@ def helm_available() -> bool:
 
 def chart_render(*, values_file: Path, release: str = RELEASE, namespace: str = "default",
                  extra_values: dict | None = None) -> list[dict]:
-    """The chart's objects for these values, in template order."""
+    """The chart's objects for these values, sorted by `object_key` (not in either renderer's own order)."""
     values = yaml.safe_load(values_file.read_text()) or {}
     for key, value in (extra_values or {}).items():
         values[key] = value
@@ -68,7 +79,7 @@ def chart_render(*, values_file: Path, release: str = RELEASE, namespace: str = 
             except helm_python.HelmError as exc:
                 raise ChartRenderError(str(exc)) from None
         text = "\n---\n".join(rendered[k] for k in sorted(rendered) if not k.endswith("NOTES.txt"))
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    return sorted((doc for doc in yaml.safe_load_all(text) if doc), key=object_key)
 
 
 def _strip_helm(obj: dict) -> dict:
@@ -90,7 +101,9 @@ def _strip_helm(obj: dict) -> dict:
 def base_files(objects: list[dict]) -> dict[str, str]:
     """File name -> YAML text: one file per service, plus the kustomization."""
     groups: dict[str, list[dict]] = {}
-    for obj in objects:
+    for obj in sorted(objects, key=object_key):
+        if (obj["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test":
+            continue  # `helm test` pods have no meaning without Helm
         service = obj["metadata"].get("labels", {}).get("assay/service", "common")
         groups.setdefault(service, []).append(_strip_helm(obj))
     files = {
@@ -107,6 +120,14 @@ def base_files(objects: list[dict]) -> dict[str, str]:
     return files
 
 
+def same_content(old: str | None, new: str) -> bool:
+    """The same objects, whatever their order in the file or of their keys (comments ignored)."""
+    if old is None:
+        return False
+    docs = lambda text: sorted((d for d in yaml.safe_load_all(text) if d), key=lambda d: yaml.safe_dump(d))  # noqa: E731
+    return docs(old) == docs(new)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 if stale")
@@ -114,7 +135,7 @@ def main() -> int:
     files = base_files(chart_render(values_file=VALUES))
     existing = {p.name: p.read_text() for p in BASE.glob("*.yaml")}
     if args.check:
-        stale = sorted(set(files) ^ set(existing) | {n for n in files if existing.get(n) != files[n]})
+        stale = sorted(set(files) ^ set(existing) | {n for n in files if not same_content(existing.get(n), files[n])})
         for name in stale:
             print(f"k8s/base/{name} differs from the chart; run k8s/generate.py", file=sys.stderr)
         return 1 if stale else 0

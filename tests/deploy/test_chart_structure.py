@@ -8,7 +8,7 @@ import yaml
 
 from .conftest import CHART, PROCESSES, ROOT, SERVICES
 
-TEMPLATES = sorted((CHART / "templates").glob("*"))
+TEMPLATES = sorted(p for p in (CHART / "templates").rglob("*") if p.is_file())
 
 
 @pytest.fixture(scope="module")

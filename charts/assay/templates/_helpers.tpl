@@ -3,16 +3,33 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/*
+The prefix of every object name: at most 37 characters (a longer one keeps 31 and a hash of
+the whole), so that the longest suffix ("-assignment-worker-metrics", 26) keeps names within
+63 for any release name (ADR 0083);
+dots become dashes and a leading digit gets "a", since Services need DNS-1035 labels.
+*/}}
 {{- define "assay.fullname" -}}
+{{- $full := "" -}}
 {{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- $full = .Values.fullnameOverride -}}
 {{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
 {{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- $full = .Release.Name -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- $full = printf "%s-%s" .Release.Name $name -}}
 {{- end -}}
+{{- end -}}
+{{- $full = $full | lower | replace "." "-" -}}
+{{- if regexMatch "^[^a-z]" $full -}}
+{{- $full = printf "a%s" $full -}}
+{{- end -}}
+{{- if gt (len $full) 37 -}}
+{{- /* two long release names must not meet in one prefix: keep a hash of the whole */ -}}
+{{- printf "%s-%s" ($full | trunc 31 | trimSuffix "-") ($full | sha256sum | trunc 5) -}}
+{{- else -}}
+{{- $full -}}
 {{- end -}}
 {{- end -}}
 
@@ -50,7 +67,11 @@ assay/process: {{ .proc }}
 
 {{- define "assay.image" -}}
 {{- $repo := required "image.repository is required" .Values.image.repository -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repo .Values.image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" $repo (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The services this install runs, sorted. Output: one name per line. */}}
@@ -208,6 +229,9 @@ shared.extraEnv and the service's env (except the variables taken from Secrets).
   "WEB_CONCURRENCY" (toString .cfg.web.concurrency) -}}
 {{- $plain = merge (deepCopy (default dict .cfg.env)) (deepCopy (default dict $root.Values.shared.extraEnv)) $plain -}}
 {{- $plain = omit $plain "DJANGO_SETTINGS_MODULE" "DATABASE_URL" "BROKER_URL" "REDIS_URL" "DJANGO_SECRET_KEY" "JWT_PUBLIC_KEYS" -}}
+{{- if eq .proc "web" -}}
+{{- $_ := set $plain "PROMETHEUS_MULTIPROC_DIR" "/tmp/prometheus" -}}
+{{- end -}}
 {{- range $name := keys $plain | sortAlpha }}
 - name: {{ $name }}
   value: {{ index $plain $name | toString | quote }}
