@@ -65,6 +65,7 @@ def stack_env(*, ports: dict[str, int], bus_prefix: str, database_prefix: str, *
     return {**os.environ, "DATABASE_URL": test_env.TEST_PG_URL, "BROKER_URL": test_env.TEST_BROKER_URL,
             "REDIS_URL": test_env.TEST_REDIS_URL, "ASSAY_BUS_PREFIX": bus_prefix,
             "ASSAY_DATABASE_PREFIX": database_prefix, "LOG_LEVEL": "WARNING",
+            "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",  # the test's receiver listens on 127.0.0.1
             **{f"ASSAY_PORT_{service.upper()}": str(port) for service, port in ports.items()}, **extra}
 
 

@@ -50,7 +50,9 @@ def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
         _say(f"  {line}")
     # ports of its own, so the demo runs beside a stack started by `assay up` (it prints them)
     system = System(state=run_state, servers=servers, keys=keys_load_or_create(state), prefix="demo",
-                    web_workers={"assignment": 2}, extra_env={"SCORING_REFIT_SECONDS": "10"},
+                    web_workers={"assignment": 2}, extra_env={"SCORING_REFIT_SECONDS": "10",
+                                                                   # the demo's own receiver listens on 127.0.0.1
+                                                                   "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1"},
                     ports={service: free_port() for service in (*SERVICES, "console")})
     receiver = WebhookReceiver()
     try:

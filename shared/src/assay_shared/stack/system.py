@@ -65,7 +65,6 @@ class System:
             "ASSAY_BUS_PREFIX": self.prefix,
             "DB_APP_ROLE": APP_ROLE,
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-            "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
             STACK_MARKER: str(self.state),
             **self.extra_env,
         }
