@@ -9,6 +9,7 @@ from assay_shared.bus.registry import HandlerRegistry
 from assay_shared.events.envelope import Envelope
 
 from assay_metrics.core import services
+from assay_metrics.core.services.reviewers import CheckIn, reviewer_checks_record
 
 registry = HandlerRegistry()
 
@@ -60,6 +61,14 @@ def on_review_completed(*, events: list[Envelope]) -> None:
         submission_id=payload_uuid(e, e.payload["submission_id"], "submission_id"),
         project_id=payload_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
         reviewer=e.payload["reviewer"], verdict=e.payload["verdict"], correlation_id=e.correlation_id) for e in events])
+
+
+@registry.on_many("review.checked")
+def on_review_checked(*, events: list[Envelope]) -> None:
+    reviewer_checks_record(checks=[CheckIn(
+        check_id=payload_uuid(e, e.payload["check_id"], "check_id"),
+        project_id=payload_uuid(e, e.payload["project_id"], "project_id"), reviewer=e.payload["reviewer"],
+        checker=e.payload["checker"], agreed=e.payload["agreed"]) for e in events])
 
 
 @registry.on_many("annotator.skill_estimated")

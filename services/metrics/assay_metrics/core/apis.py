@@ -108,6 +108,8 @@ class AnnotatorMetricsDetailApi(APIView):
             "trend": selectors.annotator_trend(annotator=annotator, project_id=project_id,
                                                now=datetime.now(timezone.utc), gold_before=gold_before),
             "standings": StandingOutput(selectors.standing_list(annotator=annotator), many=True).data,
+            # as a reviewer: agreement with the later review stage that checked their verdicts (review.checked)
+            "reviewer_agreement": selectors.reviewer_agreement(reviewer=annotator, project_id=project_id),
         })
 
 

@@ -158,3 +158,20 @@ class StandingChange(models.Model):
     class Meta:
         db_table = "metrics_standing_change"
         indexes = [models.Index(fields=["tenant_id", "annotator", "at"], name="metrics_change_annotator")]
+
+
+class ReviewerCheck(models.Model):
+    """A later review stage's verdict on an item a reviewer decided (review.checked): did they agree."""
+
+    tenant_id = models.CharField(max_length=64)
+    check_id = models.UUIDField()
+    project_id = models.UUIDField()
+    reviewer = models.CharField(max_length=128)
+    checker = models.CharField(max_length=128)
+    agreed = models.BooleanField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "metrics_reviewer_check"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "check_id"], name="metrics_reviewer_check_unique")]
+        indexes = [models.Index(fields=["tenant_id", "reviewer", "project_id"], name="metrics_check_reviewer")]

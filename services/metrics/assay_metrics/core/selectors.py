@@ -177,3 +177,18 @@ def annotators_daily(*, now: datetime, days: int, project_id: UUID | None = None
         {"date": day.isoformat(), "submissions": counts.get((name, day), 0),
          "gold_mean_score": round(scores[(name, day)], 6) if (name, day) in scores else None} for day in dates]}
         for name in names]
+
+
+def reviewer_agreement(*, reviewer: str, project_id: UUID | None = None) -> list[dict]:
+    """Per project: how many of the reviewer's verdicts a later stage checked, and the share it agreed with."""
+    from django.db.models import Count, Q
+
+    from assay_metrics.core.models import ReviewerCheck
+
+    rows = ReviewerCheck.objects.filter(reviewer=reviewer)
+    if project_id is not None:
+        rows = rows.filter(project_id=project_id)
+    return [{"project_id": str(r["project_id"]), "checks": r["checks"], "agreed": r["agreed"],
+             "agreement": round(r["agreed"] / r["checks"], 6)}
+            for r in rows.values("project_id").annotate(checks=Count("id"), agreed=Count("id", filter=Q(agreed=True)))
+            .order_by("project_id")]
