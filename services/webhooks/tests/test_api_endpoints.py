@@ -160,14 +160,43 @@ def test_update_and_reenable(api, cast):
         "failing_since": None, "consecutive_failures": 0}
 
 
-def test_delete_removes_endpoint_and_its_deliveries(api, cast, deliver, receiver):
+def test_delete_archives_the_endpoint_and_keeps_its_delivery_history(api, cast, deliver, receiver):
+    # given an endpoint with one delivered event and one still waiting
     created = create(api, cast.owner, receiver.url)
     deliver(submitted())
+    assert deliveries_dispatch(concurrency=1).claimed == 1
+    deliver(submitted())
+    # when it is deleted
     assert api(cast.owner).delete(f"{BASE}/{created['id']}").status_code == 204
-    assert endpoints_of("acme") == []
+    # then it is gone from the endpoint API, and another delete or a ping finds nothing
+    assert api(cast.owner).get(BASE).json()["results"] == []
+    assert api(cast.owner).get(f"{BASE}/{created['id']}").status_code == 404
+    assert api(cast.owner).delete(f"{BASE}/{created['id']}").status_code == 404
+    assert post(api(cast.owner), f"{BASE}/{created['id']}/ping", {}).status_code == 404
+    # its secrets are erased, and it is never sent to again
     with tenant_atomic(tenant="acme"):
-        assert Delivery.objects.count() == 0
+        archived = Endpoint.objects.get()
+        assert (archived.secret, archived.previous_secret, archived.active) == ("", "", False)
+        assert archived.archived_at is not None and archived.disabled_reason == "deleted"
+    deliver(submitted())
     assert deliveries_dispatch(concurrency=1).claimed == 0
+    assert len(receiver.requests) == 1
+    # and its history stays: the sent delivery with its attempt, the waiting one ended as failed
+    history = api(cast.owner).get("/api/v1/deliveries", {"endpoint_id": created["id"]}).json()["results"]
+    assert sorted((d["status"], d["attempt_count"], d["last_error"]) for d in history) == [
+        ("failed", 0, "endpoint deleted"), ("succeeded", 1, "")]
+    failed = next(d for d in history if d["status"] == "failed")
+    refused = post(api(cast.owner), f"/api/v1/deliveries/{failed['id']}/redeliver", {})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "endpoint_deleted")
+
+
+def test_deleted_endpoints_do_not_count_against_the_limit(api, cast, receiver, monkeypatch):
+    from assay_webhooks.core import services
+
+    monkeypatch.setattr(services, "MAX_ENDPOINTS_PER_TENANT", 1)
+    first = create(api, cast.owner, receiver.url)
+    assert api(cast.owner).delete(f"{BASE}/{first['id']}").status_code == 204
+    create(api, cast.owner, receiver.url)
 
 
 def test_rotation_signs_with_both_secrets_during_the_overlap(api, cast, deliver, receiver):

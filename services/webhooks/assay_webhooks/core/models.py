@@ -20,6 +20,9 @@ class Endpoint(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=500, blank=True, default="")
+    # Deleting an endpoint archives it (ADR 0084): gone from the endpoint API, never sent to again, its
+    # secrets erased, its deliveries and attempts kept for the delivery history.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

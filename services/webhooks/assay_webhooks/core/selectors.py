@@ -13,11 +13,11 @@ from assay_webhooks.core.models import Attempt, Delivery, Endpoint
 
 
 def endpoint_list() -> QuerySet[Endpoint]:
-    return Endpoint.objects.order_by("created_at", "id")
+    return Endpoint.objects.filter(archived_at__isnull=True).order_by("created_at", "id")
 
 
 def endpoint_get(*, endpoint_id: uuid.UUID) -> Endpoint:
-    endpoint = Endpoint.objects.filter(id=endpoint_id).first()
+    endpoint = Endpoint.objects.filter(id=endpoint_id, archived_at__isnull=True).first()
     if endpoint is None:
         raise NotFoundError(f"endpoint {endpoint_id} does not exist")
     return endpoint

@@ -40,7 +40,7 @@ def _validate(*, url: str | None = None, event_types: list[str] | None = None) -
 
 def _endpoint_get(endpoint_id: uuid.UUID, *, lock: bool = False) -> Endpoint:
     rows = Endpoint.objects.select_for_update() if lock else Endpoint.objects
-    endpoint = rows.filter(id=endpoint_id).first()
+    endpoint = rows.filter(id=endpoint_id, archived_at__isnull=True).first()
     if endpoint is None:
         raise NotFoundError(f"endpoint {endpoint_id} does not exist")
     return endpoint
@@ -51,7 +51,7 @@ def endpoint_create(*, url: str, event_types: list[str], description: str = "", 
     """Register an endpoint; return it and its signing secret (shown to the caller only now)."""
     tenant = require_tenant()
     _validate(url=url, event_types=event_types)
-    if Endpoint.objects.count() >= MAX_ENDPOINTS_PER_TENANT:
+    if Endpoint.objects.filter(archived_at__isnull=True).count() >= MAX_ENDPOINTS_PER_TENANT:
         raise ConflictError(f"a tenant may register at most {MAX_ENDPOINTS_PER_TENANT} endpoints", code="limit_reached")
     secret = secret_generate()
     endpoint = Endpoint.objects.create(
@@ -83,11 +83,22 @@ def endpoint_update(*, endpoint_id: uuid.UUID, url: str = _UNSET, event_types: l
     return endpoint
 
 
-def endpoint_delete(*, endpoint_id: uuid.UUID) -> None:
-    """Remove an endpoint with its deliveries and their attempts."""
+def endpoint_delete(*, endpoint_id: uuid.UUID, now: datetime | None = None) -> None:
+    """Archive an endpoint (ADR 0084): it leaves the endpoint API, is never sent to again and its secrets are
+    erased; its deliveries and their attempts stay in the delivery history. Deliveries still waiting end as
+    failed ("endpoint deleted") and leave the dispatch queue."""
+    now = now or timezone.now()
     endpoint = _endpoint_get(endpoint_id, lock=True)
     DispatchEntry.objects.filter(delivery__endpoint=endpoint).delete()
-    endpoint.delete()
+    Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.FAILED, next_attempt_at=None, finished_at=now, last_error="endpoint deleted")
+    endpoint.archived_at = endpoint.disabled_at = now
+    endpoint.active = False
+    endpoint.disabled_reason = "deleted"
+    endpoint.secret = endpoint.previous_secret = ""
+    endpoint.previous_secret_expires_at = None
+    endpoint.save(update_fields=["archived_at", "disabled_at", "active", "disabled_reason", "secret", "previous_secret",
+                                 "previous_secret_expires_at", "updated_at"])
 
 
 def endpoint_secret_rotate(*, endpoint_id: uuid.UUID, overlap_seconds: int | None = None,
@@ -215,6 +226,8 @@ def delivery_redeliver(*, delivery_id: uuid.UUID, now: datetime | None = None) -
         raise NotFoundError(f"delivery {delivery_id} does not exist")
     if delivery.status == Delivery.Status.PENDING:
         raise ConflictError("the delivery is already scheduled", code="already_pending")
+    if delivery.endpoint.archived_at is not None:
+        raise ConflictError("the endpoint was deleted; its deliveries are history", code="endpoint_deleted")
     if not delivery.endpoint.active:
         raise ConflictError("the endpoint is disabled; enable it before redelivering", code="endpoint_disabled")
     _reschedule(delivery, now=now or timezone.now())
