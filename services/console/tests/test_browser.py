@@ -247,3 +247,57 @@ def test_a_service_that_is_down_shows_a_banner_and_the_other_pages_work(stack, b
         context.close()
     finally:
         units_stop([console])
+
+
+def test_reviewer_corrects_a_box_and_the_annotator_sees_the_outcome(stack, person, shot):
+    # given a box project sampled at 100 % and an annotator's box on a 640×480 image
+    owner = stack.cast.owner
+    project = stack.client("assignment", owner).post("/projects", json={
+        "name": "correct-me", "overlap": 1, "schema": {"answer_type": "bbox", "labels": [{"name": "car"}]}}).json()
+    assert stack.client("review", owner).put(f"/projects/{project['id']}/sampling-policy",
+                                             json={"base_rate": 1.0}).status_code in (200, 201)
+    task = stack.client("assignment", owner).post(f"/projects/{project['id']}/tasks", json={
+        "url": IMAGE, "metadata": {"width": 640, "height": 480}}).json()
+    annotator = stack.cast.make("acme", "ann-2", ["annotator"])
+    work = stack.client("assignment", annotator)
+    assert work.post(f"/projects/{project['id']}/next").json()["task"]["task_id"] == task["id"]
+    answer = {"objects": [{"label": "car", "bbox": [60, 80, 200, 150]}]}
+    assert work.post(f"/tasks/{task['id']}/submit", json={"answer": answer, "duration_ms": 3000}).status_code == 201
+    reviews = stack.client("review", stack.cast.reviewer)
+    eventually(lambda: [i for i in reviews.get("/review-items", params={"status": "pending",
+                                                                          "project_id": project["id"]}).json()["results"]],
+               until=lambda items: len(items) == 1, what="the review item")
+    # when the reviewer opens it and moves the box 40 px right and 20 px down in the editor
+    reviewer = person("reviewer-2", ("reviewer",))
+    reviewer.goto(f"{stack.url}/review")
+    reviewer.keyboard.press("n")  # the shortcut claims the next item
+    expect(reviewer.get_by_test_id("asset-image")).to_be_visible()
+    reviewer.keyboard.press("c")  # the shortcut opens the editor
+    expect(reviewer.get_by_test_id("save-correction")).to_be_visible()
+    image = reviewer.get_by_test_id("asset-image").bounding_box()
+    scale = image["width"] / 640
+    center = (image["x"] + (60 + 100) * scale, image["y"] + (80 + 75) * scale)
+    reviewer.mouse.click(*center)
+    reviewer.mouse.move(*center)
+    reviewer.mouse.down()
+    reviewer.mouse.move(center[0] + 40 * scale, center[1] + 20 * scale, steps=8)
+    reviewer.mouse.up()
+    reviewer.fill("#correction textarea[name=comment]", "the car starts further right")
+    shot(reviewer, "correcting")
+    reviewer.get_by_test_id("save-correction").click()
+    expect(reviewer.locator("h1")).to_have_text("Review queue")
+    # then the decision carries the moved box
+    [decided] = reviews.get("/review-items", params={"status": "decided", "project_id": project["id"]}).json()["results"]
+    assert (decided["verdict"], decided["comment"]) == ("corrected", "the car starts further right")
+    [corrected] = decided["corrected_answer"]["objects"]
+    x, y, w, h = corrected["bbox"]
+    assert corrected["label"] == "car" and (w, h) == (200, 150), corrected
+    assert abs(x - 100) <= 3 and abs(y - 100) <= 3, corrected
+    # and the annotator sees the outcome on their own page
+    metrics = stack.client("metrics", owner)
+    eventually(lambda: metrics.get("/annotators", params={"annotator": "ann-2"}).json()["results"],
+               until=lambda rows: rows and rows[0]["reviews"]["corrected"] == 1, what="the outcome in metrics")
+    me = person("ann-2", ("annotator",))
+    me.goto(f"{stack.url}/workforce/ann-2")
+    expect(me.get_by_test_id("reviews")).to_have_text("1 (0 / 0 / 1)")
+    shot(me, "annotator-sees-outcome")

@@ -1,11 +1,20 @@
 """Review: the reviewer's queue, one item with the answer drawn beside the consensus, accept / reject."""
 from __future__ import annotations
 
+import json
+
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from assay_console.drawing import choices_of, shapes_of, text_segments
 from assay_console.services import ApiError, api
+
+
+def _editable(answer, kind: str) -> dict | None:
+    """What the correction editor starts from: the answer's boxes or polygons (other types are not edited)."""
+    if kind not in ("bbox", "polygon") or not isinstance(answer, dict):
+        return None
+    return {"answer_type": kind, "objects": [o for o in answer.get("objects") or [] if isinstance(o, dict)]}
 
 
 def queue(request):
@@ -43,13 +52,19 @@ def item(request, review_id):
     if request.method == "POST":
         verdict = request.POST.get("verdict", "")
         comment = request.POST.get("comment", "").strip()
-        if verdict not in ("accepted", "rejected"):
-            errors["verdict"] = ["choose accept or reject"]
+        body = {"verdict": verdict, "comment": comment}
+        if verdict not in ("accepted", "rejected", "corrected"):
+            errors["verdict"] = ["choose accept, reject or correct"]
         elif verdict == "rejected" and not comment:
             errors["comment"] = ["say what is wrong: the annotator sees it"]
-        else:
+        elif verdict == "corrected":
             try:
-                client.post(f"/review-items/{review_id}/decision", {"verdict": verdict, "comment": comment})
+                body["corrected_answer"] = json.loads(request.POST.get("corrected_answer", ""))
+            except json.JSONDecodeError:
+                errors["corrected_answer"] = ["the corrected shapes did not arrive: correct them on the image first"]
+        if not errors:
+            try:
+                client.post(f"/review-items/{review_id}/decision", body)
                 return redirect("review")
             except ApiError as exc:
                 if exc.status in (401, 403, 404):
@@ -79,5 +94,6 @@ def item(request, review_id):
         "consensus_segments": text_segments(text, consensus["answer"]) if text is not None and consensus
         and kind == "text_span" else [],
         "errors": errors, "form": request.POST if errors else {},
+        "editable": _editable(answer, kind) if data.get("url") and text is None else None,
     }
     return render(request, "console/review_item.html", context, status=400 if errors else 200)

@@ -65,14 +65,65 @@
     });
   }
 
+  // Correcting shapes on the review page with Annotorious (vendored): the answer's boxes or polygons become
+  // editable annotations; on saving, the edited shapes go back as the corrected answer.
+  function correction() {
+    var start = document.getElementById("start-correction");
+    var data = json("answer-objects");
+    var img = document.querySelector("img.asset-image");
+    if (!start || !data || !img || !window.Annotorious) return;
+    var labels = {}, attributes = {}, anno = null;
+    function bounds(points) {
+      var xs = points.map(function (p) { return p[0]; }), ys = points.map(function (p) { return p[1]; });
+      return {minX: Math.min.apply(null, xs), minY: Math.min.apply(null, ys),
+              maxX: Math.max.apply(null, xs), maxY: Math.max.apply(null, ys)};
+    }
+    function toAnnotation(obj, i) {
+      var id = "shape-" + i, selector;
+      labels[id] = obj.label; attributes[id] = obj.attributes || {};
+      if (data.answer_type === "bbox") {
+        var b = obj.bbox;
+        selector = {type: "RECTANGLE", geometry: {x: b[0], y: b[1], w: b[2], h: b[3],
+                    bounds: {minX: b[0], minY: b[1], maxX: b[0] + b[2], maxY: b[1] + b[3]}}};
+      } else {
+        selector = {type: "POLYGON", geometry: {points: obj.points, bounds: bounds(obj.points)}};
+      }
+      return {id: id, bodies: [], target: {annotation: id, selector: selector}};
+    }
+    function round(v) { return Math.round(v * 10) / 10; }
+    function toObject(a) {
+      var g = a.target.selector.geometry, obj = {label: labels[a.id] || document.getElementById("new-label").value};
+      if (attributes[a.id] && Object.keys(attributes[a.id]).length) obj.attributes = attributes[a.id];
+      if (a.target.selector.type === "RECTANGLE") obj.bbox = [round(g.x), round(g.y), round(g.w), round(g.h)];
+      else obj.points = g.points.map(function (p) { return [round(p[0]), round(p[1])]; });
+      return obj;
+    }
+    start.addEventListener("click", function () {
+      if (anno) return;
+      img.parentNode.classList.add("editing");
+      anno = window.Annotorious.createImageAnnotator(img, {drawingEnabled: true});
+      anno.setDrawingTool(data.answer_type === "bbox" ? "rectangle" : "polygon");
+      anno.setAnnotations(data.objects.map(toAnnotation));
+      anno.on("createAnnotation", function (a) { labels[a.id] = document.getElementById("new-label").value; });
+      document.getElementById("correction-tools").hidden = false;
+      start.hidden = true;
+    });
+    document.getElementById("correction").addEventListener("submit", function () {
+      if (!anno) return;
+      document.getElementById("corrected-answer").value =
+        JSON.stringify({objects: anno.getAnnotations().map(toObject)});
+    });
+  }
+
   function draw(root) { annotatorCharts(root); ocCharts(root); sparklines(root); overlays(root); }
 
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("DOMContentLoaded", function () { draw(document); correction(); });
   document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select" || event.ctrlKey || event.metaKey || event.altKey) return;
-    var target = {a: "[data-testid=accept]", r: "[data-testid=reject]", n: "[data-testid=claim]"}[event.key];
+    var target = {a: "[data-testid=accept]", r: "[data-testid=reject]", n: "[data-testid=claim]",
+                  c: "[data-testid=correct]"}[event.key];
     var button = target && document.querySelector(target);
     if (!button) return;
     if (event.key === "r") {
