@@ -66,8 +66,12 @@ def test_no_api_route_tells_an_annotator_the_gold_or_the_gold_task(api, cast, go
             assert response.status_code in (200, 403), url
     # and what the annotator does get is their totals, nothing per task
     mine = api(cast.teammate).get("/api/v1/me/gold-scores").json()["results"]
+    wilson_0_of_1 = {"low": 0.0, "high": pytest.approx(0.7935, abs=1e-4), "level": 0.95, "method": "wilson"}
+    beta_0_of_1 = {"low": pytest.approx(0.0126, abs=1e-4), "high": pytest.approx(0.8419, abs=1e-4), "level": 0.95,
+                   "method": "beta"}
     assert [(r["training_mode"], r["scores"], r["summary"]) for r in mine] == [(False, None, {
-        "scored": 1, "passed": 0, "mean_score": 0.0,
+        "scored": 1, "passed": 0, "mean_score": 0.0, "pass_rate": 0.0, "pass_rate_interval": wilson_0_of_1,
+        "mean_score_interval": beta_0_of_1,
         "error_counts": {"missing": 0, "extra": 0, "wrong_label": 1, "low_overlap": 0, "wrong_attribute": 0}})]
 
 

@@ -104,4 +104,7 @@ def test_annotator_skills_after_refit(api, cast, world):
     assert len(body["class_priors"]) == 3 and abs(sum(body["class_priors"]) - 1.0) < 1e-9
     assert body["model_choice"]["model"] == "dawid_skene_map_strong"  # under 30 answers: the fallback, unscored
     assert [a["annotator"] for a in body["annotators"]] == ["a1", "a2", "a3"]
+    for a in body["annotators"]:  # each fitted skill with its 95 % Beta-posterior interval
+        iv = a["skill_interval"]
+        assert (iv["level"], iv["method"]) == (0.95, "beta") and iv["low"] <= a["skill"] <= iv["high"]
     assert api(cast.teammate).get(f"/api/v1/projects/{world['project']}/annotator-skills").status_code == 403

@@ -21,6 +21,7 @@ from assay_scoring.core.models import (
     Submission,
     WorkerModel,
 )
+from assay_scoring.numerics.intervals import rate_interval
 from assay_scoring.numerics.results import ERROR_TYPES
 
 
@@ -63,10 +64,16 @@ def _summary(rows: list[GoldScore]) -> dict:
     for row in rows:
         errors.update(row.error_counts)
     n = len(rows)
+    passed = sum(1 for r in rows if r.passed)
+    total = sum(r.score for r in rows)
     return {
         "scored": n,
-        "passed": sum(1 for r in rows if r.passed),
-        "mean_score": sum(r.score for r in rows) / n if n else None,
+        "passed": passed,
+        "mean_score": total / n if n else None,
+        "pass_rate": passed / n if n else None,
+        # 95 % intervals: Wilson for the pass rate (counted), Beta(1, 1) posterior for the mean score
+        "pass_rate_interval": rate_interval(successes=passed, n=n, method="wilson").as_dict() if n else None,
+        "mean_score_interval": rate_interval(successes=min(total, n), n=n, method="beta").as_dict() if n else None,
         "error_counts": {t: errors.get(t, 0) for t in ERROR_TYPES},
     }
 

@@ -13,6 +13,7 @@ from assay_scoring.core.apis.common import CanReadResults, IsLead
 from assay_scoring.core.models import ANSWER_TYPES, CATEGORICAL_METHODS
 from assay_scoring.core.selectors import project_settings_get, worker_model_get
 from assay_scoring.core.services.projects import project_settings_update
+from assay_scoring.core.services.refit import skill_interval
 
 
 class ProjectSettingsOutput(serializers.Serializer):
@@ -119,7 +120,8 @@ class AnnotatorSkillsApi(APIView):
         model_choice = serializers.DictField(help_text="for the default method: the annotator model chosen from "
                                              "the project's answers (model), the criterion, folds and every "
                                              "candidate's held-out log-likelihood per answer (scores)")
-        annotators = serializers.ListField(child=serializers.DictField())
+        annotators = serializers.ListField(child=serializers.DictField(), help_text="annotator, skill, skill_interval "
+                                           "(95 % Beta posterior {low, high, level, method}), confusion, n_answers")
 
     @extend_schema(operation_id="annotator_skills_retrieve", responses=SkillsOutput)
     def get(self, request, project_id):
@@ -129,6 +131,7 @@ class AnnotatorSkillsApi(APIView):
             "fitted_at": serializers.DateTimeField().to_representation(model.fitted_at),
             "n_answers": model.n_answers, "n_tasks": model.n_tasks, "n_gold": model.n_gold,
             "class_priors": model.class_priors, "model_choice": model.model_choice,
-            "annotators": [{"annotator": p.annotator, "skill": p.skill, "confusion": p.confusion,
-                            "n_answers": p.n_answers} for p in params],
+            "annotators": [{"annotator": p.annotator, "skill": p.skill,
+                            "skill_interval": skill_interval(skill=p.skill, n_answers=p.n_answers),
+                            "confusion": p.confusion, "n_answers": p.n_answers} for p in params],
         })

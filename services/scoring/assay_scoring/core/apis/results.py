@@ -63,6 +63,11 @@ class MyGoldScoresApi(APIView):
         scored = serializers.IntegerField()
         passed = serializers.IntegerField()
         mean_score = serializers.FloatField(allow_null=True)
+        pass_rate = serializers.FloatField(allow_null=True)
+        pass_rate_interval = serializers.JSONField(allow_null=True, help_text="95 % Wilson interval "
+                                                   "{low, high, level, method}; null without scores")
+        mean_score_interval = serializers.JSONField(allow_null=True, help_text="95 % Beta(1, 1) posterior "
+                                                    "interval {low, high, level, method}; null without scores")
         error_counts = serializers.JSONField()
 
     class ScoreSerializer(serializers.Serializer):

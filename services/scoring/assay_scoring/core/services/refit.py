@@ -26,6 +26,7 @@ from assay_scoring.numerics.categorical import (
     weighted_vote,
 )
 from assay_scoring.numerics.encoding import encode_answers
+from assay_scoring.numerics.intervals import rate_interval
 
 FITTERS = {
     "default": categorical_consensus,
@@ -47,6 +48,12 @@ def _one_coin(skill: np.ndarray, k: int) -> np.ndarray:
     cube = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
     cube[:, np.arange(k), np.arange(k)] = skill[:, None]
     return cube
+
+
+def skill_interval(*, skill: float, n_answers: int) -> dict:
+    """95 % Beta(1, 1) posterior interval of a fitted skill, taking skill × n_answers as the expected
+    number of correct answers (the model's evidence, not counted hits)."""
+    return rate_interval(successes=skill * n_answers, n=n_answers, method="beta").as_dict()
 
 
 def _model_choice(result) -> dict:
