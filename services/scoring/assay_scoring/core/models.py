@@ -5,7 +5,7 @@ from django.db import models
 
 # The answer types of task assignment's label schemas (assay_assignment.core.labels).
 ANSWER_TYPES = ("single_choice", "multi_choice", "bbox", "polygon", "keypoints", "text_span", "free_text")
-# "default" is the numerical core's fixed configuration of MACE (categorical_consensus).
+# "default" is the numerical core's categorical_consensus: the annotator model chosen per project at refit (ADR 0066).
 CATEGORICAL_METHODS = ("default", "majority_vote", "weighted_vote", "dawid_skene", "one_coin_dawid_skene", "glad",
                        "mace")
 
