@@ -198,3 +198,16 @@ def test_renders_agree_whatever_the_renderer_order(render):
 
 def test_install_values_need_no_more_than_the_docs_say():
     assert set(INSTALL_VALUES) == {"image", "shared"}
+
+
+def test_rate_limits_reach_every_process_as_environment(render):
+    from .conftest import env_of
+
+    out = render({"shared": {"rateLimit": {"perSecond": 50, "burst": 100,
+                                           "tenants": {"acme": {"per_second": 5, "burst": 10}}}}})
+    web = out.get("Deployment", "assay-review-web")["spec"]["template"]["spec"]["containers"][0]
+    env = {k: v["value"] for k, v in env_of(web).items() if k.startswith("RATE_LIMIT")}
+    assert env == {"RATE_LIMIT_PER_SECOND": "50", "RATE_LIMIT_BURST": "100",
+                   "RATE_LIMIT_TENANTS": '{"acme":{"burst":10,"per_second":5}}'}
+    with pytest.raises(generate.ChartRenderError):
+        render({"shared": {"rateLimit": {"perSecond": -1}}})

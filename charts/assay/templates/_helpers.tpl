@@ -226,7 +226,10 @@ shared.extraEnv and the service's env (except the variables taken from Secrets).
   "LOG_LEVEL" $root.Values.shared.logLevel
   "DB_POOL_MAX" (toString $root.Values.shared.dbPoolMax)
   "METRICS_PORT" (ternary (toString .cfg.worker.metricsPort) "0" (eq .proc "worker"))
-  "WEB_CONCURRENCY" (toString .cfg.web.concurrency) -}}
+  "WEB_CONCURRENCY" (toString .cfg.web.concurrency)
+  "RATE_LIMIT_PER_SECOND" (toString $root.Values.shared.rateLimit.perSecond)
+  "RATE_LIMIT_BURST" (toString $root.Values.shared.rateLimit.burst)
+  "RATE_LIMIT_TENANTS" (toJson (default dict $root.Values.shared.rateLimit.tenants)) -}}
 {{- $plain = merge (deepCopy (default dict .cfg.env)) (deepCopy (default dict $root.Values.shared.extraEnv)) $plain -}}
 {{- $plain = omit $plain "DJANGO_SETTINGS_MODULE" "DATABASE_URL" "BROKER_URL" "REDIS_URL" "DJANGO_SECRET_KEY" "JWT_PUBLIC_KEYS" -}}
 {{- if eq .proc "web" -}}

@@ -1,11 +1,13 @@
 """Django settings shared by the five services, built from the validated environment."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 from assay_shared.config import ConfigError, load_service_config
 from assay_shared.observability.logging import logging_config
+from assay_shared.ratelimit import RateLimitConfigError, limits_parse
 
 
 def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str | None,
@@ -14,7 +16,10 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
     """Settings for `service`; on a missing or malformed setting, print it and exit with status 2."""
     try:
         cfg = load_service_config(service=service)
-    except ConfigError as exc:
+        rate_limit, tenant_limits = limits_parse(per_second=os.environ.get("RATE_LIMIT_PER_SECOND", ""),
+                                                 burst=os.environ.get("RATE_LIMIT_BURST", ""),
+                                                 tenants=os.environ.get("RATE_LIMIT_TENANTS", ""))
+    except (ConfigError, RateLimitConfigError) as exc:
         print(f"assay-{service}: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     database = dict(cfg.database)
@@ -45,6 +50,9 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
         # `max_body_bytes`, else this), so Django's own check, which answers an HTML page, is off.
         "ASSAY_MAX_BODY_BYTES": 1024 * 1024,
         "ASSAY_JSON_MAX_DEPTH": 32,
+        # Per-tenant token buckets in Redis (ADR 0085); None: no default limit.
+        "ASSAY_RATE_LIMIT": rate_limit,
+        "ASSAY_RATE_LIMIT_TENANTS": tenant_limits,
         "DATA_UPLOAD_MAX_MEMORY_SIZE": None,
         "DATABASES": {"default": database},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",

@@ -36,5 +36,6 @@ RELAY_LAG = Histogram(
     "assay_outbox_relay_lag_seconds", "Time from outbox insert to broker confirm",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+RATE_LIMITED = Counter("assay_rate_limited_total", "Requests refused with 429 by a tenant's rate limit (ADR 0085)")
 ADMISSION_REFUSED = Counter("assay_admission_refused_total",
                             "Next-task requests refused because a downstream service lags beyond the bound")

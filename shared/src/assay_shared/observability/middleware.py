@@ -1,6 +1,7 @@
 """Request middleware: correlation id, token verification and tenant transaction, latency metric."""
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from assay_shared.errors import PayloadTooLargeError, application_error_response
 from assay_shared.observability import metrics
 from assay_shared.observability.context import correlation_scope
 from assay_shared.parsing import max_body_bytes
+from assay_shared.ratelimit import rate_limit_take
 
 _verifier: TokenVerifier | None = None
 
@@ -63,6 +65,20 @@ def body_refusal(request):
     return None
 
 
+def rate_limited(principal):
+    """A 429 response when the tenant's bucket of this service is empty (ADR 0085), else None."""
+    decision = rate_limit_take(tenant=principal.tenant)
+    if decision.allowed:
+        return None
+    metrics.RATE_LIMITED.inc()
+    retry_after = max(1, math.ceil(decision.retry_after))
+    response = json_error(status_code=429, code="rate_limited",
+                          message=f"tenant {principal.tenant} is over its request rate; ask again in {retry_after} s",
+                          fields={"retry_after": [str(retry_after)]})
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 class AssayMiddleware:
     """Every request: a correlation id; a verified principal; the view inside the tenant's transaction.
 
@@ -96,7 +112,10 @@ class AssayMiddleware:
                         request.principal = verifier().verify(token.strip())
                     except TokenError as exc:
                         request.auth_error = exc
-            if request.principal is not None:
+            limited = rate_limited(request.principal) if request.principal is not None else None
+            if limited is not None:
+                response = limited
+            elif request.principal is not None:
                 with tenant_atomic(tenant=request.principal.tenant):
                     response = self.get_response(request)
                     if response.status_code >= 400:
