@@ -40,7 +40,7 @@ def wilson_interval(*, successes: float | np.ndarray, n: float | np.ndarray,
     m = np.asarray(n, dtype=float)
     _check(s, m, level)
     z = float(norm.ppf(0.5 + level / 2))
-    safe = np.maximum(m, 1e-300)
+    safe = np.maximum(m, 1.0)  # n = 0 rows are replaced by (0, 1) below
     p = s / safe
     denom = 1.0 + z * z / safe
     centre = (p + z * z / (2 * safe)) / denom
