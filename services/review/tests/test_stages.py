@@ -181,13 +181,24 @@ def test_nobody_reviews_their_own_submission(deliver, api, cast, outbox_events):
     assert claim(api, cast.expert).json()["review_id"] == str(item.id)
 
 
-def test_an_annotator_of_the_task_does_not_review_another_answer_of_it(deliver, api, cast):
-    project = sampled_project(api, cast, None)
-    task = str(uuid.uuid4())
-    deliver(submitted(project_id=project, annotator="teammate", task_id=task))
-    deliver(submitted(project_id=project, annotator="reviewer", task_id=task))
-    # the reviewer answered the task: neither answer is theirs to review
+def test_an_annotator_of_a_disputed_task_does_not_review_another_answer_of_it(deliver, api, cast):
+    from tests.events import consensus
+
+    project = sampled_project(api, cast, None, rate=0.0)
+    subs = [str(uuid.uuid4()), str(uuid.uuid4())]
+    deliver(submitted(project_id=project, annotator="teammate", submission_id=subs[0]))
+    deliver(submitted(project_id=project, annotator="reviewer", submission_id=subs[1]))
+    deliver(consensus(type_="consensus.disputed", project_id=project, annotators=["teammate", "reviewer"],
+                      submission_ids=subs))
+    # the reviewer answered the task: neither answer is theirs to review, nor to decide if they held one
     assert claim(api, cast.reviewer).status_code == 204
+    with acme():
+        other = ReviewItem.objects.get(submission_id=subs[0])
+        ReviewItem.objects.filter(id=other.id).update(status="claimed", claimed_by="reviewer")
+    refused = decide(api, cast.reviewer, str(other.id), "accepted")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    with acme():
+        ReviewItem.objects.filter(id=other.id).update(status="pending", claimed_by=None)
     assert claim(api, cast.expert).status_code == 200
 
 

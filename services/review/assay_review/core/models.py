@@ -95,7 +95,8 @@ class SamplingDecision(models.Model):
 class ReviewItem(models.Model):
     """One submission at one review stage, waiting for, held by, or decided by a reviewer.
 
-    `roles` are the stage's, copied when the item opens, so claiming is one indexed query. An item decided with
+    `roles` are the stage's, copied when the item opens, and `excluded` the people who may not have it (a disputed
+    task's annotators, the reviewers of its earlier stages), so claiming is one indexed query with no join. An item decided with
     a verdict that sends it on (`forwarded`) is followed by an item at a later stage (`previous_id` pointing back);
     the other verdicts are final.
     """
@@ -124,13 +125,19 @@ class ReviewItem(models.Model):
     priority = models.SmallIntegerField(default=0)
     stage_name = models.CharField(max_length=64, default="review")
     roles = ArrayField(models.CharField(max_length=32), default=list)
+    excluded = ArrayField(models.CharField(max_length=128), default=list)
     previous_id = models.UUIDField(null=True)
     forwarded = models.BooleanField(default=False)
 
     class Meta:
         db_table = "review_item"
-        constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id", "stage"], name="review_item_stage_unique")]
-        indexes = [models.Index(fields=["tenant_id", "status", "created_at"], name="review_item_queue")]
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "submission_id", "stage"], name="review_item_stage_unique"),
+                       # a submission enters review once: one item without a previous one (ADR 0071)
+                       models.UniqueConstraint(fields=["tenant_id", "submission_id"], name="review_item_entry_unique",
+                                               condition=models.Q(previous_id__isnull=True))]
+        indexes = [models.Index(fields=["tenant_id", "status", "created_at"], name="review_item_queue"),
+                   models.Index(fields=["tenant_id", "-priority", "created_at", "id"], name="review_item_claimable",
+                                condition=models.Q(status__in=["pending", "claimed"]))]
 
 
 class BatchInspection(models.Model):

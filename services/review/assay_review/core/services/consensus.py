@@ -114,7 +114,8 @@ def consensus_disputes_queue(*, consensuses: Sequence[ConsensusIn]) -> list[Revi
         [TaskDispute(tenant_id=tenant, task_id=task_id, project_id=c.project_id, annotators=len(set(c.annotators)))
          for task_id, (c, _) in sorted(final.items(), key=lambda kv: str(kv[0]))], conflict=("tenant_id", "task_id"))}
     return review_items_open(openings=[
-        Opening(submission=row, reason="consensus_disputed", rate=1.0, correlation_id=c.correlation_id)
+        Opening(submission=row, reason="consensus_disputed", rate=1.0, correlation_id=c.correlation_id,
+                excluded=tuple(c.annotators))  # nobody reviews an answer to a task they answered
         for task_id, (c, rows) in final.items() if task_id in marked for row in rows], stages=stages)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 
 from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
-from assay_shared.db.upserts import _insert_shape, from_row, returning
+from assay_shared.db.upserts import from_row, insert_sql, returning
 from assay_shared.observability.context import current_correlation_id
 
 from assay_review.core.models import ReviewItem, ReviewWorkflow, Submission
@@ -24,6 +24,7 @@ class Opening:
     rate: float | None
     correlation_id: str
     priority: int = 0
+    excluded: tuple[str, ...] = ()
 
 
 def _payload(item: ReviewItem) -> dict[str, Any]:
@@ -49,21 +50,16 @@ def _item(tenant: str, opening: Opening, stages: tuple[Stage, ...]) -> ReviewIte
     return ReviewItem(tenant_id=tenant, submission_id=s.submission_id, task_id=s.task_id, project_id=s.project_id,
                       batch_id=s.batch_id, annotator=s.annotator, reason=opening.reason, rate=opening.rate,
                       stage=position, stage_name=stages[position].name, roles=list(stages[position].roles),
-                      priority=opening.priority)
+                      priority=opening.priority, excluded=sorted(set(opening.excluded) - {s.annotator}))
 
 
 def _insert_new(rows: list[ReviewItem]) -> list[ReviewItem]:
-    """Insert the items whose submission is not in review at any stage yet; returns those inserted."""
-    fields, head, casts = _insert_shape(ReviewItem)
-    conn = connections[DEFAULT_DB_ALIAS]
-    params = [f.get_db_prep_save(f.pre_save(row, add=True), conn) for row in rows for f in fields]
-    names = ", ".join(f.column for f in fields)
-    values = ", ".join([f"({casts})"] * len(rows))
+    """Insert the items whose submission has not entered review yet (one entry per submission, whatever its
+    stage: the partial unique index review_item_entry_unique); returns those inserted."""
+    sql, params = insert_sql(rows)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"{head} SELECT * FROM (VALUES {values}) AS v({names}) WHERE NOT EXISTS (SELECT 1 FROM review_item r "
-            f"WHERE r.tenant_id = v.tenant_id AND r.submission_id = v.submission_id) "
-            f"ON CONFLICT (tenant_id, submission_id, stage) DO NOTHING RETURNING {returning(ReviewItem)}", params)
+        cursor.execute(f"{sql} ON CONFLICT (tenant_id, submission_id) WHERE previous_id IS NULL DO NOTHING "
+                       f"RETURNING {returning(ReviewItem)}", params)
         return [from_row(ReviewItem, row) for row in cursor.fetchall()]
 
 

@@ -5,14 +5,14 @@ from datetime import timedelta
 from typing import Any, Iterable
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 
-from assay_review.core.models import ReviewItem, Submission
+from assay_review.core.models import ReviewItem
 from assay_review.core.services.items import workflows_of
 from assay_review.numerics.stages import next_route
 
@@ -22,17 +22,17 @@ _CHECKED_REASONS = ("rejected", "corrected", "reviewer_check")
 
 
 def _claimable_by(reviewer: str, roles: Iterable[str]) -> Q:
-    """Items the person may work: their stage admits one of their roles, they did not answer the task, and they
-    have not reviewed the same submission at another stage."""
-    answered = Submission.objects.filter(task_id=OuterRef("task_id"), annotator=reviewer)
-    reviewed = ReviewItem.objects.filter(submission_id=OuterRef("submission_id"), reviewer=reviewer)
-    return Q(roles__overlap=sorted(roles)) & ~Q(annotator=reviewer) & ~Exists(answered) & ~Exists(reviewed)
+    """Items the person may work: their stage admits one of their roles, it is not their submission, and they are
+    not excluded from it (they answered the disputed task, or decided the item at an earlier stage). Row-local
+    conditions only: no join per candidate."""
+    return Q(roles__overlap=sorted(roles)) & ~Q(annotator=reviewer) & ~Q(excluded__contains=[reviewer])
 
 
 def review_item_claim(*, reviewer: str, roles: Iterable[str] = ("reviewer",),
                       project_id: UUID | None = None) -> ReviewItem | None:
     """The reviewer's next item: the one they already hold, else the oldest free one they may work (or one whose
-    claim lapsed), items the model flagged first (`priority`). Nobody gets an item of a task they answered, nor one they reviewed at an earlier stage.
+    claim lapsed), items the model flagged first (`priority`). Nobody gets their own submission, an answer to a
+    disputed task they answered, or an item they decided at an earlier stage.
 
     The claim is a conditional UPDATE … WHERE status is still claimable, so two reviewers racing for the
     same row never both get it; the loser moves on to the next candidate.
@@ -66,6 +66,8 @@ def _held(review_id: UUID, reviewer: str) -> ReviewItem:
         raise NotFoundError(f"review item {review_id} does not exist")
     if item.annotator == reviewer:
         raise ForbiddenError("nobody reviews their own submission")
+    if reviewer in item.excluded:
+        raise ForbiddenError("you answered this task or decided this item at an earlier stage")
     if item.status == ReviewItem.DECIDED:
         raise ConflictError(f"review item {review_id} was already decided ({item.verdict})")
     if item.status != ReviewItem.CLAIMED or item.claimed_by != reviewer:
@@ -131,7 +133,8 @@ def _forward(item: ReviewItem, *, stage: int, reason: str, stages, tenant: str) 
     following = ReviewItem.objects.create(
         tenant_id=tenant, submission_id=item.submission_id, task_id=item.task_id, project_id=item.project_id,
         batch_id=item.batch_id, annotator=item.annotator, reason=reason, stage=stage,
-        stage_name=stages[stage].name, roles=list(stages[stage].roles), previous_id=item.id)
+        stage_name=stages[stage].name, roles=list(stages[stage].roles), previous_id=item.id,
+        excluded=sorted({*item.excluded, item.reviewer}))
     event_emit(type="review.forwarded", tenant=tenant, payload={
         "review_id": str(following.id), "previous_review_id": str(item.id), "task_id": str(item.task_id),
         "project_id": str(item.project_id), "submission_id": str(item.submission_id), "annotator": item.annotator,
