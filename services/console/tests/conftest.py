@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[3]
 class ConsoleStack:
     def __init__(self, tmp: Path) -> None:
         self.prefix = f"{test_env.SESSION_PREFIX}con{uuid.uuid4().hex[:4]}"
-        self.databases = {s: f"console_assay_{s}" for s in SERVICES}
+        # databases of this run alone: another run's relays must never publish this run's outbox
+        self.databases = {s: f"{self.prefix}_assay_{s}" for s in SERVICES}
         self.log_dir = tmp / "logs"
         self.procs: dict[str, ServiceProcess] = {}
         self.console = None
@@ -66,6 +67,7 @@ class ConsoleStack:
         broker_cleanup(amqp_url=test_env.TEST_AMQP_URL, prefix=self.prefix)
         for key in self.redis.scan_iter(f"{self.prefix}:*"):
             self.redis.delete(key)
+        drop_databases(admin_url=test_env.TEST_PG_URL, names=list(self.databases.values()))
 
     @property
     def url(self) -> str:

@@ -272,6 +272,7 @@ def test_reviewer_corrects_a_box_and_the_annotator_sees_the_outcome(stack, perso
     reviewer.goto(f"{stack.url}/review")
     reviewer.keyboard.press("n")  # the shortcut claims the next item
     expect(reviewer.get_by_test_id("asset-image")).to_be_visible()
+    expect(reviewer.locator("[data-testid=correct][data-ready]")).to_have_count(1)  # the editor is loaded
     reviewer.keyboard.press("c")  # the shortcut opens the editor
     expect(reviewer.get_by_test_id("save-correction")).to_be_visible()
     image = reviewer.get_by_test_id("asset-image").bounding_box()

@@ -108,6 +108,7 @@
       document.getElementById("correction-tools").hidden = false;
       start.hidden = true;
     });
+    start.dataset.ready = "1";
     document.getElementById("correction").addEventListener("submit", function () {
       if (!anno) return;
       document.getElementById("corrected-answer").value =
