@@ -134,3 +134,17 @@ def test_final_label_list_refuses_bad_filters(api, cast):
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"project_id", "limit"}
     assert api(cast.reviewer).get(f"/api/v1/final-labels?project_id={uuid.uuid4()}").status_code == 403
+
+
+def test_an_item_accepted_before_its_consensus_leaves_the_label_to_consensus(deliver, api, cast, outbox_events):
+    project, task = str(uuid.uuid4()), str(uuid.uuid4())
+    api(cast.owner).put(f"/api/v1/projects/{project}/sampling-policy", {"base_rate": 1.0},
+                        content_type="application/json")
+    deliver(submitted(project_id=project, task_id=task, annotator="a", answer={"label": "cat"}))
+    item = api(cast.reviewer).post("/api/v1/review-items/claim", {}, content_type="application/json").json()
+    api(cast.reviewer).post(f"/api/v1/review-items/{item['review_id']}/decision", {"verdict": "accepted"},
+                            content_type="application/json")
+    assert outbox_events("label.finalized") == []
+    deliver(reached_event(project, task, answer={"label": "dog"}))
+    assert [(e.payload["answer"], e.payload["source"]) for e in outbox_events("label.finalized")] == [
+        ({"label": "dog"}, "consensus")]

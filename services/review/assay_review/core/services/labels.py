@@ -104,28 +104,31 @@ def final_labels_from_consensus(*, consensuses: Sequence, status: str) -> int:
     return len(changed)
 
 
-def final_label_from_review(*, item: ReviewItem) -> FinalLabel | None:
-    """A final verdict: a correction ships; an accepted answer of a disputed task ships; an accepted item of a
-    task with a consensus label adds the reviewer to its provenance; a rejection changes nothing here (the task
-    goes back for relabelling and its next consensus decides). Returns the label if it changed."""
+def final_label_from_review(*, item: ReviewItem, disputed: bool) -> FinalLabel | None:
+    """A final verdict: a correction ships; an accepted answer of a disputed task (`disputed`: the item came to
+    review as a dispute, or the task's latest consensus is disputed) ships; an accepted item of a task with a
+    consensus label adds the reviewer to its provenance; anything else changes nothing here (a rejection sends the
+    task back for relabelling, and an item accepted before its task's consensus leaves the label to it).
+    Returns the label if it changed."""
     tenant = require_tenant()
     label = FinalLabel.objects.select_for_update().filter(task_id=item.task_id).first()
+    disputed = disputed or (label is not None and label.consensus_status == "disputed")
     if item.verdict == "corrected":
         answer, source = item.corrected_answer, "correction"
-    elif item.verdict == "accepted" and (label is None or label.answer is None or label.source in REVIEWED):
+    elif item.verdict == "accepted" and disputed:
         submission = Submission.objects.filter(submission_id=item.submission_id).first()
         if submission is None or submission.answer is None:
             return None
         answer, source = submission.answer, "review"
-    elif item.verdict == "accepted" and label is not None:
+    elif item.verdict == "accepted" and label is not None and label.answer is not None:
         label.reviewer, label.review_id = item.reviewer, item.id
         label.save(update_fields=["reviewer", "review_id", "updated_at"])
         return None
     else:
         return None
     if label is None:
-        schema_version = (Submission.objects.filter(task_id=item.task_id).order_by("-schema_version")
-                          .values_list("schema_version", flat=True).first())
+        schema_version = (Submission.objects.filter(task_id=item.task_id).exclude(schema_version=None)
+                          .order_by("-schema_version").values_list("schema_version", flat=True).first())
         label = FinalLabel(tenant_id=tenant, task_id=item.task_id, project_id=item.project_id, batch_id=item.batch_id,
                            schema_version=schema_version)
     elif label.answer == answer and label.source == source:

@@ -106,17 +106,18 @@ def review_item_decide(
     if route.stage is not None:
         _forward(item, stage=route.stage, reason=route.reason, stages=stages, tenant=tenant)
         return item
+    first_reason = _first_reason(item)
     payload: dict[str, Any] = {
         "review_id": str(item.id), "task_id": str(item.task_id), "project_id": str(item.project_id),
         "submission_id": str(item.submission_id), "annotator": item.annotator, "reviewer": reviewer,
-        "verdict": verdict, "reason": _first_reason(item), "batch_id": item.batch_id,
+        "verdict": verdict, "reason": first_reason, "batch_id": item.batch_id,
     }
     if comment:
         payload["comment"] = comment
     if verdict == "corrected":
         payload["corrected_answer"] = corrected_answer
     event_emit(type="review.completed", payload=payload, tenant=tenant)
-    final_label_from_review(item=item)
+    final_label_from_review(item=item, disputed=first_reason == "consensus_disputed")
     inspections_on_review(submission_id=item.submission_id)
     return item
 
