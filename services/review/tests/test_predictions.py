@@ -142,3 +142,32 @@ def test_computing_without_predictions_or_for_free_text_is_refused(deliver, api,
     bad = api(cast.owner).post(f"/api/v1/projects/{project}/label-issues", {"model_name": "m", "model_version": "1",
                                                                             "worst_share": 2}, content_type="application/json")
     assert (bad.status_code, list(bad.json()["error"]["fields"])) == (400, ["worst_share"])
+
+
+def test_swapped_box_labels_rank_first_with_cleanlabs_object_detection(deliver, api, cast):
+    # given 40 images with one box each; every tenth box carries the other class than the one the model sees there
+    # confidently (each image also has a faint prediction of the other class elsewhere)
+    project = str(uuid.uuid4())
+    deliver(project_configured(project_id=project, answer_type="bbox", labels=["car", "person"]))
+    tasks, swapped, lines = [], set(), []
+    for i in range(40):
+        task, truth = str(uuid.uuid4()), "car" if i % 2 else "person"
+        given = ("person" if truth == "car" else "car") if i % 10 == 0 else truth
+        x, y = 2.0 * i, 100 - 2.0 * i
+        deliver(consensus(type_="consensus.reached", project_id=project, task_id=task, annotators=["a1", "a2"],
+                          submission_ids=[str(uuid.uuid4()), str(uuid.uuid4())],
+                          answer={"objects": [{"label": given, "bbox": [x, y, 30, 30]}]}))
+        lines.append(json.dumps({"task_id": task, "model_name": "det", "model_version": "1",
+                                 "image": {"width": 200, "height": 200},
+                                 "objects": [{"label": truth, "bbox": [x + 1, y + 1, 30, 30], "score": 0.96 + i / 1000},
+                                             {"label": given if given != truth else ("car" if truth == "person" else "person"),
+                                              "bbox": [x + 50, y + 50, 10, 10], "score": 0.2}]}))
+        tasks.append(task)
+        if i % 10 == 0:
+            swapped.add(task)
+    assert bulk(api, cast.owner, project, lines).json() == {"stored": 40}
+    computed = api(cast.owner).post(f"/api/v1/projects/{project}/label-issues",
+                                    {"model_name": "det", "model_version": "1"}, content_type="application/json")
+    assert computed.json() == {"scored": 40, "issues": 4, "flagged": 0, "queued": 0}
+    ranked = api(cast.owner).get(f"/api/v1/projects/{project}/label-issues?limit=4").json()["results"]
+    assert {r["task_id"] for r in ranked} == swapped and all(r["is_issue"] for r in ranked)
