@@ -122,7 +122,10 @@ def test_a_bulk_upload_with_one_bad_line_stores_nothing(deliver, api, cast):
              line(str(uuid.uuid4()), {"cat": 1.0})]
     # the lines' shape is checked first, then their content against the project
     response = bulk(api, cast.owner, project, lines)
-    assert (response.status_code, response.json()["error"]["fields"]) == (400, {"lines[1]": ["is not a JSON object"]})
+    assert (response.status_code, list(response.json()["error"]["fields"])) == (400, ["lines[1]"])
+    assert response.json()["error"]["fields"]["lines[1]"][0].startswith("is not valid JSON")
+    scalar = bulk(api, cast.owner, project, [lines[0], "42"])
+    assert scalar.json()["error"]["fields"] == {"lines[1]": ["is not a JSON object"]}
     response = bulk(api, cast.owner, project, [lines[0], lines[2]])
     assert (response.status_code, response.json()["error"]["fields"]) == (400, {
         "lines[1].probabilities": ["must sum to 1 (they sum to 0.4)"]})

@@ -1,5 +1,4 @@
 """Thin DRF views of model predictions and the label errors found with them."""
-import json
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
@@ -10,6 +9,7 @@ from rest_framework.views import APIView
 
 from assay_shared.auth.drf import HasRole, principal_of
 from assay_shared.errors import ApplicationError
+from assay_shared.parsing import json_parse, max_body_bytes, read_bounded
 
 from assay_review.core import selectors
 from assay_review.core.apis_workflow import refusals
@@ -63,17 +63,20 @@ class PredictionApi(APIView):
 
 
 class NdjsonParser(BaseParser):
-    """JSON Lines: the body's lines, each parsed when the view validates it."""
+    """JSON Lines: the body's lines (read up to the route's body limit), each parsed when the view validates it."""
 
     media_type = "application/x-ndjson"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read().decode("utf-8", errors="replace").splitlines() if stream is not None else []
+        request = (parser_context or {}).get("request")
+        raw = read_bounded(stream, limit=getattr(request, "assay_body_limit", None) or max_body_bytes())
+        return raw.splitlines()
 
 
 class PredictionBulkApi(APIView):
     permission_classes = [LEADS]
     parser_classes = [NdjsonParser]
+    max_body_bytes = 64 * 2**20  # 50,000 lines of a few hundred bytes, with room (ADR 0081)
 
     @extend_schema(operation_id="predictions_bulk", request={"application/x-ndjson": OpenApiTypes.STR},
         examples=[OpenApiExample("two lines", request_only=True, media_type="application/x-ndjson", value=(
@@ -91,10 +94,14 @@ class PredictionBulkApi(APIView):
         errors, parsed = {}, []
         for i, line in enumerate(lines):
             try:
-                body = PredictionInput(data=json.loads(line))
-            except ValueError:
+                value = json_parse(line, field=f"lines[{i}]")
+            except ApplicationError as exc:
+                errors.update(exc.fields)
+                continue
+            if not isinstance(value, dict):
                 errors[f"lines[{i}]"] = ["is not a JSON object"]
                 continue
+            body = PredictionInput(data=value)
             if not body.is_valid():
                 errors.update({f"lines[{i}].{k}": [str(m) for m in v] if isinstance(v, list) else [str(v)]
                                for k, v in body.errors.items()})
