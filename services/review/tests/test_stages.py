@@ -249,3 +249,19 @@ def test_annotators_read_the_final_verdicts_on_their_own_work(deliver, api, cast
     assert api(cast.annotator2).get("/api/v1/feedback").json()["results"] == []
     assert api(cast.reviewer).get("/api/v1/feedback").status_code == 403
     assert api(cast.teammate).get("/api/v1/feedback?limit=0").status_code == 400
+
+
+def test_escalation_may_skip_to_a_named_later_stage(deliver, api, cast, outbox_events):
+    stages = [{"name": "first", "roles": ["reviewer"], "exits": ["accepted", "escalated"], "escalate_to": "lead"},
+              {"name": "second", "roles": ["expert"], "enters": ["rejected"]},
+              {"name": "lead", "roles": ["qa_lead"], "enters": ["escalated"]}]
+    project = sampled_project(api, cast, stages)
+    deliver(submitted(project_id=project))
+    item = claim(api, cast.reviewer).json()
+    decide(api, cast.reviewer, item["review_id"], "escalated")
+    [forwarded] = outbox_events("review.forwarded")
+    assert (forwarded.payload["stage"], forwarded.payload["stage_name"]) == (2, "lead")
+    assert claim(api, cast.expert).status_code == 204
+    lead = claim(api, cast.owner).json()
+    assert decide(api, cast.owner, lead["review_id"], "accepted").status_code == 200
+    assert [e.payload["reviewer"] for e in outbox_events("review.completed")] == ["owner"]
