@@ -302,3 +302,66 @@ def test_reviewer_corrects_a_box_and_the_annotator_sees_the_outcome(stack, perso
     me.goto(f"{stack.url}/workforce/ann-2")
     expect(me.get_by_test_id("reviews")).to_have_text("1 (0 / 0 / 1)")
     shot(me, "annotator-sees-outcome")
+
+
+def test_annotator_receives_a_pushed_task_and_submits_a_box_in_the_workbench(stack, person, shot):
+    owner = stack.cast.owner
+    project = stack.client("assignment", owner).post("/projects", json={
+        "name": "workbench", "overlap": 1, "schema": {"answer_type": "bbox", "labels": [{"name": "car"}, {"name": "bus"}]}
+    }).json()
+    me = person("ann-3", ("annotator",))
+    me.locator("nav").get_by_role("link", name="Work").click()
+    me.fill("input[name=project]", project["id"])
+    me.get_by_role("button", name="Open").click()
+    expect(me.get_by_test_id("work-status")).to_contain_text("waiting")
+    # when a task is created, it is pushed to the waiting annotator
+    task = stack.client("assignment", owner).post(f"/projects/{project['id']}/tasks", json={
+        "url": IMAGE, "metadata": {"width": 640, "height": 480}}).json()
+    expect(me.get_by_test_id("work-status")).to_contain_text("your task is here", timeout=15_000)
+    expect(me.locator("#workbench[data-ready]")).to_have_count(1)
+    # and the annotator draws a box over the dark rectangle and submits it
+    me.select_option("#work-label", "bus")
+    image = me.get_by_test_id("work-image").bounding_box()
+    scale = image["width"] / 640
+    me.mouse.move(image["x"] + 100 * scale, image["y"] + 120 * scale)
+    me.mouse.down()
+    me.mouse.move(image["x"] + 300 * scale, image["y"] + 270 * scale, steps=10)
+    me.mouse.up()
+    shot(me, "workbench-box")
+    me.get_by_test_id("work-submit").click()
+    expect(me.locator("#workbench[data-submitted='1']")).to_have_count(1)
+    expect(me.get_by_test_id("work-status")).to_contain_text("waiting")
+    answers = stack.client("assignment", stack.cast.reviewer).get(f"/tasks/{task['id']}/answers").json()
+    [submission] = answers["submissions"]
+    [drawn] = submission["answer"]["objects"]
+    assert submission["annotator"] == "ann-3" and drawn["label"] == "bus", submission
+    assert all(abs(a - b) <= 4 for a, b in zip(drawn["bbox"], [100, 120, 200, 150])), drawn
+
+
+def test_the_workbench_socket_needs_a_session_of_this_origin_and_the_services_role(stack, person):
+    from websockets.exceptions import InvalidStatus, WebSocketException
+    from websockets.sync.client import connect
+
+    project = stack.client("assignment", stack.cast.owner).post("/projects", json={
+        "name": "ws-access", "schema": {"answer_type": "single_choice", "labels": [{"name": "a"}]}}).json()
+    ws = stack.url.replace("http://", "ws://") + f"/ws/work?project={project['id']}"
+
+    def close_code(*, cookie: str | None, origin: str | None, url: str = ws) -> int:
+        headers = {"Cookie": cookie} if cookie else {}
+        try:
+            with connect(url, origin=origin, additional_headers=headers, open_timeout=10) as socket:
+                socket.recv(timeout=10)
+                socket.recv(timeout=10)
+        except InvalidStatus as exc:  # closed before the handshake completed
+            return exc.response.status_code
+        except WebSocketException:
+            return socket.close_code
+        return 0
+
+    reviewer = person("reviewer-9", ("reviewer",))
+    session = next(c for c in reviewer.context.cookies() if c["name"] == "assay_console_session")
+    cookie = f"assay_console_session={session['value']}"
+    assert close_code(cookie=None, origin=stack.url) == 403  # no session
+    assert close_code(cookie=cookie, origin="http://evil.example") == 403  # another site's page
+    assert close_code(cookie=cookie, origin=stack.url, url=ws.replace(project["id"], "nope")) == 403
+    assert close_code(cookie=cookie, origin=stack.url) == 4403  # the assignment service refuses the role
