@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.staticfiles.views import serve
 from django.urls import path, re_path
 
-from assay_console.views import auth, gold, projects, review, sampling, webhooks, work, workforce
+from assay_console.views import auth, gold, operations, projects, review, sampling, webhooks, work, workforce
 
 
 def static(request, path):
@@ -23,6 +23,7 @@ urlpatterns = [
     path("workforce.csv", workforce.workforce_csv, name="workforce-csv"),
     path("workforce/<str:name>", workforce.annotator, name="annotator"),
     path("work", work.work, name="work"),
+    path("operations", operations.operations, name="operations"),
     path("gold", gold.gold, name="gold"),
     path("gold/<uuid:task_id>", gold.gold_answer, name="gold-answer"),
     path("webhooks", webhooks.webhooks, name="webhooks"),

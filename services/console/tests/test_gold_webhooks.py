@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -79,3 +80,16 @@ def test_webhook_endpoint_deliveries_and_redelivery(stack, person, shot):
         shot(admin, "delivery-redelivered")
     finally:
         receiver.close()
+
+
+def test_operations_page_for_admins(stack, person, shot):
+    admin = person("manager-1", ("admin",))
+    admin.locator("nav").get_by_role("link", name="Operations").click()
+    for service in ("assignment", "scoring", "review", "metrics", "webhooks"):
+        row = admin.locator(f"#operations tr[data-service={service}]")
+        expect(row).to_contain_text("ready")
+        expect(row).to_contain_text("database: ok")
+        expect(row.locator("td[data-col=backlog]")).to_have_text(re.compile(r"^\d+(\.\d+)?$"))
+    shot(admin, "operations")
+    lead = person("lead-1", ("qa_lead",))
+    assert lead.goto(f"{stack.url}/operations").status == 403
