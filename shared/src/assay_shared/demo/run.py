@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from assay_shared.demo.crowd import WebhookReceiver
+from assay_shared.demo.html_report import report_html_write
 from assay_shared.demo.report import report_print
 from assay_shared.demo.scenario import DemoFailed, Story, story_crowd, story_gold, story_review, story_setup
 from assay_shared.stack.console import signin_links
@@ -76,6 +77,8 @@ def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
         if system.dead():
             raise DemoFailed(f"service processes exited: {'; '.join(system.dead())}")
         report_print(story=story, crowd=crowd, truth=truth, receiver=receiver, say=_say)
+        report = report_html_write(story=story, path=state / "demo-report.html")
+        _say(f"\nthe charts: {report}")
         _say(f"\ndemo finished in {time.monotonic() - started:.0f}s")
         _console_print(system)
         if sys.stdin.isatty() and sys.stdout.isatty():
