@@ -365,3 +365,30 @@ def test_the_workbench_socket_needs_a_session_of_this_origin_and_the_services_ro
     assert close_code(cookie=cookie, origin="http://evil.example") == 403  # another site's page
     assert close_code(cookie=cookie, origin=stack.url, url=ws.replace(project["id"], "nope")) == 403
     assert close_code(cookie=cookie, origin=stack.url) == 4403  # the assignment service refuses the role
+
+
+def test_workforce_table_sorts_and_filters(stack, person):
+    owner = stack.cast.owner
+    project = stack.client("assignment", owner).post("/projects", json={
+        "name": "speed", "overlap": 2, "schema": {"answer_type": "single_choice", "labels": [{"name": "a"}]}}).json()
+    stack.client("assignment", owner).post(f"/projects/{project['id']}/tasks", json={"url": "https://img.example/s.jpg"})
+    for name, ms in (("speedy-1", 500), ("slow-1", 9000)):
+        work = stack.client("assignment", stack.cast.make("acme", name, ["annotator"]))
+        task = work.post(f"/projects/{project['id']}/next").json()["task"]
+        assert work.post(f"/tasks/{task['task_id']}/submit", json={"answer": {"label": "a"},
+                                                                   "duration_ms": ms}).status_code == 201
+    metrics = stack.client("metrics", owner)
+    eventually(lambda: metrics.get("/annotators", params={"project_id": project["id"]}).json()["results"],
+               until=lambda rows: len(rows) == 2, what="both annotators in metrics")
+    manager = person("manager-2", ("admin",))
+    manager.goto(f"{stack.url}/workforce?project_id={project['id']}&sort=mean_duration_ms&dir=desc")
+    rows = manager.locator("#annotator-rows tr")
+    expect(rows).to_have_count(2)
+    assert [rows.nth(i).get_attribute("data-annotator") for i in range(2)] == ["slow-1", "speedy-1"]
+    manager.locator("th a", has_text="time per task").click()  # the header flips the order
+    expect(rows.first).to_have_attribute("data-annotator", "speedy-1")
+    manager.fill("input[name=q]", "slow")  # htmx filters as one types
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-annotator", "slow-1")
+    manager.select_option("select[name=standing]", "suspended")
+    expect(rows.first).to_contain_text("No annotator matches")
