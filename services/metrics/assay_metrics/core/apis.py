@@ -1,7 +1,7 @@
 """Thin DRF views of annotator metrics: validate, call one selector or service, serialize."""
 from datetime import datetime, timezone
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +11,31 @@ from assay_shared.auth.drf import HasRole, principal_of
 from assay_metrics.core import selectors, services
 
 PRIVILEGED = ("admin", "qa_lead", "reviewer", "service")
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ErrorOutput(serializers.Serializer):
+    """The one error shape of every Assay API."""
+
+    error = ErrorDetail()
+
+
+def errors(**described: str) -> dict:
+    """OpenAPI responses in the error shape: errors(_400="...", _404="...") plus 401 and 429."""
+    out = {401: OpenApiResponse(ErrorOutput, description="not_authenticated, authentication_failed"),
+           429: OpenApiResponse(ErrorOutput, description="rate_limited (Retry-After)")}
+    for key, text in described.items():
+        out[int(key.lstrip("_"))] = OpenApiResponse(ErrorOutput, description=text)
+    return out
+
+
+def page(name: str, item) -> serializers.Serializer:
+    return inline_serializer(name, {"results": item(many=True)})
 
 
 def _own_view(request, annotator: str | None) -> tuple[str | None, datetime | None]:
@@ -31,12 +56,17 @@ class AnnotatorStatsListApi(APIView):
         project_id = serializers.UUIDField(required=False)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnnotatorStats"
+
         project_id = serializers.UUIDField()
         annotator = serializers.CharField()
         submissions = serializers.IntegerField()
         total_duration_ms = serializers.IntegerField()
         last_submitted_at = serializers.DateTimeField()
 
+    @extend_schema(operation_id="annotator_stats_list", parameters=[FilterSerializer],
+                   responses={200: page("AnnotatorStatsPage", OutputSerializer), **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -78,6 +108,8 @@ class AnnotatorMetricsListApi(APIView):
         annotator = serializers.CharField(required=False, max_length=128)
         project_id = serializers.UUIDField(required=False)
 
+    @extend_schema(operation_id="annotator_metrics_list", parameters=[FilterSerializer],
+                   responses={200: page("AnnotatorMetricsPage", MetricsOutput), **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -93,6 +125,21 @@ class AnnotatorMetricsDetailApi(APIView):
     class FilterSerializer(serializers.Serializer):
         project_id = serializers.UUIDField(required=False)
 
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnnotatorMetricsDetail"
+
+        annotator = serializers.CharField()
+        projects = MetricsOutput(many=True)
+        trend = serializers.DictField(help_text="daily buckets of the last 14 days (UTC) and the last 7 days "
+                                                "against everything before")
+        standings = StandingOutput(many=True)
+        reviewer_agreement = serializers.ListField(child=serializers.DictField(), help_text=(
+            "as a reviewer, per project: verdicts a later review stage checked and how many it agreed with"))
+
+    @extend_schema(operation_id="annotator_metrics_retrieve", parameters=[FilterSerializer],
+                   responses={200: OutputSerializer, **errors(_400="validation_error",
+                                                              _403="forbidden: annotators see only their own")})
     def get(self, request, annotator):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -121,6 +168,8 @@ class StandingListApi(APIView):
         project_id = serializers.UUIDField(required=False)
         state = serializers.ChoiceField(choices=["suspended", "flagged", "qualified"], required=False)
 
+    @extend_schema(operation_id="standing_list", parameters=[FilterSerializer],
+                   responses={200: page("StandingPage", StandingOutput), **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -136,6 +185,9 @@ class StandingChangeListApi(APIView):
         annotator = serializers.CharField(required=False, max_length=128)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "StandingChange"
+
         annotator = serializers.CharField()
         project_id = serializers.UUIDField(allow_null=True)
         change = serializers.CharField()
@@ -148,6 +200,8 @@ class StandingChangeListApi(APIView):
         actor = serializers.CharField()
         at = serializers.DateTimeField()
 
+    @extend_schema(operation_id="standing_change_list", parameters=[FilterSerializer],
+                   responses={200: page("StandingChangePage", OutputSerializer), **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -169,11 +223,14 @@ class AnnotatorDailyListApi(APIView):
         gold_mean_score = serializers.FloatField(allow_null=True)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnnotatorDaily"
+
         annotator = serializers.CharField()
         daily = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(operation_id="annotator_daily_list", parameters=[FilterSerializer],
-                   responses=inline_serializer("AnnotatorDailyPage", {"results": OutputSerializer(many=True)}))
+                   responses={200: page("AnnotatorDailyPage", OutputSerializer), **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -190,10 +247,15 @@ class AnnotatorSuspendApi(APIView):
     permission_classes = [HasRole.of("admin")]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnnotatorSuspend"
+
         project_id = serializers.UUIDField(required=False, allow_null=True, default=None)
         reason = serializers.CharField(max_length=500)
 
-    @extend_schema(operation_id="annotator_suspend", request=InputSerializer, responses=StandingOutput)
+    @extend_schema(operation_id="annotator_suspend", request=InputSerializer, responses={
+        200: StandingOutput, **errors(_400="validation_error", _403="forbidden: admins only",
+                                      _409="conflict: already suspended there")})
     def post(self, request, annotator):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -208,9 +270,15 @@ class AnnotatorReinstateApi(APIView):
     permission_classes = [HasRole.of("admin")]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnnotatorReinstate"
+
         project_id = serializers.UUIDField(required=False, allow_null=True, default=None)
         reason = serializers.CharField(max_length=500)
 
+    @extend_schema(operation_id="annotator_reinstate", request=InputSerializer, responses={
+        200: StandingOutput, **errors(_400="validation_error", _403="forbidden: admins only",
+                                      _409="conflict: neither suspended nor flagged there")})
     def post(self, request, annotator):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)

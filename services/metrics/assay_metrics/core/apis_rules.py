@@ -1,4 +1,5 @@
 """Quality rules CRUD for admins and QA leads."""
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -6,6 +7,7 @@ from rest_framework.views import APIView
 from assay_shared.auth.drf import HasRole, principal_of
 
 from assay_metrics.core import selectors, services
+from assay_metrics.core.apis import errors, page
 from assay_metrics.core.models import QualityRule
 
 MAX_ANSWER_MS = 3_600_000
@@ -49,6 +51,9 @@ class QualityRuleListApi(APIView):
     permission_classes = [HasRole.of("qa_lead", "admin")]
 
     class InputSerializer(RuleFields):
+        class Meta:
+            ref_name = "QualityRuleCreate"
+
         kind = serializers.ChoiceField(choices=list(QualityRule.KINDS))
         project_id = serializers.UUIDField(required=False, allow_null=True, default=None)
 
@@ -59,11 +64,15 @@ class QualityRuleListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         project_id = serializers.UUIDField(required=False)
 
+    @extend_schema(operation_id="quality_rule_list", parameters=[FilterSerializer], responses={
+        200: page("QualityRulePage", RuleOutput), **errors(_400="validation_error", _403="forbidden")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return Response({"results": RuleOutput(selectors.quality_rule_list(**filters.validated_data), many=True).data})
 
+    @extend_schema(operation_id="quality_rule_create", request=InputSerializer, responses={
+        201: RuleOutput, **errors(_400="validation_error (threshold range depends on kind)", _403="forbidden")})
     def post(self, request):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -76,9 +85,13 @@ class QualityRuleDetailApi(APIView):
 
     permission_classes = [HasRole.of("qa_lead", "admin")]
 
+    @extend_schema(operation_id="quality_rule_retrieve", responses={
+        200: RuleOutput, **errors(_403="forbidden", _404="not_found")})
     def get(self, request, rule_id):
         return Response(RuleOutput(selectors.quality_rule_get(rule_id=rule_id)).data)
 
+    @extend_schema(operation_id="quality_rule_update", request=RuleFields, responses={
+        200: RuleOutput, **errors(_400="validation_error", _403="forbidden", _404="not_found")})
     def put(self, request, rule_id):
         rule = selectors.quality_rule_get(rule_id=rule_id)
         body = RuleFields(data=request.data)
@@ -86,6 +99,8 @@ class QualityRuleDetailApi(APIView):
         _check_threshold(rule.kind, body.validated_data["threshold"])
         return Response(RuleOutput(services.quality_rule_update(rule_id=rule_id, **body.validated_data)).data)
 
+    @extend_schema(operation_id="quality_rule_delete", responses={
+        204: None, **errors(_403="forbidden", _404="not_found")})
     def delete(self, request, rule_id):
         services.quality_rule_delete(rule_id=rule_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
