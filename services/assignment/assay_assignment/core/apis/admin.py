@@ -1,6 +1,8 @@
 """APIs for admins and QA leads: projects, schemas, batches, tasks, progress, open leases."""
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
@@ -11,8 +13,21 @@ from assay_shared.errors import ApplicationError
 from assay_shared.parsing import bounded_lines
 
 from assay_assignment.core import selectors
+from assay_assignment.core.apis.work import HotError
 from assay_assignment.core.services import imports, projects
 from assay_assignment.core.services import status as annotator_status
+
+
+def errors(**described: str) -> dict:
+    """OpenAPI responses in the shared error shape: errors(_400="...", _404="...") plus 401, 403 and 429."""
+    out = {401: "not_authenticated, authentication_failed", 403: "forbidden (roles)", 429: "rate_limited"}
+    out.update({int(key.lstrip("_")): text for key, text in described.items()})
+    return {code: OpenApiResponse(HotError, description=text) for code, text in out.items()}
+
+
+def page(name: str, item) -> serializers.Serializer:
+    return inline_serializer(name, {"results": item(many=True)})
+
 
 LEADS = HasRole.of("admin", "qa_lead")
 WORKERS = HasRole.of("admin", "qa_lead", "annotator", "reviewer", "expert", "service")
@@ -48,12 +63,18 @@ class ProjectListCreateApi(APIView):
     permission_classes = [LEADS]
 
     class InputSerializer(ProjectSettingsInput):
-        name = serializers.CharField(max_length=200)
-        schema = serializers.JSONField()
+        class Meta:
+            ref_name = "ProjectCreate"
 
+        name = serializers.CharField(max_length=200)
+        schema = serializers.JSONField(help_text="the label schema: answer_type, labels, attributes (docs/assignment.md)")
+
+    @extend_schema(operation_id="project_list", responses={200: page("ProjectPage", ProjectOutput), **errors()})
     def get(self, request):
         return Response({"results": ProjectOutput(selectors.project_list(), many=True).data})
 
+    @extend_schema(operation_id="project_create", request=InputSerializer, responses={
+        201: ProjectOutput, **errors(_400="validation_error, malformed_body", _413="payload_too_large")})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -65,11 +86,15 @@ class ProjectDetailApi(APIView):
     permission_classes = [LEADS]
 
     class InputSerializer(ProjectSettingsInput):
-        pass
+        class Meta:
+            ref_name = "ProjectSettings"
 
+    @extend_schema(operation_id="project_retrieve", responses={200: ProjectOutput, **errors(_404="not_found")})
     def get(self, request, project_id):
         return Response(ProjectOutput(selectors.project_get(project_id=project_id)).data)
 
+    @extend_schema(operation_id="project_update", request=InputSerializer, responses={
+        200: ProjectOutput, **errors(_400="validation_error (unknown settings named)", _404="not_found")})
     def patch(self, request, project_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -89,14 +114,21 @@ class SchemaOutput(serializers.Serializer):
 
 class SchemaListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "SchemaCreate"
+
         schema = serializers.JSONField()
 
     def get_permissions(self):
         return [WORKERS()] if self.request.method == "GET" else [LEADS()]
 
+    @extend_schema(operation_id="project_schema_list", responses={
+        200: page("SchemaPage", SchemaOutput), **errors(_404="not_found")})
     def get(self, request, project_id):
         return Response({"results": SchemaOutput(selectors.schema_list(project_id=project_id), many=True).data})
 
+    @extend_schema(operation_id="project_schema_create", request=InputSerializer, responses={
+        201: SchemaOutput, **errors(_400="validation_error", _404="not_found")})
     def post(self, request, project_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -107,6 +139,7 @@ class SchemaListCreateApi(APIView):
 class SchemaDetailApi(APIView):
     permission_classes = [WORKERS]
 
+    @extend_schema(operation_id="project_schema_retrieve", responses={200: SchemaOutput, **errors(_404="not_found")})
     def get(self, request, project_id, version):
         return Response(SchemaOutput(selectors.schema_get(project_id=project_id, version=version)).data)
 
@@ -141,9 +174,18 @@ class BatchListImportApi(APIView):
     FORMATS = {"application/x-ndjson": "jsonl", "application/jsonl": "jsonl", "application/json-lines": "jsonl",
                "text/csv": "csv"}
 
+    @extend_schema(operation_id="batch_list", responses={200: page("BatchPage", BatchOutput), **errors(_404="not_found")})
     def get(self, request, project_id):
         return Response({"results": BatchOutput(selectors.batch_list(project_id=project_id), many=True).data})
 
+    @extend_schema(
+        operation_id="batch_import", parameters=[FilterSerializer],
+        request={"application/x-ndjson": OpenApiTypes.STR, "text/csv": OpenApiTypes.STR},
+        responses={201: inline_serializer("BatchImportOutput", {
+            "batch": BatchOutput(), "imported": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
+            "rejected_rows": serializers.IntegerField(), "errors": serializers.ListField(child=serializers.DictField())}),
+            **errors(_400="invalid_rows (each bad line named), validation_error", _404="not_found",
+                     _413="payload_too_large (256 MiB)", _415="unsupported_media_type")})
     def post(self, request, project_id):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -174,11 +216,20 @@ class TaskCreateApi(APIView):
         required_skills = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
         batch_id = serializers.UUIDField(required=False, allow_null=True, default=None)
 
+        class Meta:
+            ref_name = "TaskCreate"
+
         def validate_url(self, value):
             if "://" not in value and ":" not in value:
                 raise serializers.ValidationError("must be a URL or URI with a scheme (https://, s3://, ...)")
             return value
 
+    @extend_schema(operation_id="task_create", request=InputSerializer, responses={
+        201: inline_serializer("TaskCreated", {
+            "id": serializers.UUIDField(), "project_id": serializers.UUIDField(),
+            "batch_id": serializers.UUIDField(allow_null=True), "external_id": serializers.CharField(allow_null=True),
+            "priority": serializers.IntegerField()}),
+        **errors(_400="validation_error", _404="not_found", _409="duplicate_external_id")})
     def post(self, request, project_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -205,6 +256,10 @@ class TaskDetailApi(APIView):
         answered = serializers.IntegerField()
         created_at = serializers.DateTimeField()
 
+        class Meta:
+            ref_name = "TaskDetail"
+
+    @extend_schema(operation_id="task_retrieve", responses={200: OutputSerializer, **errors(_404="not_found")})
     def get(self, request, task_id):
         return Response(self.OutputSerializer(selectors.task_get(task_id=task_id)).data)
 
@@ -212,6 +267,13 @@ class TaskDetailApi(APIView):
 class ProgressApi(APIView):
     permission_classes = [HasRole.of("admin", "qa_lead", "service")]
 
+    _COUNTS = {c: serializers.IntegerField() for c in ("tasks", "queued", "leased", "answered", "completed",
+                                                        "consensus", "accepted")}
+
+    @extend_schema(operation_id="project_progress", responses={200: inline_serializer("Progress", {
+        "project_id": serializers.UUIDField(), **_COUNTS,
+        "batches": inline_serializer("BatchProgress", {"batch_id": serializers.UUIDField(allow_null=True), **_COUNTS},
+                                     many=True)}), **errors(_404="not_found")})
     def get(self, request, project_id):
         return Response(selectors.progress_get(project_id=project_id))
 
@@ -229,6 +291,11 @@ class LeasesApi(APIView):
         expires_at = serializers.DateTimeField()
         expired = serializers.BooleanField()
 
+        class Meta:
+            ref_name = "OpenLease"
+
+    @extend_schema(operation_id="lease_list", parameters=[FilterSerializer], responses={
+        200: page("OpenLeasePage", OutputSerializer), **errors(_400="validation_error", _404="not_found")})
     def get(self, request, project_id):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -240,8 +307,15 @@ class AnnotatorSkillsApi(APIView):
     permission_classes = [LEADS]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnnotatorSkills"
+
         skills = serializers.ListField(child=serializers.CharField(max_length=64), max_length=100)
 
+    @extend_schema(operation_id="annotator_skills_set", request=InputSerializer, responses={
+        200: inline_serializer("AnnotatorSkillsOutput", {"annotator": serializers.CharField(),
+                                                          "skills": serializers.ListField(child=serializers.CharField())}),
+        **errors(_400="validation_error")})
     def put(self, request, annotator):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

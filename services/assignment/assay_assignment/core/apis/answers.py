@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from assay_shared.auth.drf import HasRole
 
 from assay_assignment.core import selectors
+from assay_assignment.core.apis.admin import errors
 
 
 class TaskAnswersApi(APIView):
@@ -30,7 +31,7 @@ class TaskAnswersApi(APIView):
         labels = serializers.ListField(child=serializers.CharField())
         submissions = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(operation_id="task_answers", responses=OutputSerializer)
+    @extend_schema(operation_id="task_answers", responses={200: OutputSerializer, **errors(_404="not_found")})
     def get(self, request, task_id):
         found = selectors.task_answers_get(task_id=task_id)
         found["submissions"] = self.SubmissionOutput(found["submissions"], many=True).data

@@ -137,6 +137,8 @@ class HeartbeatApi(_HotApi):
 class ReleaseApi(APIView):
     permission_classes = [ANNOTATORS]
 
+    @extend_schema(operation_id="task_release", request=None, responses={204: None, **_refusals(
+        _409="no_lease: you hold no lease on this task")})
     def post(self, request, task_id):
         queue.lease_release(task_id=task_id, annotator=principal_of(request).subject)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -145,6 +147,8 @@ class ReleaseApi(APIView):
 class SkipApi(APIView):
     permission_classes = [ANNOTATORS]
 
+    @extend_schema(operation_id="task_skip", request=None, responses={204: None, **_refusals(
+        _409="no_lease: you hold no lease on this task")})
     def post(self, request, task_id):
         queue.task_skip(task_id=task_id, annotator=principal_of(request).subject)
         return Response(status=status.HTTP_204_NO_CONTENT)
