@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def test_gold_answers_are_uploaded_edited_and_keep_their_history(stack, person, shot, tmp_path):
     assignment = stack.client("assignment", stack.cast.owner)
-    project = assignment.post("/projects", json={"name": "pets-gold", "schema": {
+    project = assignment.post("/projects", json={"name": "pets-gold", "gold_rate": 0.5, "schema": {
         "answer_type": "single_choice", "labels": [{"name": "cat"}, {"name": "dog"}]}}).json()
     task = assignment.post(f"/projects/{project['id']}/tasks", json={"url": "https://img.example/1.jpg", "gold": True})
     assert task.status_code == 201, task.text
@@ -48,6 +48,26 @@ def test_gold_answers_are_uploaded_edited_and_keep_their_history(stack, person, 
     versions = stack.client("scoring", stack.cast.owner).get(f"/gold-answers/{task_id}").json()["versions"]
     assert [(v["answer"], v["reason"], v["set_by"]) for v in versions] == [
         ({"label": "dog"}, "second opinion", "lead-1"), ({"label": "cat"}, "expert label", "lead-1")]
+    # when an annotator answers the gold task with "cat", the lead sees it as a mistake and in the confusion
+    for n in range(3):
+        assignment.post(f"/projects/{project['id']}/tasks", json={"url": f"https://img.example/r{n}.jpg"})
+    work = stack.client("assignment", stack.cast.make("acme", "gold-ann", ["annotator"]))
+    handed = []
+    while task_id not in handed and len(handed) < 4:  # gold is mixed in among the regular tasks
+        next_task = work.post(f"/projects/{project['id']}/next").json()["task"]
+        assert next_task, handed
+        handed.append(next_task["task_id"])
+        assert work.post(f"/tasks/{next_task['task_id']}/submit",
+                         json={"answer": {"label": "cat"}, "duration_ms": 800}).status_code == 201
+    assert task_id in handed
+    scores = stack.client("scoring", stack.cast.owner)
+    eventually(lambda: scores.get("/gold-scores", params={"annotator": "gold-ann"}).json()["results"],
+               until=lambda rows: len(rows) == 1, what="the gold score")
+    lead.goto(f"{stack.url}/workforce/gold-ann")
+    expect(lead.locator("#confusion tr[data-gold=dog] td").nth(0)).to_have_text("1")  # answered cat
+    expect(lead.locator("#mistakes tbody tr")).to_have_count(1)
+    expect(lead.locator("#mistakes")).to_contain_text(task_id)
+    shot(lead, "confusion-and-mistakes")
 
 
 def test_webhook_endpoint_deliveries_and_redelivery(stack, person, shot):

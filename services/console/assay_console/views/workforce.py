@@ -123,6 +123,28 @@ def annotator(request, name: str):
              "throughput": [d["submissions"] for d in daily],
              "duration": [d["mean_duration_ms"] for d in daily]}
     suspended = any(s["suspended"] for s in detail["standings"])
+    gold = _gold_view(request, name) if request.person.is_lead else None
     return render(request, "console/annotator.html", {
         "name": name, "detail": detail, "changes": changes, "chart": chart, "errors": errors, "notice": notice,
-        "suspended": suspended, "form": request.POST if errors else {}}, status=400 if errors else 200)
+        "suspended": suspended, "gold": gold, "form": request.POST if errors else {}}, status=400 if errors else 200)
+
+
+def confusion_matrix(scores: list[dict]) -> dict:
+    """Counts of (gold label, answered label) over gold scores, as a table: labels, rows of counts."""
+    counts: dict[tuple[str, str], int] = {}
+    for score in scores:
+        for cell in score.get("confusion") or []:
+            key = (str(cell.get("gold")), str(cell.get("answer")))
+            counts[key] = counts.get(key, 0) + int(cell.get("count", 0))
+    labels = sorted({g for g, _ in counts} | {a for _, a in counts})
+    return {"labels": labels, "rows": [{"gold": g, "counts": [counts.get((g, a), 0) for a in labels]} for g in labels]}
+
+
+def _gold_view(request, name: str) -> dict | None:
+    """Confusion against gold and recent mistakes (scoring answers QA leads and admins only)."""
+    try:
+        scores = api(request, "scoring").get("/gold-scores", annotator=name, limit=500).get("results", [])
+    except ApiError:
+        return None
+    mistakes = sorted((s for s in scores if not s["passed"]), key=lambda s: s["scored_at"], reverse=True)[:20]
+    return {"count": len(scores), "confusion": confusion_matrix(scores), "mistakes": mistakes}
