@@ -16,13 +16,15 @@ from kubernetes_validate import utils as kv_utils  # noqa: E402
 
 EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
 # Kinds of custom resources: no Kubernetes schema; the render tests check their fields.
-CUSTOM = {"ServiceMonitor", "ScaledObject", "TriggerAuthentication"}
+CUSTOM = {"ServiceMonitor", "ScaledObject", "TriggerAuthentication", "PrometheusRule"}
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 EVERY_OPTION = {
     "ingress": {"enabled": True},
     "serviceMonitor": {"enabled": True},
+    "prometheusRule": {"enabled": True},
+    "grafanaDashboard": {"enabled": True},
     "networkPolicy": {"enabled": True, "webFrom": [{"podSelector": {}}], "egress": {"enabled": True}},
     "defaults": {"web": {"autoscaling": {"enabled": True}}},
     "services": {"scoring": {"worker": {"keda": {"enabled": True}}}},
@@ -211,3 +213,61 @@ def test_rate_limits_reach_every_process_as_environment(render):
                    "RATE_LIMIT_TENANTS": '{"acme":{"burst":10,"per_second":5}}'}
     with pytest.raises(generate.ChartRenderError):
         render({"shared": {"rateLimit": {"perSecond": -1}}})
+
+
+def _metric_names() -> set[str]:
+    from .conftest import ROOT
+
+    text = (ROOT / "shared" / "src" / "assay_shared" / "observability" / "metrics.py").read_text()
+    names = set()
+    for kind, name in re.findall(r'(Counter|Gauge|Histogram)\(\s*"([a-z_]+)"', text):
+        names |= {name.removesuffix("_total") + "_total"} if kind == "Counter" else (
+            {f"{name}_bucket", f"{name}_count", f"{name}_sum"} if kind == "Histogram" else {name})
+    return names
+
+
+def _used_metrics(expr: str) -> set[str]:
+    return set(re.findall(r"\b(assay_[a-z_]+)\b", expr))
+
+
+def _balanced(expr: str) -> bool:
+    depth = {"(": 0, "{": 0, "[": 0}
+    closing = {")": "(", "}": "{", "]": "["}
+    for ch in expr:
+        if ch in depth:
+            depth[ch] += 1
+        elif ch in closing:
+            depth[closing[ch]] -= 1
+            if depth[closing[ch]] < 0:
+                return False
+    return not any(depth.values())
+
+
+def test_alerts_cover_what_the_issue_names_on_metrics_that_exist(render):
+    out = render({"prometheusRule": {"enabled": True, "labels": {"release": "prom"}, "p99Seconds": 0.5}})
+    (rule,) = out.of("PrometheusRule")
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1" and rule["metadata"]["labels"]["release"] == "prom"
+    alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert set(alerts) == {"AssayConsumerLagHigh", "AssayDeadLetters", "AssayOutboxBacklog", "AssayOutboxStale",
+                           "AssayHttp5xxRate", "AssayHttpLatencyP99"}
+    known = _metric_names()
+    for name, alert in alerts.items():
+        expr = alert["expr"]
+        assert _used_metrics(expr) and _used_metrics(expr) <= known, (name, _used_metrics(expr) - known)
+        assert _balanced(expr) and 'namespace="assay-ns"' in expr, name
+        assert alert["labels"]["severity"] in ("warning", "critical") and alert["annotations"]["summary"], name
+    assert alerts["AssayHttpLatencyP99"]["expr"].rstrip().endswith("> 0.5")
+    assert not render().of("PrometheusRule")
+
+
+def test_the_dashboard_is_shipped_and_queries_metrics_that_exist(render):
+    out = render({"grafanaDashboard": {"enabled": True}})
+    config = out.get("ConfigMap", "assay-dashboard")
+    assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(config["data"]["assay.json"])
+    assert dashboard == json.loads((CHART / "dashboards" / "assay.json").read_text())
+    known = _metric_names()
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(dashboard["panels"]) >= 6
+    for expr in exprs:
+        assert _used_metrics(expr) and _used_metrics(expr) <= known and _balanced(expr), expr
