@@ -26,6 +26,9 @@ class PersonMiddleware:
             return render(request, "console/service_down.html", {"service": exception.service}, status=503)
         if isinstance(exception, ApiError) and exception.status in (401, 403):
             return render(request, "console/403.html", {"error": exception}, status=403)
+        if isinstance(exception, ApiError) and exception.status == 429:
+            return render(request, "console/service_down.html", {"service": exception.service, "busy": True,
+                                                                 "message": exception.message}, status=429)
         if isinstance(exception, ApiError) and exception.status == 404:
             return render(request, "console/404.html", {"error": exception}, status=404)
         if isinstance(exception, ApiError):

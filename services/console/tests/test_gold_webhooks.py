@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def test_gold_answers_are_uploaded_edited_and_keep_their_history(stack, person, shot, tmp_path):
     assignment = stack.client("assignment", stack.cast.owner)
-    project = assignment.post("/projects", json={"name": "pets-gold", "gold_rate": 0.5, "schema": {
+    project = assignment.post("/projects", json={"name": "pets-gold", "gold_rate": 0.5, "exam_size": 1, "schema": {
         "answer_type": "single_choice", "labels": [{"name": "cat"}, {"name": "dog"}]}}).json()
     task = assignment.post(f"/projects/{project['id']}/tasks", json={"url": "https://img.example/1.jpg", "gold": True})
     assert task.status_code == 201, task.text
@@ -53,7 +53,7 @@ def test_gold_answers_are_uploaded_edited_and_keep_their_history(stack, person, 
         assignment.post(f"/projects/{project['id']}/tasks", json={"url": f"https://img.example/r{n}.jpg"})
     work = stack.client("assignment", stack.cast.make("acme", "gold-ann", ["annotator"]))
     handed = []
-    while task_id not in handed and len(handed) < 4:  # gold is mixed in among the regular tasks
+    while task_id not in handed and len(handed) < 4:  # the exam (one gold task) comes first
         next_task = work.post(f"/projects/{project['id']}/next").json()["task"]
         assert next_task, handed
         handed.append(next_task["task_id"])
