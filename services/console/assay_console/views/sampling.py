@@ -27,7 +27,7 @@ def _policy_from(post) -> tuple[dict, dict[str, list[str]]]:
     return body, errors
 
 
-def _labels(request, project_id) -> list[str]:
+def _labels(request, project_id) -> tuple[list[str], dict]:
     client = api(request, "assignment")
     project = client.get(f"/projects/{project_id}")
     schema = client.get(f"/projects/{project_id}/schemas/{project['schema_version']}")
