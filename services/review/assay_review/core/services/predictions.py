@@ -7,10 +7,12 @@ project's final labels joined to one model's predictions, scored by cleanlab, st
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 from uuid import UUID
 
+import numpy as np
 from django.db import connection
 
 from assay_shared.db.tenancy import require_tenant
@@ -18,7 +20,7 @@ from assay_shared.db.upserts import excluded, insert_sql
 from assay_shared.errors import ApplicationError, NotFoundError
 from assay_shared.observability.context import current_correlation_id
 
-from assay_review.core.models import FinalLabel, LabelIssue, Prediction, ProjectSettings, Submission
+from assay_review.core.models import FinalLabel, Prediction, ProjectSettings, Submission
 from assay_review.core.services.items import Opening, review_items_open
 from assay_review.numerics.label_errors import (
     box_scores,
@@ -96,56 +98,81 @@ def _choice(answer: Any) -> str | None:
     return answer.get("label") if isinstance(answer, dict) and isinstance(answer.get("label"), str) else None
 
 
+_LABELS = """
+SELECT f.task_id, f.batch_id, f.answer::text, f.answer_type FROM review_final_label f
+WHERE f.project_id = %s AND f.answer IS NOT NULL AND (%s::text IS NULL OR f.batch_id = %s::text)
+"""
+_PREDICTIONS = """
+SELECT p.task_id, p.probabilities::text, p.boxes::text FROM review_prediction p
+WHERE p.project_id = %s AND p.model_name = %s AND p.model_version = %s
+"""
+
+_STORE = """
+INSERT INTO review_label_issue (tenant_id, project_id, batch_id, task_id, model_name, model_version, label, predicted,
+                                score, is_issue, flagged, computed_at)
+SELECT %s::text, %s::uuid, v.batch_id, v.task_id, %s::text, %s::text, v.label, v.predicted, v.score, v.is_issue,
+       v.flagged, now()
+FROM unnest(%s::text[], %s::uuid[], %s::jsonb[], %s::text[], %s::float8[], %s::bool[], %s::bool[])
+  AS v(batch_id, task_id, label, predicted, score, is_issue, flagged)
+ON CONFLICT (tenant_id, task_id, model_name, model_version) DO UPDATE SET batch_id = EXCLUDED.batch_id,
+  label = EXCLUDED.label, predicted = EXCLUDED.predicted, score = EXCLUDED.score, is_issue = EXCLUDED.is_issue,
+  flagged = EXCLUDED.flagged, computed_at = EXCLUDED.computed_at
+"""
+_STORE_CHUNK = 20_000
+
+
 def label_issues_compute(*, project_id: UUID, model_name: str, model_version: str, batch_id: str | None = None,
                          threshold: float | None = None, worst_share: float | None = None) -> dict[str, int]:
     """Score the project's (or batch's) final labels against the model's predictions with cleanlab; store the
     scores; with `threshold` or `worst_share`, queue the tasks the rule picks for review (reason model_disagrees,
-    ahead of sampled items). Returns the counts: scored, issues, flagged, queued."""
+    ahead of sampled items). Returns the counts: scored, issues, flagged, queued.
+
+    One read of the model's predictions and one of the labels, joined here; the scores are stored with one
+    statement per 20,000 tasks (arrays, not a row of parameters per task).
+    """
     tenant = require_tenant()
     project = _project(project_id)
-    labels = FinalLabel.objects.filter(project_id=project_id).exclude(answer=None)
-    if batch_id is not None:
-        labels = labels.filter(batch_id=batch_id)
-    by_task = {row.task_id: row for row in labels.only("task_id", "batch_id", "answer", "answer_type")}
-    preds = {p.task_id: p for p in Prediction.objects.filter(project_id=project_id, model_name=model_name,
-                                                              model_version=model_version, task_id__in=list(by_task))}
-    tasks = sorted(t for t in by_task if t in preds)
-    if not tasks:
+    with connection.cursor() as cursor:  # two indexed reads joined here: no plan to go wrong on fresh tables
+        cursor.execute(_PREDICTIONS, [project_id, model_name, model_version])
+        predictions = {r[0]: r[1:] for r in cursor.fetchall()}
+        cursor.execute(_LABELS, [project_id, batch_id, batch_id])
+        rows = sorted((r + predictions[r[0]] for r in cursor.fetchall() if r[0] in predictions), key=lambda r: r[0])
+    if not rows:
         raise NotFoundError(f"no final label of this project has a prediction of {model_name} {model_version}",
                             fields={"model_name": ["no predictions for the project's final labels"]})
-    answer_type = (project.answer_type if project is not None else None) or by_task[tasks[0]].answer_type
+    tasks = [r[0] for r in rows]
+    answers = [json.loads(r[2]) for r in rows]
+    answer_type = (project.answer_type if project is not None else None) or rows[0][3]
     if answer_type in CHOICE_TYPES:
+        probabilities = [json.loads(r[4]) if r[4] else {} for r in rows]
+        labels = [_choice(a) or "" for a in answers]
         classes = list(project.labels) if project is not None and project.labels else sorted(
-            {c for t in tasks for c in (preds[t].probabilities or {})} | {_choice(by_task[t].answer) or "" for t in tasks})
-        scored = class_scores(labels=[_choice(by_task[t].answer) or "" for t in tasks],
-                              probabilities=[preds[t].probabilities or {} for t in tasks], classes=classes)
-        predicted = [max(preds[t].probabilities, key=preds[t].probabilities.get) if preds[t].probabilities else None
-                     for t in tasks]
+            {c for p in probabilities for c in p} | set(labels))
+        scored = class_scores(labels=labels, probabilities=probabilities, classes=classes)
+        predicted = [max(p, key=p.get) if p else None for p in probabilities]
     elif answer_type in OBJECT_TYPES:
+        objects = [(a or {}).get("objects", []) if isinstance(a, dict) else [] for a in answers]
         classes = list(project.labels) if project is not None and project.labels else sorted(
-            {o.get("label") for t in tasks for o in (by_task[t].answer or {}).get("objects", [])} - {None})
-        scored = box_scores(labels=[(by_task[t].answer or {}).get("objects", []) for t in tasks],
-                            predictions=[preds[t].boxes or [] for t in tasks], classes=classes)
-        predicted = [None] * len(tasks)
+            {o.get("label") for objs in objects for o in objs if isinstance(o, dict)} - {None})
+        scored = box_scores(labels=objects, predictions=[json.loads(r[5]) if r[5] else [] for r in rows],
+                            classes=classes)
+        predicted = [None] * len(rows)
     else:
         raise ApplicationError(f"label issues are found for {', '.join(CHOICE_TYPES + OBJECT_TYPES)} answers, "
                                f"not {answer_type}", code="validation_error",
                                fields={"project_id": [f"answer type {answer_type} is not supported"]})
     chosen = model_disagrees(scored.scores, threshold=threshold, worst_share=worst_share) \
-        if threshold is not None or worst_share is not None else [False] * len(tasks)
-    rows = [LabelIssue(tenant_id=tenant, project_id=project_id, batch_id=by_task[t].batch_id, task_id=t,
-                       model_name=model_name, model_version=model_version, label=by_task[t].answer,
-                       predicted=predicted[i], score=float(scored.scores[i]), is_issue=bool(scored.issues[i]),
-                       flagged=bool(chosen[i])) for i, t in enumerate(tasks)]
-    for start in range(0, len(rows), 2000):
-        sql, params = insert_sql(rows[start:start + 2000])
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql} ON CONFLICT (tenant_id, task_id, model_name, model_version) DO UPDATE SET "
-                           f"{excluded('batch_id', 'label', 'predicted', 'score', 'is_issue', 'flagged', 'computed_at')}",
-                           params)
-    flagged = [t for i, t in enumerate(tasks) if chosen[i]]
+        if threshold is not None or worst_share is not None else np.zeros(len(rows), dtype=bool)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _STORE_CHUNK):
+            part = slice(start, start + _STORE_CHUNK)
+            cursor.execute(_STORE, [
+                tenant, project_id, model_name, model_version, [r[1] for r in rows[part]], tasks[part],
+                [r[2] for r in rows[part]], predicted[part], scored.scores[part].tolist(),
+                scored.issues[part].tolist(), chosen[part].tolist()])
+    flagged = [t for t, c in zip(tasks, chosen) if c]
     queued = _queue(flagged) if flagged else 0
-    return {"scored": len(tasks), "issues": int(scored.issues.sum()), "flagged": len(flagged), "queued": queued}
+    return {"scored": len(rows), "issues": int(scored.issues.sum()), "flagged": len(flagged), "queued": queued}
 
 
 def _queue(tasks: list[UUID]) -> int:
