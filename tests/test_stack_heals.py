@@ -97,7 +97,7 @@ class Stack:
 def stack(tmp_path):
     bus_prefix = f"{test_env.SESSION_PREFIX}heal{uuid.uuid4().hex[:4]}"
     database_prefix = f"heal_{uuid.uuid4().hex[:6]}_"
-    ports = {service: free_port() for service in SERVICES}
+    ports = {service: free_port() for service in (*SERVICES, "console")}
     env = stack_env(ports=ports, bus_prefix=bus_prefix, database_prefix=database_prefix)
     # the stack signs with the test session's key, so the standard cast's tokens are accepted
     (tmp_path / "keys.json").write_text(json.dumps(test_env.SESSION_KEYS.__dict__))
@@ -169,7 +169,8 @@ def test_killed_processes_come_back_while_the_others_keep_serving(stack, receive
     submit_and_score(stack, project_id)
     before = stack.processes()
     assert sorted((p["service"], p["kind"]) for p in before.values()) == sorted(
-        (s, k) for s in SERVICES for k in ("web", "worker", "deliver" if s == "webhooks" else "celery"))
+        [(s, k) for s in SERVICES for k in ("web", "worker", "deliver" if s == "webhooks" else "celery")]
+        + [("console", "web")])
     assert all(p["state"] == "up" and p["restarts"] == 0 and p["pid"] for p in before.values())
     celery_group = before[VICTIMS["celery"]]["pgid"]
     assert len(group_alive(celery_group)) >= 2, "the Celery worker runs its beat as a child process"
@@ -242,7 +243,7 @@ def test_up_refuses_a_port_held_by_another_process_and_names_it(tmp_path):
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        ports = {service: free_port() for service in SERVICES} | {"review": port}
+        ports = {service: free_port() for service in (*SERVICES, "console")} | {"review": port}
         env = stack_env(ports=ports, bus_prefix=f"{test_env.SESSION_PREFIX}heal", database_prefix="heal_unused_",
                         ASSAY_PORT_WAIT_SECONDS="1")
         # when the stack is brought up, it fails naming the port, its setting and its holder, and moves nowhere

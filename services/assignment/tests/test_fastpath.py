@@ -275,3 +275,25 @@ def test_many_annotators_at_once_answer_every_slot_once_with_consistent_progress
               and 'le="1.0"' in line]
     counts = [line for line in metrics.splitlines() if line.startswith("assay_assignment_hot_batch_requests_count")]
     assert any(float(c.rsplit(" ", 1)[1]) > float(s.rsplit(" ", 1)[1]) for c, s in zip(sorted(counts), sorted(shared)))
+
+
+@pytest.mark.parametrize("answer, code, reason", [
+    ('{"label": ' + "[" * 100_000 + "]" * 100_000 + "}", "malformed_body", "is nested deeper than 32 levels"),
+    ('{"label": "c\\u0000at"}', "validation_error", "NUL"),
+])
+def test_a_submission_nested_100k_deep_or_with_a_nul_is_a_400_and_keeps_the_lease(http, cast, project, answer, code,
+                                                                                   reason):
+    project_id = project(n=1, overlap=1)
+    me = http(cast.teammate)
+    task = me.post(f"/api/v1/projects/{project_id}/next").json()["task"]
+    body = '{"submission_id": "%s", "answer": %s, "duration_ms": 5}' % (uuid.uuid4(), answer)
+    refused = me.post(f"/api/v1/tasks/{task['task_id']}/submit", content=body,
+                      headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == code
+    assert reason in json.dumps(refused.json()["error"]["fields"])
+    assert outbox("annotation.submitted") == []
+    # the lease is still held: a good answer is accepted afterwards
+    good = me.post(f"/api/v1/tasks/{task['task_id']}/submit",
+                   json={"submission_id": str(uuid.uuid4()), "answer": {"label": "cat"}, "duration_ms": 5})
+    assert good.status_code == 201, good.text

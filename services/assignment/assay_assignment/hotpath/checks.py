@@ -7,13 +7,13 @@ ApplicationErrors, rendered in the one error shape by whichever way in the reque
 """
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, NamedTuple
 
 from assay_shared.auth.tokens import Principal, TokenError
 from assay_shared.errors import ApplicationError, ForbiddenError
 from assay_shared.observability.middleware import verifier
+from assay_shared.parsing import json_parse
 
 ANNOTATOR_ROLES = ("annotator", "expert")
 WWW_AUTHENTICATE = 'Bearer realm="assay"'
@@ -60,10 +60,7 @@ def invalid(field: str, reason: str) -> ApplicationError:
 
 def json_body(raw: bytes) -> Any:
     """A request body's JSON document (None for an empty body)."""
-    try:
-        return json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApplicationError(f"JSON parse error - {exc}", code="malformed_body") from None
+    return json_parse(raw or b"null")
 
 
 def uuid_input(field: str, value: Any) -> uuid.UUID:
