@@ -15,10 +15,13 @@ CHOICES = ("single_choice", "multi_choice")
 OBJECTS = ("bbox", "polygon", "keypoints")
 # which answer types each format can carry (None: every type)
 FORMATS: dict[str, tuple[str, ...] | None] = {
-    "jsonl": None, "csv": CHOICES, "coco": OBJECTS, "labelstudio": CHOICES + ("text_span",),
+    "jsonl": None, "csv": CHOICES, "coco": OBJECTS, "labelstudio": CHOICES + ("text_span", "bbox", "polygon"),
+    "yolo": ("bbox", "polygon"),
 }
+# formats that place objects relative to the image: each task needs the image's width and height
+NEEDS_IMAGE_SIZE = {"yolo": ("bbox", "polygon"), "labelstudio": ("bbox", "polygon")}
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "coco": "application/json",
-                 "labelstudio": "application/json"}
+                 "labelstudio": "application/json", "yolo": "application/zip"}
 PROVENANCE = ("source", "method", "confidence", "agreement", "revision", "annotators", "reviewer", "review_id",
               "schema_version", "version")
 _CHUNK = 500

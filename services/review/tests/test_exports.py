@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import uuid
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -136,3 +137,79 @@ def test_the_signed_link_of_an_accepted_batch_downloads_until_it_expires(deliver
     monkeypatch.setattr(exports, "LINK_TTL", timedelta(seconds=-1))
     expired = api(None).get(path)
     assert (expired.status_code, expired.json()["error"]["fields"]) == (400, {"token": ["expired"]})
+
+
+def sized(api, cast, project, task, *, width, height):
+    """The image size review learns for a task: a model's prediction carrying `image`."""
+    response = api(cast.owner).post(f"/api/v1/projects/{project}/predictions", {
+        "task_id": task, "model_name": "det", "model_version": "1", "image": {"width": width, "height": height},
+        "objects": []}, content_type="application/json")
+    assert response.status_code == 201, response.content
+
+
+def test_yolo_zip_holds_normalised_boxes_and_polygons_per_image(deliver, api, cast):
+    for answers, answer_type, labels in [(BOXES, "bbox", ["car", "person"]), (POLYGONS, "polygon", ["car"])]:
+        project, tasks = labelled(deliver, answers=answers, answer_type=answer_type, labels=labels)
+        for task in tasks:
+            sized(api, cast, project, task, width=200, height=100)
+        response, body = export(api, cast.owner, project_id=project, format="yolo", include_unaccepted="true")
+        assert (response.status_code, response["Content-Type"]) == (200, "application/zip"), body
+        assert response["Content-Disposition"].endswith('.zip"')
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            assert archive.testzip() is None
+            assert sorted(archive.namelist()) == sorted(["classes.txt", *(f"{t}.txt" for t in tasks)])
+            classes = archive.read("classes.txt").decode().splitlines()
+            assert classes == labels
+            for task, answer in zip(tasks, answers):
+                read = [line.split() for line in archive.read(f"{task}.txt").decode().splitlines()]
+                assert len(read) == len(answer["objects"])
+                for (cls, *values), obj in zip(read, answer["objects"]):
+                    assert classes[int(cls)] == obj["label"]
+                    values = [float(v) for v in values]
+                    if answer_type == "bbox":
+                        cx, cy, w, h = values
+                        back = [(cx - w / 2) * 200, (cy - h / 2) * 100, w * 200, h * 100]
+                        assert back == pytest.approx(obj["bbox"], abs=1e-3)
+                    else:
+                        back = [c for x, y in zip(values[::2], values[1::2]) for c in (x * 200, y * 100)]
+                        assert back == pytest.approx([c for p in obj["points"] for c in p], abs=1e-3)
+
+
+def test_label_studio_rectangles_and_polygons_in_percent_of_the_image(deliver, api, cast):
+    for answers, answer_type, labels in [(BOXES, "bbox", ["car", "person"]), (POLYGONS, "polygon", ["car"])]:
+        project, tasks = labelled(deliver, answers=answers, answer_type=answer_type, labels=labels)
+        for task in tasks:
+            sized(api, cast, project, task, width=50, height=200)
+        response, body = export(api, cast.owner, project_id=project, format="labelstudio", include_unaccepted="true")
+        assert response.status_code == 200, body
+        imported = {t["data"]["assay_task_id"]: t for t in json.loads(body)}
+        assert sorted(imported) == sorted(tasks)
+        for task, answer in zip(tasks, answers):
+            results = imported[task]["annotations"][0]["result"]
+            assert [r["type"] for r in results] == [f"{'rectangle' if answer_type == 'bbox' else 'polygon'}labels"] * len(
+                answer["objects"])
+            for r, obj in zip(results, answer["objects"]):
+                assert (r["from_name"], r["to_name"], r["original_width"], r["original_height"]) == ("label", "image", 50, 200)
+                v = r["value"]
+                if answer_type == "bbox":
+                    assert v["rectanglelabels"] == [obj["label"]]
+                    back = [v["x"] * 50 / 100, v["y"] * 200 / 100, v["width"] * 50 / 100, v["height"] * 200 / 100]
+                    assert back == pytest.approx(obj["bbox"])
+                else:
+                    assert v["polygonlabels"] == [obj["label"]]
+                    back = [c for x, y in v["points"] for c in (x * 50 / 100, y * 200 / 100)]
+                    assert back == pytest.approx([c for p in obj["points"] for c in p])
+
+
+def test_image_formats_refuse_tasks_without_an_image_size_naming_them(deliver, api, cast):
+    project, tasks = labelled(deliver, answers=BOXES, answer_type="bbox", labels=["car", "person"])
+    sized(api, cast, project, tasks[0], width=100, height=100)
+    for format in ("yolo", "labelstudio"):
+        response, _ = export(api, cast.owner, project_id=project, format=format, include_unaccepted="true")
+        error = response.json()["error"]
+        assert (response.status_code, list(error["fields"])) == (409, ["task_id"])
+        assert tasks[1] in error["fields"]["task_id"][0] and tasks[0] not in error["fields"]["task_id"][0]
+    # choices cannot go to YOLO; another tenant's sizes are not this tenant's
+    choices, _ = labelled(deliver, answers=[{"label": "cat"}], answer_type="single_choice", labels=["cat"])
+    assert export(api, cast.owner, project_id=choices, format="yolo", include_unaccepted="true")[0].status_code == 400
+    assert export(api, cast.outsider, project_id=project, format="yolo", include_unaccepted="true")[0].status_code == 200

@@ -162,8 +162,11 @@ class ExportApi(APIView):
     @extend_schema(operation_id="labels_export", parameters=[ExportFilter], responses={
         (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="one JSON object per line"),
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="task_id,batch_id,label,… (choices)"),
+        (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="YOLO: classes.txt, <task_id>.txt"),
         **refusals(_400="validation_error: the format does not fit the project's answer type",
-                   _404="unknown batch (no final label in it), or an unaccepted batch without include_unaccepted")})
+                   _404="unknown batch (no final label in it)",
+                   _409="an unaccepted batch without include_unaccepted; YOLO or Label Studio boxes for tasks "
+                        "without an image size (task_id names them)")})
     def get(self, request):
         filters = ExportFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)

@@ -16,13 +16,14 @@ from uuid import UUID
 from django.core import signing
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections, connection
+from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 
 from assay_shared.db.tenancy import require_tenant, tenant_atomic
 from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
 
-from assay_review import formats
-from assay_review.core.models import BatchInspection, FinalLabel, ProjectSettings, Submission
+from assay_review import formats, formats_images
+from assay_review.core.models import BatchInspection, FinalLabel, Prediction, ProjectSettings, Submission
 
 FORMATS = formats.FORMATS
 LINK_TTL = timedelta(days=7)
@@ -30,6 +31,7 @@ _SALT = "assay.review.export"
 _FIELDS = ("task_id", "batch_id", "answer", "answer_type", "source", "method", "confidence", "agreement", "revision",
            "annotators", "reviewer", "review_id", "schema_version", "version")
 _CURSOR_CHUNK = 2000
+_MISSING_SHOWN = 20
 
 
 def _accepted_batches(project_id: UUID) -> list[str]:
@@ -68,17 +70,46 @@ def export_plan(*, project_id: UUID, format: str, include_unaccepted: bool, batc
     elif batch_id is not None:
         batches = [batch_id]
     labels = list(ProjectSettings.objects.filter(project_id=project_id).values_list("labels", flat=True).first() or [])
-    return {"tenant": require_tenant(), "project_id": project_id, "batches": batches, "format": format,
-            "answer_type": answer_type, "labels": labels}
+    plan = {"tenant": require_tenant(), "project_id": project_id, "batches": batches, "format": format,
+            "answer_type": answer_type, "labels": labels,
+            "images": format == "yolo" or answer_type in formats.NEEDS_IMAGE_SIZE.get(format, ())}
+    if plan["images"]:
+        _require_image_sizes(plan)
+    return plan
+
+
+def _image_of_task():
+    """The image size review knows for a task: the latest prediction's `image` that has one (ADR 0089)."""
+    return Subquery(Prediction.objects.filter(task_id=OuterRef("task_id")).filter(image__has_key="width")
+                    .order_by("-updated_at").values("image")[:1])
+
+
+def _scoped(plan: dict[str, Any]):
+    rows = FinalLabel.objects.filter(project_id=plan["project_id"]).exclude(answer=None)
+    if plan["batches"] is not None:
+        rows = rows.filter(batch_id__in=plan["batches"])
+    return rows
+
+
+def _require_image_sizes(plan: dict[str, Any]) -> None:
+    """409 naming the tasks whose image width and height review does not know: never a guessed size."""
+    missing = _scoped(plan).annotate(image=_image_of_task()).filter(image__isnull=True)
+    count = missing.count()
+    if count:
+        shown = [str(t) for t in missing.order_by("task_id").values_list("task_id", flat=True)[:_MISSING_SHOWN]]
+        more = f" and {count - len(shown)} more" if count > len(shown) else ""
+        raise ConflictError(
+            f"{plan['format']} places objects relative to the image: {count} task(s) have no image width and height "
+            f"(send them with a prediction's `image`)", fields={"task_id": [f"no image size: {', '.join(shown)}{more}"]})
 
 
 def _rows(plan: dict[str, Any]) -> Iterator[dict]:
     """The plan's final labels in task order, read by a named cursor in chunks (call inside tenant_atomic)."""
-    rows = FinalLabel.objects.filter(project_id=plan["project_id"]).exclude(answer=None)
-    if plan["batches"] is not None:
-        rows = rows.filter(batch_id__in=plan["batches"])
-    for values in rows.order_by("task_id").values_list(*_FIELDS).iterator(chunk_size=_CURSOR_CHUNK):
-        yield dict(zip(_FIELDS, values))
+    rows, fields = _scoped(plan), _FIELDS
+    if plan.get("images"):
+        rows, fields = rows.annotate(image=_image_of_task()), _FIELDS + ("image",)
+    for values in rows.order_by("task_id").values_list(*fields).iterator(chunk_size=_CURSOR_CHUNK):
+        yield dict(zip(fields, values))
 
 
 def _coco_labels(plan: dict[str, Any]) -> list[str]:
@@ -92,7 +123,7 @@ def _coco_labels(plan: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def export_chunks(plan: dict[str, Any]) -> Iterator[str]:
+def export_chunks(plan: dict[str, Any]) -> Iterator[str | bytes]:
     """The export's text, chunk by chunk, read in a transaction of its own for the plan's tenant."""
     with tenant_atomic(tenant=plan["tenant"]):
         kind = plan["format"]
@@ -100,6 +131,10 @@ def export_chunks(plan: dict[str, Any]) -> Iterator[str]:
             yield from formats.jsonl(_rows(plan))
         elif kind == "csv":
             yield from formats.csv_rows(_rows(plan))
+        elif kind == "yolo":
+            yield from formats_images.yolo(_rows(plan), labels=_coco_labels(plan), answer_type=plan["answer_type"])
+        elif kind == "labelstudio" and plan["images"]:
+            yield from formats_images.labelstudio_images(_rows(plan), answer_type=plan["answer_type"])
         elif kind == "labelstudio":
             yield from formats.labelstudio(_rows(plan))
         else:
@@ -112,7 +147,7 @@ def _threaded(plan: dict[str, Any]):
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
     chunks = export_chunks(plan)
 
-    def step() -> str | None:
+    def step() -> str | bytes | None:
         try:
             return next(chunks)
         except StopIteration:
@@ -123,7 +158,7 @@ def _threaded(plan: dict[str, Any]):
         loop = asyncio.get_running_loop()
         try:
             while (chunk := await loop.run_in_executor(executor, step)) is not None:
-                yield chunk.encode()
+                yield chunk if isinstance(chunk, bytes) else chunk.encode()
         finally:
             await loop.run_in_executor(executor, lambda: (chunks.close(), close_old_connections(), connection.close()))
             executor.shutdown(wait=False)
@@ -133,7 +168,7 @@ def _threaded(plan: dict[str, Any]):
 
 def _filename(plan: dict[str, Any]) -> str:
     scope = plan["batches"][0] if plan["batches"] and len(plan["batches"]) == 1 else str(plan["project_id"])
-    extension = {"jsonl": "jsonl", "csv": "csv"}.get(plan["format"], "json")
+    extension = {"jsonl": "jsonl", "csv": "csv", "yolo": "zip"}.get(plan["format"], "json")
     return f"assay-{plan['format']}-{scope}.{extension}".replace("/", "_").replace('"', "")
 
 
