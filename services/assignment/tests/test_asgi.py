@@ -168,7 +168,7 @@ def test_refusals_of_submit_and_heartbeat(cast, project):
             task = (await me.post(f"/api/v1/projects/{project_id}/next")).json()["task"]
             submit = f"/api/v1/tasks/{task['task_id']}/submit"
             error = refusal(await me.post(submit, content=b"{nope"), 400, "malformed_body")
-            assert error["message"].startswith("JSON parse error - ")
+            assert error["fields"]["body"][0].startswith("is not valid JSON: ")
             refusal(await me.post(submit, content=b"x" * (2 * 1024 * 1024 + 1)), 413, "body_too_large")
             refusal(await other.post(f"/api/v1/tasks/{task['task_id']}/heartbeat"), 409, "no_lease")
             unknown = uuid.uuid4()
