@@ -310,9 +310,12 @@ BEGIN
     o_outcome := 'replay';
     RETURN;
   END IF;
-  -- the lease row stays (state done) once answered: any row of this annotator on this task is an answer
+  -- the lease row stays (state done) once answered: any row of this annotator on this task is an answer; it may be
+  -- this very answer, committed by a concurrent copy since the look-up above (a statement started now sees it)
   IF EXISTS (SELECT 1 FROM assignment_assignment a WHERE a.task_id = p_task AND a.annotator = p_annotator) THEN
-    o_outcome := 'already_answered';
+    SELECT s.task_id, s.annotator, s.submitted_at INTO o_prev_task, o_prev_annotator, o_submitted_at
+      FROM assignment_submission s WHERE s.id = p_submission;
+    o_outcome := CASE WHEN FOUND THEN 'replay' ELSE 'already_answered' END;
     RETURN;
   END IF;
   IF EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = p_task AND s.annotator = p_annotator) THEN
