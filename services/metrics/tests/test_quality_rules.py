@@ -35,7 +35,8 @@ def test_rule_crud(api, cast):
     ({"kind": "speed", "threshold": 0.5, "min_count": 5}, {"kind": ['"speed" is not a valid choice.']}),
     ({"kind": "qualification", "threshold": 0.9, "min_count": 0}, {"min_count": ["Ensure this value is greater than or equal to 1."]}),
     ({"kind": "review_rejection", "threshold": 0.2, "min_count": 3, "project_id": "x"}, {"project_id": ["Must be a valid UUID."]}),
-    ({}, {"kind": ["This field is required."], "threshold": ["This field is required."], "min_count": ["This field is required."]}),
+    ({}, {"kind": ["This field is required."]}),
+    ({"kind": "gold_accuracy"}, {"threshold": ["This field is required."], "min_count": ["This field is required."]}),
 ])
 def test_invalid_rule_refused_and_nothing_stored(api, cast, body, fields):
     response = rule(api, cast.owner, **body)

@@ -97,6 +97,8 @@ class StandingOutput(serializers.Serializer):
     suspended = serializers.BooleanField()
     flagged = serializers.BooleanField()
     qualified = serializers.BooleanField()
+    exam_failed = serializers.BooleanField(help_text="failed a sequential exam; awaiting manual qualification")
+    exam_since = serializers.DateTimeField(allow_null=True, help_text="a retake counts gold answers recorded after")
     since = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
 
@@ -284,4 +286,27 @@ class AnnotatorReinstateApi(APIView):
         body.is_valid(raise_exception=True)
         standing = services.annotator_reinstate(annotator=annotator, actor=principal_of(request).subject,
                                                 **body.validated_data)
+        return Response(StandingOutput(standing).data)
+
+
+class AnnotatorQualifyApi(APIView):
+    """POST: qualify the annotator by hand in a project (or tenant-wide with project_id null), with a reason."""
+
+    permission_classes = [HasRole.of("qa_lead", "admin")]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AnnotatorQualify"
+
+        project_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+        reason = serializers.CharField(max_length=500)
+
+    @extend_schema(operation_id="annotator_qualify", request=InputSerializer, responses={
+        200: StandingOutput, **errors(_400="validation_error", _403="forbidden: leads and admins only",
+                                      _409="conflict: already qualified there")})
+    def post(self, request, annotator):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        standing = services.annotator_qualify(annotator=annotator, actor=principal_of(request).subject,
+                                              **body.validated_data)
         return Response(StandingOutput(standing).data)

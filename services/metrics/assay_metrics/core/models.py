@@ -112,6 +112,18 @@ class QualityRule(models.Model):
     threshold = models.FloatField()
     min_count = models.PositiveIntegerField()
     enabled = models.BooleanField(default=True)
+    # qualification as a sequential test (ADR 0087): all four set, or none (the fixed exam)
+    p0 = models.FloatField(null=True)  # rejectable accuracy
+    p1 = models.FloatField(null=True)  # acceptable accuracy
+    alpha = models.FloatField(null=True)  # risk of passing someone at p0
+    beta = models.FloatField(null=True)  # risk of failing someone at p1
+    max_count = models.PositiveIntegerField(null=True)  # the test is truncated there
+    on_fail = models.CharField(max_length=8, null=True)  # retake | manual
+    cooldown_s = models.PositiveIntegerField(null=True)  # before a retake; the evidence restarts
+    # gold accuracy with hysteresis (ADR 0087): decide on the Wilson interval at `confidence`
+    confidence = models.FloatField(null=True)
+    reinstate_threshold = models.FloatField(null=True)
+    probation = models.PositiveIntegerField(null=True)
     created_by = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -132,6 +144,10 @@ class Standing(models.Model):
     flagged = models.BooleanField(default=False)
     qualified = models.BooleanField(default=False)
     since = models.DateTimeField(null=True)  # rules count only evidence recorded after the last reinstatement
+    suspended_at = models.DateTimeField(null=True)
+    suspended_by = models.UUIDField(null=True)  # the rule that suspended (it may lift it); null: by hand or legacy
+    exam_since = models.DateTimeField(null=True)  # a sequential exam counts gold recorded after (a retake's start)
+    exam_failed = models.BooleanField(default=False)  # failed an exam that ends in manual qualification
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -145,7 +161,7 @@ class StandingChange(models.Model):
     tenant_id = models.CharField(max_length=64)
     annotator = models.CharField(max_length=128)
     project_id = models.UUIDField(null=True)
-    change = models.CharField(max_length=12)  # suspended | flagged | qualified | reinstated
+    change = models.CharField(max_length=24)  # suspended | flagged | qualified | reinstated | qualification_failed
     rule = models.CharField(max_length=20)
     rule_id = models.UUIDField(null=True)
     reason = models.CharField(max_length=500)

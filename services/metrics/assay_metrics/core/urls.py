@@ -9,6 +9,7 @@ urlpatterns = [
     path("annotator-daily", apis.AnnotatorDailyListApi.as_view(), name="annotator-daily"),
     path("annotators/<str:annotator>/suspend", apis.AnnotatorSuspendApi.as_view(), name="annotator-suspend"),
     path("annotators/<str:annotator>/reinstate", apis.AnnotatorReinstateApi.as_view(), name="annotator-reinstate"),
+    path("annotators/<str:annotator>/qualify", apis.AnnotatorQualifyApi.as_view(), name="annotator-qualify"),
     path("standings", apis.StandingListApi.as_view(), name="standings"),
     path("standing-changes", apis.StandingChangeListApi.as_view(), name="standing-changes"),
     path("quality-rules", apis_rules.QualityRuleListApi.as_view(), name="quality-rules"),

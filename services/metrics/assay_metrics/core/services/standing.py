@@ -52,7 +52,8 @@ def annotator_reinstate(*, annotator: str, project_id: UUID | None, actor: str, 
         raise ConflictError(f"{annotator} is neither suspended nor flagged in {scope}",
                             fields={"annotator": ["not suspended or flagged in this scope"]})
     standing.suspended, standing.flagged, standing.since = False, False, timezone.now()
-    standing.save(update_fields=["suspended", "flagged", "since", "updated_at"])
+    standing.suspended_by = None
+    standing.save(update_fields=["suspended", "flagged", "since", "suspended_by", "updated_at"])
     _change(standing=standing, change="reinstated", rule="manual", rule_id=None, reason=reason, value=None,
             threshold=None, count=0, actor=actor)
     return standing
@@ -66,7 +67,22 @@ def annotator_suspend(*, annotator: str, project_id: UUID | None, actor: str, re
         raise ConflictError(f"{annotator} is already suspended in {scope}",
                             fields={"annotator": ["already suspended in this scope"]})
     standing.suspended, standing.since = True, timezone.now()
-    standing.save(update_fields=["suspended", "since", "updated_at"])
+    standing.suspended_at, standing.suspended_by = standing.since, None  # a rule never lifts a suspension by hand
+    standing.save(update_fields=["suspended", "since", "suspended_at", "suspended_by", "updated_at"])
     _change(standing=standing, change="suspended", rule="manual", rule_id=None, reason=reason, value=None,
+            threshold=None, count=0, actor=actor)
+    return standing
+
+
+def annotator_qualify(*, annotator: str, project_id: UUID | None, actor: str, reason: str) -> Standing:
+    """Qualify by hand in a scope (the end of a failed sequential exam set to manual qualification, or any time)."""
+    standing = _standing_lock(annotator=annotator, project_id=project_id)
+    if standing.qualified:
+        scope = f"project {project_id}" if project_id else "the tenant"
+        raise ConflictError(f"{annotator} is already qualified in {scope}",
+                            fields={"annotator": ["already qualified in this scope"]})
+    standing.qualified, standing.exam_failed = True, False
+    standing.save(update_fields=["qualified", "exam_failed", "updated_at"])
+    _change(standing=standing, change="qualified", rule="manual", rule_id=None, reason=reason, value=None,
             threshold=None, count=0, actor=actor)
     return standing

@@ -1,5 +1,5 @@
 """Events produced by annotator metrics."""
-from assay_shared.events.schemas._common import SUBJECT, UUID, obj
+from assay_shared.events.schemas._common import SUBJECT, TIMESTAMP, UUID, obj
 
 RULE = {"type": "string", "enum": ["gold_accuracy", "fast_answers", "review_rejection", "qualification", "manual"]}
 
@@ -15,9 +15,24 @@ _standing = obj(
     },
 )
 
+_failed = obj(
+    {"annotator": SUBJECT, "project_id": {"anyOf": [UUID, {"type": "null"}]}, "rule": {"const": "qualification"},
+     "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+     "next": {"type": "string", "enum": ["retake", "manual"]},
+     "retake_at": {"anyOf": [TIMESTAMP, {"type": "null"}]}},
+    {
+        "value": {"type": ["number", "null"]},
+        "threshold": {"type": ["number", "null"]},
+        "count": {"type": "integer", "minimum": 0},
+        "rule_id": {"anyOf": [UUID, {"type": "null"}]},
+        "actor": SUBJECT,
+    },
+)
+
 SCHEMAS = {
     ("annotator.suspended", 1): _standing,
     ("annotator.reinstated", 1): _standing,
     ("annotator.qualified", 1): _standing,
     ("annotator.flagged", 1): _standing,
+    ("annotator.qualification_failed", 1): _failed,  # a sequential exam failed: a retake (when) or manual qualification
 }
