@@ -81,6 +81,7 @@ def report_print(*, story: Story, crowd: dict[str, AnnotatorStats], truth: dict[
     say(f"   batch at AQL {ins['aql']:g}, level {ins['inspection_level']}: lot {ins['lot_size']}, code {ins['code_letter']}, "
         f"sample {ins['sample_size']}, Ac {ins['acceptance_number']} / Re {ins['rejection_number']}, "
         f"{ins['reviewed']} reviewed, {ins['defects']} defects → {ins['status']}")
+    _review_outcome(story, say)
 
     metrics = story.lead("metrics")
     say("\n── annotator metrics ──────────────────────────────────────────────────────")
@@ -100,6 +101,23 @@ def report_print(*, story: Story, crowd: dict[str, AnnotatorStats], truth: dict[
     say(f"   {len(receiver.requests)} signed deliveries received by the customer endpoint, "
         f"{_verified(receiver, story.facts['webhook_secret'])} verified with its secret")
     say("   " + ", ".join(f"{t} {n}" for t, n in sorted(types.items())))
+
+
+def _review_outcome(story, say) -> None:
+    reviews, stages = story.facts["reviews"], story.facts["stages"]
+    say("   review items per stage: " + ", ".join(f"{name} {n}" for name, n in stages.items())
+        + f"; verdicts: {reviews['escalated']} escalated, {reviews['corrected']} corrected by the expert")
+    labels = story.facts["final_labels"]
+    by_source = Counter(label["source"] for label in labels)
+    say(f"   final labels: {len(labels)} (" + ", ".join(f"{n} from {s}" for s, n in sorted(by_source.items())) + ")")
+    export = story.facts["export"]
+    say(f"   export of the batch ({'accepted' if export['accepted'] else 'not accepted: asked with include_unaccepted'}),"
+        f" JSON Lines, {len(export['lines'])} lines; the first:")
+    for line in export["lines"][:2]:
+        p = line["provenance"]
+        say(f"     {{task {line['task_id'][:8]}…, label {json.dumps(line['label'])}, source {p['source']}, "
+            f"method {p['method']}, confidence {p['confidence'] if p['confidence'] is None else round(p['confidence'], 3)}, "
+            f"reviewer {p['reviewer']}}}")
 
 
 def _fmt(block: dict, key: str, count: str) -> str:

@@ -71,7 +71,8 @@ def demo_run(*, state: Path, annotators: int, tasks: int) -> int:
         _say(f"2. {story.annotators} annotators connect over WebSocket and wait; a batch of {tasks} tasks is imported")
         crowd = story_crowd(story, truth)
         _say(f"   {story.facts['imported']} tasks imported and answered to overlap: {story.facts['submitted']} submissions")
-        _say("3. reviewer works the sampled review queue; QA lead asks for a verdict on the batch at AQL 4.0")
+        _say("3. review → expert review: a reviewer works the sampled queue and escalates one item, an expert corrects;"
+             " the QA lead asks for a verdict on the batch at AQL 4.0, then exports it")
         story_review(story, truth)
         time.sleep(3.0)
         if system.dead():

@@ -14,6 +14,10 @@ from assay_shared.demo.crowd import AnnotatorStats, WebhookReceiver, crowd_run
 TENANT = "demo-vendor"
 LABELS = ["bird", "cat", "dog"]
 ACCURACIES = {"ann-01": 0.95, "ann-02": 0.92, "ann-03": 0.88, "ann-04": 0.85, "ann-05": 0.8, "ann-06": 0.1}
+# review, then expert review: the reviewer may escalate; rejections and a fifth of the rest go to an expert
+STAGES = [{"name": "review", "roles": ["reviewer"], "exits": ["accepted", "rejected", "escalated"], "check_share": 0.2},
+          {"name": "expert review", "roles": ["expert"], "enters": ["escalated", "rejected"],
+           "exits": ["accepted", "corrected"]}]
 SUBSCRIBED = ["annotation.submitted", "gold.scored", "consensus.*", "review.*", "batch.*", "annotator.*"]
 
 
@@ -68,6 +72,7 @@ def story_setup(story: Story, receiver: WebhookReceiver) -> None:
     story.facts["project_id"] = project["id"]
     _ok(story.lead("review").put(f"/projects/{project['id']}/sampling-policy", json={
         "base_rate": 0.1, "class_rates": {"bird": 0.5}}), "review sampling policy")
+    _ok(story.lead("review").put(f"/projects/{project['id']}/review-stages", json={"stages": STAGES}), "review stages")
     _ok(story.lead("metrics").post("/quality-rules", json={
         "kind": "gold_accuracy", "threshold": 0.6, "min_count": 3, "project_id": project["id"]}), "quality rule")
 
@@ -142,29 +147,72 @@ def _batch_done(progress: dict, batch_id: str) -> bool:
 
 
 def story_review(story: Story, truth: dict[str, str]) -> dict:
-    """The reviewer works the review queue, then the QA lead asks for a batch verdict at AQL 4.0."""
+    """The reviewer works the first stage (escalating one item), an expert the second (correcting what is wrong);
+    then the QA lead asks for a batch verdict at AQL 4.0 and the two stages work its sample."""
     reviewer = story.client("review", "reviewer-1", ["reviewer"])
-    done = {"accepted": 0, "rejected": 0}
+    expert = story.client("review", "expert-1", ["expert"])
+    done = {"accepted": 0, "rejected": 0, "escalated": 0, "corrected": 0}
 
-    def work_queue() -> None:
-        while True:
-            item = reviewer.post("/review-items/claim", json={})
-            if item.status_code == 204:
-                return
+    def right(body: dict) -> tuple[bool, str | None]:
+        expected = truth.get(story.facts["task_urls"].get(body["task_id"]))
+        return (body.get("answer") or {}).get("label") == expected, expected
+
+    def as_reviewer(body: dict) -> dict:
+        if not done["escalated"]:
+            return {"verdict": "escalated", "comment": "not sure: an expert decides"}
+        return {"verdict": "accepted" if right(body)[0] else "rejected"}
+
+    def as_expert(body: dict) -> dict:
+        ok, expected = right(body)
+        if ok or expected is None:
+            return {"verdict": "accepted"}
+        return {"verdict": "corrected", "corrected_answer": {"label": expected}, "comment": f"this is a {expected}"}
+
+    def work(client: httpx.Client, decide) -> int:
+        worked = 0
+        while (item := client.post("/review-items/claim", json={})).status_code != 204:
             body = _ok(item, "review claim")
-            url = story.facts["task_urls"].get(body["task_id"])
-            verdict = "accepted" if (body.get("answer") or {}).get("label") == truth.get(url) else "rejected"
-            _ok(reviewer.post(f"/review-items/{body['review_id']}/decision", json={"verdict": verdict}),
-                "review decision")
-            done[verdict] += 1
+            decision = decide(body)
+            _ok(client.post(f"/review-items/{body['review_id']}/decision", json=decision), "review decision")
+            done[decision["verdict"]] += 1
+            worked += 1
+        return worked
+
+    def work_queues() -> None:
+        while work(reviewer, as_reviewer) + work(expert, as_expert):
+            pass
 
     _eventually(lambda: _ok(story.lead("review").get("/sampling-decisions", params={"limit": 1000}), "decisions"),
                 lambda d: d.get("count", len(d["results"])) >= story.facts["submitted"], timeout=90,
                 what="a sampling decision for every submission")
-    work_queue()
+    work_queues()
     inspection = _ok(story.lead("review").post(f"/batches/{story.facts['batch_id']}/inspections", json={
         "project_id": story.facts["project_id"], "aql": 4.0}), "batch inspection")
-    work_queue()
+    work_queues()
     story.facts["inspection"] = _ok(story.lead("review").get(f"/inspections/{inspection['inspection_id']}"), "inspection")
     story.facts["reviews"] = done
+    story_outcome(story)
     return done
+
+
+def story_outcome(story: Story) -> None:
+    """Items per stage, the labels that ship, and the head of the batch's JSON Lines export."""
+    lead, project_id = story.lead("review"), story.facts["project_id"]
+    items = _ok(lead.get("/review-items", params={"project_id": project_id}), "review items")["results"]
+    story.facts["stages"] = {name: sum(1 for i in items if i["stage_name"] == name) for name in
+                             [s["name"] for s in STAGES]}
+    labels, after = [], None
+    while True:
+        page = _ok(lead.get("/final-labels", params={"project_id": project_id, "limit": 500,
+                                                      **({"after": after} if after else {})}), "final labels")
+        labels += page["results"]
+        if not (after := page["next_after"]):
+            break
+    story.facts["final_labels"] = labels
+    accepted = story.facts["inspection"]["status"] == "accepted"
+    with lead.stream("GET", "/exports", params={"project_id": project_id, "batch_id": story.facts["batch_id"],
+                                                "include_unaccepted": str(not accepted).lower()}) as response:
+        if response.status_code >= 400:
+            raise DemoFailed(f"export: {response.status_code} {response.read()[:300]!r}")
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+    story.facts["export"] = {"accepted": accepted, "lines": lines}
