@@ -59,6 +59,10 @@ def test_refit_publishes_skills_and_online_consensus_uses_them(deliver, outbox_e
     assert all(skills[a]["method"] == method and skills[a]["labels"] == ["cat", "dog"] for a in skills)
     assert skills["good-1"]["skill"] > 0.8 and skills["spammer"]["skill"] < skills["good-1"]["skill"]
     assert skills["good-1"]["n_answers"] == 13
+    # with the skill's interval (a Beta posterior's, so a skill near 1 on 13 answers is not certain)
+    interval = skills["good-1"]["skill_interval"]
+    assert (interval["level"], interval["method"]) == (0.95, "beta")
+    assert 0.5 < interval["low"] < skills["good-1"]["skill"] and interval["low"] < interval["high"] <= 1
     # then the same kind of task is resolved for good-1 by the fitted model
     [after] = two_answer_task(deliver, outbox_events, project)
     assert (after.type, after.payload["method"], after.payload["answer"]) == (

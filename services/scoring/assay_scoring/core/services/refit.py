@@ -108,7 +108,8 @@ def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
     events = []
     for w, name in enumerate(annotators):
         payload = {"project_id": str(project_id), "annotator": name, "method": method, "skill": float(skill[w]),
-                   "n_answers": int(per_worker[w])}
+                   "n_answers": int(per_worker[w]),
+                   "skill_interval": skill_interval(skill=float(skill[w]), n_answers=int(per_worker[w]))}
         if k <= MAX_CONFUSION_LABELS:
             payload["confusion"] = confusion[w].tolist()
             payload["labels"] = model.labels

@@ -55,6 +55,10 @@ SCHEMAS = {
             "confusion": {"type": "array", "items": {"type": "array", "items": NUMBER_0_1}},
             "labels": {"type": "array", "items": {"type": "string"}},
             "n_answers": COUNT,
+            # 95 % interval of the skill (ADR 0067): {"low", "high", "level", "method"}
+            "skill_interval": {"type": "object", "required": ["low", "high", "level", "method"],
+                               "properties": {"low": NUMBER_0_1, "high": NUMBER_0_1, "level": NUMBER_0_1,
+                                              "method": {"type": "string", "enum": ["wilson", "beta"]}}},
         },
     ),
 }
