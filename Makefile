@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-review bench-export bench-label-errors bench-webhooks bench-system
+.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-sprt bench-review bench-export bench-label-errors bench-webhooks bench-system
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench-assignment: install  ## closed-loop next→submit benchmark of task assign
 bench-scoring: install  ## consensus accuracy on ../shared/data and the generated stress sets, speed, box figures
 	$(UV) sync --frozen --group bench
 	$(UV) run --group bench python services/scoring/bench/run.py $(ARGS)
+
+bench-sprt: install  ## sequential qualification exam vs the fixed exam at equal error rates (simulation, seeded)
+	$(UV) run python services/metrics/bench/sprt.py $(ARGS)
 
 bench-review: install  ## sampling decisions/s and reviewer claim cycles
 	$(UV) run python services/review/bench/sampling.py $(ARGS)

@@ -17,6 +17,7 @@ from assay_metrics.numerics.sprt import (
     min_answers,
     plan_problems,
     required_max_count,
+    truncated_errors,
 )
 
 PLAN = Plan(p0=0.7, p1=0.9, alpha=0.05, beta=0.05, max_count=40)
@@ -40,12 +41,35 @@ def test_truncation_takes_the_nearer_boundary():
     assert decide(plan, count=32, total=28) == PASS
 
 
-def test_required_max_count_is_the_worst_expected_length():
+def test_required_max_count_keeps_the_exact_error_rates():
     assert max_expected_answers(PLAN) == pytest.approx(31.40, abs=0.01)
-    assert required_max_count(p0=0.7, p1=0.9, alpha=0.05, beta=0.05) == 32
-    # with a tiny alpha the fewest answers that can pass dominate
-    assert required_max_count(p0=0.5, p1=0.99, alpha=0.001, beta=0.2) == max(*min_answers(Plan(0.5, 0.99, 0.001, 0.2, 1)),
-                                                                               math.ceil(max_expected_answers(Plan(0.5, 0.99, 0.001, 0.2, 1))))
+    need = required_max_count(p0=0.7, p1=0.9, alpha=0.05, beta=0.05)
+    assert need == 58
+    errors = truncated_errors(Plan(0.7, 0.9, 0.05, 0.05, need), up_to=need)
+    assert errors[need - 1][0] <= 0.05 and errors[need - 1][1] <= 0.05
+    assert errors[need - 2][0] > 0.05 or errors[need - 2][1] > 0.05  # one fewer would exceed a risk
+
+
+def test_exact_errors_match_a_simulation():
+    plan = Plan(0.8, 0.95, 0.05, 0.1, max_count=40)
+    exact_alpha, exact_beta, _ = truncated_errors(plan, up_to=40)[-1]
+    rng = np.random.default_rng(11)
+    outcomes = {p: [] for p in (0.8, 0.95)}
+    for p in outcomes:
+        for _ in range(4000):
+            total = 0.0
+            for n in range(1, 41):
+                total += float(rng.random() < p)
+                if (result := decide(plan, count=n, total=total)) != CONTINUE:
+                    outcomes[p].append(result)
+                    break
+    assert np.mean([o == PASS for o in outcomes[0.8]]) == pytest.approx(exact_alpha, abs=0.012)
+    assert np.mean([o == FAIL for o in outcomes[0.95]]) == pytest.approx(exact_beta, abs=0.015)
+
+
+def test_the_fewest_answers_that_can_pass_bound_the_truncation():
+    plan = Plan(0.5, 0.99, 0.001, 0.2, 1)
+    assert required_max_count(p0=0.5, p1=0.99, alpha=0.001, beta=0.2) >= max(min_answers(plan))
 
 
 @pytest.mark.parametrize("settings,fields", [
@@ -54,7 +78,8 @@ def test_required_max_count_is_the_worst_expected_length():
     (dict(p0=0.0, p1=0.9, alpha=0.05, beta=0.05, max_count=100), {"p0"}),
     (dict(p0=0.7, p1=1.0, alpha=0.05, beta=0.05, max_count=100), {"p1"}),
     (dict(p0=0.7, p1=0.9, alpha=0.5, beta=0.0, max_count=100), {"alpha", "beta"}),
-    (dict(p0=0.7, p1=0.9, alpha=0.05, beta=0.05, max_count=31), {"max_count"}),
+    (dict(p0=0.7, p1=0.9, alpha=0.05, beta=0.05, max_count=57), {"max_count"}),
+    (dict(p0=0.9, p1=0.91, alpha=0.01, beta=0.01, max_count=10_000), {"p1"}),
     (dict(p0=0.7, p1=0.9, alpha=0.05, beta=0.05, max_count=None), {"max_count"}),
 ])
 def test_plans_that_could_keep_someone_waiting_are_refused(settings, fields):
@@ -62,7 +87,7 @@ def test_plans_that_could_keep_someone_waiting_are_refused(settings, fields):
 
 
 def test_a_sound_plan_has_no_problem():
-    assert plan_problems(p0=0.7, p1=0.9, alpha=0.05, beta=0.05, max_count=32) == {}
+    assert plan_problems(p0=0.7, p1=0.9, alpha=0.05, beta=0.05, max_count=58) == {}
 
 
 def test_every_exam_ends_by_max_count():

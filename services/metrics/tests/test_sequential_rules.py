@@ -9,7 +9,7 @@ from assay_metrics.core.models import QualityRule, Standing, StandingChange
 
 pytestmark = pytest.mark.django_db
 
-EXAM = {"kind": "qualification", "p0": 0.7, "p1": 0.9, "alpha": 0.05, "beta": 0.05, "max_count": 32}
+EXAM = {"kind": "qualification", "p0": 0.7, "p1": 0.9, "alpha": 0.05, "beta": 0.05, "max_count": 58}
 
 
 def rule(api, actor, **body):
@@ -25,7 +25,7 @@ def answers(deliver, project, scores):
     ({**EXAM, "p0": 0.9, "on_fail": "manual"}, {"p1"}),
     ({**EXAM, "alpha": 0.5, "on_fail": "manual"}, {"alpha"}),
     ({**EXAM, "beta": 0, "on_fail": "manual"}, {"beta"}),
-    ({**EXAM, "max_count": 31, "on_fail": "manual"}, {"max_count"}),
+    ({**EXAM, "max_count": 57, "on_fail": "manual"}, {"max_count"}),
     ({**EXAM, "on_fail": "retake"}, {"cooldown_s"}),
     ({**EXAM, "on_fail": "manual", "cooldown_s": 60}, {"cooldown_s"}),
     ({**EXAM}, {"on_fail"}),
@@ -54,7 +54,7 @@ def test_settings_that_could_strand_someone_are_refused_by_field(api, cast, body
 def test_max_count_refusal_states_the_bound(api, cast):
     response = rule(api, cast.owner, **{**EXAM, "max_count": 20}, on_fail="manual")
     [reason] = response.json()["error"]["fields"]["max_count"]
-    assert reason.startswith("at least 32 answers for p0=0.7, p1=0.9, alpha=0.05, beta=0.05")
+    assert reason.startswith("at least 58 answers for p0=0.7, p1=0.9, alpha=0.05, beta=0.05")
 
 
 def test_a_sequential_exam_stores_its_indifference_point(api, cast):
