@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator
 from assay_review.formats import PROVENANCE, _text
 
 IMAGE_TYPES = ("bbox", "polygon")
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # one shared timestamp: the zip's directory keeps one per file
 
 
 class _Sink:
@@ -87,7 +88,10 @@ def yolo(rows: Iterable[dict], *, labels: list[str], answer_type: str) -> Iterat
             image = r["image"]
             lines = yolo_lines(r["answer"], answer_type=answer_type, classes=classes, width=float(image["width"]),
                                height=float(image["height"]))
-            archive.writestr(f"{r['task_id']}.txt", "".join(f"{line}\n" for line in lines))
+            name = f"{r['task_id']}.txt"
+            archive.writestr(zipfile.ZipInfo(name, date_time=_EPOCH), "".join(f"{line}\n" for line in lines),
+                             compress_type=zipfile.ZIP_DEFLATED)
+            archive.NameToInfo.pop(name, None)  # only read for duplicate names; tasks are unique
             if (chunk := sink.take()):
                 yield chunk
     yield sink.take()

@@ -3,8 +3,9 @@
 It brings every service up (embedded Postgres and Redis unless DATABASE_URL/BROKER_URL/REDIS_URL
 name servers), then: a QA lead registers a webhook endpoint, creates a project with gold tasks,
 overlap 3, a review sampling policy and a quality rule; annotators connect over WebSocket and wait;
-a batch import pushes tasks to them; they answer (one of them is a spammer); a reviewer works the
-review queue; the QA lead asks for a batch verdict at AQL 4.0. Then it prints what each service did.
+a batch import pushes tasks to them; they answer (one of them is a spammer); review runs in two stages
+(a reviewer escalates one item, an expert corrects what is wrong); the QA lead asks for a batch verdict at
+AQL 4.0 and exports the batch. Then it prints what each service did.
 """
 from __future__ import annotations
 
