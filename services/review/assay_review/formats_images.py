@@ -7,6 +7,7 @@ yielded task by task.
 """
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from typing import Any, Iterable, Iterator
@@ -33,6 +34,49 @@ class _Sink:
     def take(self) -> bytes:
         data, self._parts = b"".join(self._parts), []
         return data
+
+
+class _Counted:
+    """Stands for the written entries where zipfile counts them at the end (their records are already bytes)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        return iter(())
+
+
+class _CompactZip(zipfile.ZipFile):
+    """A zip that keeps each file's central directory record as bytes once the file is written (about 90 bytes a
+    file) instead of a ZipInfo object and its name index; the records are packed by zipfile's own code."""
+
+    _END_RECORD = 22  # the end-of-archive record zipfile writes after one entry at offset 0, without a comment
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._directory = bytearray()
+        self._entries = 0
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None) -> None:
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+        zinfo = self.filelist.pop()
+        self.NameToInfo.pop(zinfo.filename, None)
+        fp, start = self.fp, self.start_dir
+        self.fp, self.filelist, self.start_dir = io.BytesIO(), [zinfo], 0
+        try:
+            super()._write_end_record()
+            self._directory += self.fp.getvalue()[:-self._END_RECORD]
+        finally:
+            self.fp, self.filelist, self.start_dir = fp, [], start
+        self._entries += 1
+
+    def _write_end_record(self) -> None:
+        self.fp.write(self._directory)
+        self.filelist = _Counted(self._entries)
+        super()._write_end_record()
 
 
 def _objects(answer: Any) -> list[dict]:
@@ -81,17 +125,15 @@ def yolo(rows: Iterable[dict], *, labels: list[str], answer_type: str) -> Iterat
     (empty for an image without objects), streamed file by file."""
     classes = {name: i for i, name in enumerate(labels)}
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with _CompactZip(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("classes.txt", "".join(f"{name}\n" for name in labels))
         yield sink.take()
         for r in rows:
             image = r["image"]
             lines = yolo_lines(r["answer"], answer_type=answer_type, classes=classes, width=float(image["width"]),
                                height=float(image["height"]))
-            name = f"{r['task_id']}.txt"
-            archive.writestr(zipfile.ZipInfo(name, date_time=_EPOCH), "".join(f"{line}\n" for line in lines),
-                             compress_type=zipfile.ZIP_DEFLATED)
-            archive.NameToInfo.pop(name, None)  # only read for duplicate names; tasks are unique
+            archive.writestr(zipfile.ZipInfo(f"{r['task_id']}.txt", date_time=_EPOCH),
+                             "".join(f"{line}\n" for line in lines), compress_type=zipfile.ZIP_DEFLATED)
             if (chunk := sink.take()):
                 yield chunk
     yield sink.take()

@@ -213,3 +213,15 @@ def test_image_formats_refuse_tasks_without_an_image_size_naming_them(deliver, a
     choices, _ = labelled(deliver, answers=[{"label": "cat"}], answer_type="single_choice", labels=["cat"])
     assert export(api, cast.owner, project_id=choices, format="yolo", include_unaccepted="true")[0].status_code == 400
     assert export(api, cast.outsider, project_id=project, format="yolo", include_unaccepted="true")[0].status_code == 200
+
+
+def test_yolo_zip_past_65535_files_has_zip64_end_records_and_reads_back():
+    from assay_review.formats_images import yolo
+    rows = ({"task_id": uuid.UUID(int=i), "answer": {"objects": [{"label": "car", "bbox": [64, 48, 32, 24]}]},
+             "image": {"width": 640, "height": 480}} for i in range(70_000))
+    body = b"".join(yolo(rows, labels=["car"], answer_type="bbox"))
+    assert b"PK\x06\x06" in body[-200:]  # the ZIP64 end-of-central-directory record
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        names = archive.namelist()
+        assert len(names) == 70_001 and names[0] == "classes.txt"
+        assert archive.read(f"{uuid.UUID(int=69_999)}.txt") == b"0 0.125 0.125 0.05 0.05\n"
