@@ -39,6 +39,15 @@ INSTALL_VALUES = {
     },
 }
 
+PRIVATE_PEM = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIEXAMPLEONLYnotarealkeyEXAMPLEONLYnotareal\n-----END PRIVATE KEY-----\n"
+# The console on top of INSTALL_VALUES: its signing key under a key id the services accept, and OIDC.
+CONSOLE_VALUES = {
+    "console": {
+        "enabled": True, "jwtKeyId": "k2025", "jwtPrivateKey": PRIVATE_PEM, "djangoSecretKey": "c" * 50,
+        "oidc": {"existingSecret": "assay-oidc"},
+    },
+}
+
 
 def _load_generate():
     spec = importlib.util.spec_from_file_location("assay_k8s_generate", K8S / "generate.py")

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from .conftest import CHART, INSTALL_VALUES, SERVICES, deep_merge, generate
+from .conftest import CHART, CONSOLE_VALUES, INSTALL_VALUES, SERVICES, deep_merge, generate
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 from kubernetes_validate import utils as kv_utils  # noqa: E402
@@ -28,6 +28,7 @@ EVERY_OPTION = {
     "networkPolicy": {"enabled": True, "webFrom": [{"podSelector": {}}], "egress": {"enabled": True}},
     "defaults": {"web": {"autoscaling": {"enabled": True}}},
     "services": {"scoring": {"worker": {"keda": {"enabled": True}}}},
+    **CONSOLE_VALUES,
 }
 
 

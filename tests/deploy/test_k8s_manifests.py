@@ -31,7 +31,7 @@ def _env_file(path: Path) -> dict[str, str]:
 def test_kustomization_lists_every_file():
     kustomization = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
     files = sorted(p.name for p in (K8S / "base").glob("*.yaml") if p.name != "kustomization.yaml")
-    assert kustomization["resources"] == files == [f"{s}.yaml" for s in SERVICES]
+    assert kustomization["resources"] == files == sorted([f"{s}.yaml" for s in SERVICES] + ["console.yaml"])
 
 
 def test_kinds_and_names(base):
@@ -39,9 +39,10 @@ def test_kinds_and_names(base):
     for obj in base:
         by_kind.setdefault(obj["kind"], set()).add(obj["metadata"]["name"])
     assert by_kind == {
-        "Deployment": {f"assay-{s}-{p}" for s in SERVICES for p in PROCESSES_OF[s]},
-        "Service": {f"assay-{s}" for s in SERVICES} | {f"assay-{s}-worker-metrics" for s in SERVICES},
-        "PodDisruptionBudget": {f"assay-{s}-{p}" for s in SERVICES for p in ("web", "worker")},
+        "Deployment": {f"assay-{s}-{p}" for s in SERVICES for p in PROCESSES_OF[s]} | {"assay-console-web"},
+        "Service": {f"assay-{s}" for s in SERVICES} | {f"assay-{s}-worker-metrics" for s in SERVICES}
+        | {"assay-console"},
+        "PodDisruptionBudget": {f"assay-{s}-{p}" for s in SERVICES for p in ("web", "worker")} | {"assay-console-web"},
         "Job": {f"assay-{s}-migrate" for s in SERVICES},
     }
 
@@ -66,6 +67,8 @@ def test_selectors_match_pod_labels(base):
 def test_every_process_has_env_probes_and_security(base):
     for obj in (o for o in base if o["kind"] == "Deployment"):
         svc = obj["metadata"]["labels"]["assay/service"]
+        if svc == "console":
+            continue  # no database, broker or migrations: tests/deploy/test_console_chart.py
         spec = obj["spec"]["template"]["spec"]
         (main,) = spec["containers"]
         assert set(REQUIRED_ENV) <= set(env_of(main)), obj["metadata"]["name"]
@@ -90,7 +93,9 @@ def test_jobs_are_plain_and_bootstrap_then_migrate(base):
 def test_references_name_the_three_configuration_objects_and_their_keys(base):
     runtime = set(_env_file(OVERLAY / "config" / "runtime.env"))
     migration = set(_env_file(OVERLAY / "config" / "migration.env"))
-    provided = {"assay-runtime": runtime, "assay-migration": migration, "assay-jwt": {"JWT_PUBLIC_KEYS"}}
+    console = set(_env_file(OVERLAY / "config" / "console.env")) | {"JWT_PRIVATE_KEY"}  # the key from its .pem file
+    provided = {"assay-runtime": runtime, "assay-migration": migration, "assay-jwt": {"JWT_PUBLIC_KEYS"},
+                "assay-console": console, "assay-oidc": set(_env_file(OVERLAY / "config" / "oidc.env"))}
     used: dict[str, set[str]] = {name: set() for name in provided}
     for obj in base:
         if obj["kind"] not in ("Deployment", "Job"):
@@ -106,6 +111,9 @@ def test_references_name_the_three_configuration_objects_and_their_keys(base):
 def test_example_jwt_keys_are_a_json_object_of_pem_keys():
     keys = json.loads((OVERLAY / "config" / "jwt-public-keys.json").read_text())
     assert keys and all("BEGIN PUBLIC KEY" in pem for pem in keys.values())
+    # the console signs under a key id the services accept
+    assert _env_file(OVERLAY / "config" / "console.env")["JWT_KEY_ID"] in keys
+    assert "BEGIN PRIVATE KEY" in (OVERLAY / "config" / "console-jwt-private-key.pem").read_text()
 
 
 def test_example_overlay_builds_with_kustomize():

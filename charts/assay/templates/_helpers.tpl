@@ -303,3 +303,36 @@ Argument: dict root svc cfg.
 {{- define "assay.configChecksum" -}}
 {{- include (print .Template.BasePath "/config.yaml") . | sha256sum -}}
 {{- end -}}
+
+{{/*
+The console's Secret (JWT_PRIVATE_KEY, JWT_KEY_ID, DJANGO_SECRET_KEY), or "" when console.existingSecret
+names one. The key id must be one the services accept: with chart-managed public keys it is checked here.
+Argument: the root context.
+*/}}
+{{- define "assay.consoleSecret" -}}
+{{- $c := .Values.console -}}
+{{- if not $c.existingSecret -}}
+{{- $kid := required "console.jwtKeyId is required (or name console.existingSecret)" $c.jwtKeyId -}}
+{{- $pem := required "console.jwtPrivateKey is required (or name console.existingSecret)" $c.jwtPrivateKey -}}
+{{- $djangoKey := required "console.djangoSecretKey is required (or name console.existingSecret)" $c.djangoSecretKey -}}
+{{- if not (contains "BEGIN PRIVATE KEY" $pem) -}}
+{{- fail "console.jwtPrivateKey: is not a PEM private key (PKCS#8, \"BEGIN PRIVATE KEY\")" -}}
+{{- end -}}
+{{- $jwt := .Values.shared.jwt -}}
+{{- if and (not (or $jwt.existingConfigMap $jwt.existingSecret)) (not (hasKey $jwt.publicKeys $kid)) -}}
+{{- fail (printf "console.jwtKeyId: %q is not a key id of shared.jwt.publicKeys, so the services would refuse the console's tokens" $kid) -}}
+{{- end -}}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ include "assay.fullname" . }}-console
+  labels:
+    {{- include "assay.labels" . | nindent 4 }}
+    assay/service: console
+type: Opaque
+stringData:
+  DJANGO_SECRET_KEY: {{ $djangoKey | quote }}
+  JWT_KEY_ID: {{ $kid | quote }}
+  JWT_PRIVATE_KEY: {{ $pem | quote }}
+{{- end -}}
+{{- end -}}
