@@ -28,7 +28,8 @@ def _consensus(e: Envelope, *, disputed: bool) -> services.ConsensusIn:
     return services.ConsensusIn(
         task_id=payload_uuid(e, p["task_id"], "task_id"), project_id=payload_uuid(e, p["project_id"], "project_id"),
         answer=p["answer"], agreement=p["agreement"], disputed=disputed, annotators=p["annotators"],
-        submission_ids=[payload_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]])
+        submission_ids=[payload_uuid(e, s, "submission_ids[]") for s in p["submission_ids"]],
+        correlation_id=e.correlation_id)
 
 
 @registry.on_many("annotation.submitted")

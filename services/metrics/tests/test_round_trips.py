@@ -79,7 +79,7 @@ def test_other_runs_cost_one_statement_per_table():
     assert count(reviews) == CONSUMER + 1 + 1 + 2  # (was 4 per event)
     matches = [consensus(project_id=project, annotators=["a", "b", "c"], submission_ids=[str(uuid.uuid4()) for _ in "abc"])
                for _ in range(20)]
-    assert count(matches) == CONSUMER + 2  # the answers, the matches (was 2 per event)
+    assert count(matches) == CONSUMER + 2 + 1  # the answers, the matches, the low_agreement rules (was 2 per event)
     skills = [skill_estimated(project_id=project, annotator=f"ann-{i % 8}", skill=0.5) for i in range(64)]
     assert count(skills) == CONSUMER + 1  # (was 1 per event)
     with acme():

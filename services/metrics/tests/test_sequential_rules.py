@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from tests.events import acme, gold_scored
+from tests.events import acme, consensus, gold_scored
 
 from assay_metrics.core.models import QualityRule, Standing, StandingChange
 
@@ -191,3 +191,38 @@ def test_a_suspension_by_hand_is_not_lifted_by_the_rule(deliver, api, cast, outb
     assert outbox_events("annotator.reinstated") == []
     with acme():
         assert Standing.objects.get(annotator="teammate").suspended is True
+
+
+def disagree(deliver, project, agreements):
+    for agreement in agreements:
+        deliver(consensus(project_id=project, annotators=["teammate"], submission_ids=[str(uuid.uuid4())],
+                          agreement=agreement))
+
+
+def test_low_agreement_flags_with_the_numbers(deliver, api, cast, outbox_events):
+    project = str(uuid.uuid4())
+    rule_id = rule(api, cast.owner, kind="low_agreement", threshold=0.5, min_count=3, project_id=project).json()["rule_id"]
+    disagree(deliver, project, [0.2, 0.3])
+    assert outbox_events("annotator.flagged") == []
+    disagree(deliver, project, [0.4])
+    [event] = outbox_events("annotator.flagged")
+    assert (event.payload["rule"], event.payload["rule_id"], event.payload["count"]) == ("low_agreement", rule_id, 3)
+    assert event.payload["reason"] == "agreement with consensus 0.300 below 0.5 over 3 tasks"
+    disagree(deliver, project, [0.0])  # flagged once
+    assert len(outbox_events("annotator.flagged")) == 1
+
+
+def test_low_agreement_with_a_level_waits_for_the_interval(deliver, api, cast, outbox_events):
+    project = str(uuid.uuid4())
+    rule(api, cast.owner, kind="low_agreement", threshold=0.5, min_count=1, project_id=project, confidence=0.9)
+    disagree(deliver, project, [0.0, 1.0, 0.0])  # mean 0.33, upper bound 0.75
+    assert outbox_events("annotator.flagged") == []
+    disagree(deliver, project, [0.0] * 4)  # 1 of 7: upper bound 0.45 (1 of 6: 0.50)
+    [event] = outbox_events("annotator.flagged")
+    assert "agreement with consensus 0.143, 90% Wilson interval [0.033, 0.452] entirely below 0.5 over 7 tasks" in event.payload["reason"]
+
+
+def test_low_agreement_refuses_reinstatement_settings(api, cast):
+    response = rule(api, cast.owner, kind="low_agreement", threshold=0.5, min_count=3, confidence=0.9,
+                    reinstate_threshold=0.7, probation=5)
+    assert (response.status_code, set(response.json()["error"]["fields"])) == (400, {"reinstate_threshold", "probation"})

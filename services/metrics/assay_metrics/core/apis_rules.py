@@ -54,8 +54,10 @@ def _check(kind: str, attrs: dict) -> dict:
     sequential = attrs.get("p0") is not None
     _refuse({name: f"only for {QualityRule.QUALIFICATION} rules" for name in SEQUENTIAL
              if attrs.get(name) is not None and kind != QualityRule.QUALIFICATION})
-    _refuse({name: f"only for {QualityRule.GOLD_ACCURACY} rules" for name in HYSTERESIS
+    _refuse({name: f"only for {QualityRule.GOLD_ACCURACY} rules" for name in HYSTERESIS[1:]
              if attrs.get(name) is not None and kind != QualityRule.GOLD_ACCURACY})
+    if attrs.get("confidence") is not None and kind not in (QualityRule.GOLD_ACCURACY, QualityRule.LOW_AGREEMENT):
+        _refuse({"confidence": f"only for {QualityRule.GOLD_ACCURACY} and {QualityRule.LOW_AGREEMENT} rules"})
     if not sequential:
         _refuse({name: "This field is required." for name in ("threshold", "min_count") if attrs.get(name) is None})
         _refuse({name: "only with p0 (a sequential exam)" for name in SEQUENTIAL if attrs.get(name) is not None})
@@ -104,7 +106,7 @@ class RuleFields(serializers.Serializer):
     cooldown_s = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0,
                                           max_value=MAX_COOLDOWN_S, help_text="seconds before a retake")
     confidence = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0.5, max_value=0.999,
-                                        help_text="gold_accuracy: suspend only when the Wilson upper bound is below")
+                                        help_text="gold_accuracy, low_agreement: act only when the Wilson upper bound is below")
     reinstate_threshold = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0,
                                                  max_value=1, help_text="lift when the lower bound is above")
     probation = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=10_000,
@@ -117,7 +119,8 @@ class QualityRuleListApi(APIView):
     kinds: gold_accuracy (mean gold score below threshold after min_count gold → suspend), fast_answers
     (median duration of the last min_count answers below threshold ms → flag), review_rejection (share of
     reviews rejected above threshold after min_count reviews → flag), qualification (mean gold score at least
-    threshold after min_count gold → qualified).
+    threshold after min_count gold → qualified), low_agreement (mean agreement with consensus below threshold
+    after min_count tasks → flag).
     qualification with p0, p1, alpha, beta, max_count, on_fail (and cooldown_s to retake) is Wald's sequential
     test instead; gold_accuracy with confidence decides on the Wilson interval and, with reinstate_threshold and
     probation, lifts its own suspension (docs/metrics.md, ADR 0087).

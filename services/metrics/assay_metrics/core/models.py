@@ -101,9 +101,9 @@ class ReviewOutcome(models.Model):
 class QualityRule(models.Model):
     """A rule evaluated when its event arrives; project_id null means every project of the tenant."""
 
-    GOLD_ACCURACY, FAST_ANSWERS, REVIEW_REJECTION, QUALIFICATION = (
-        "gold_accuracy", "fast_answers", "review_rejection", "qualification")
-    KINDS = (GOLD_ACCURACY, FAST_ANSWERS, REVIEW_REJECTION, QUALIFICATION)
+    GOLD_ACCURACY, FAST_ANSWERS, REVIEW_REJECTION, QUALIFICATION, LOW_AGREEMENT = (
+        "gold_accuracy", "fast_answers", "review_rejection", "qualification", "low_agreement")
+    KINDS = (GOLD_ACCURACY, FAST_ANSWERS, REVIEW_REJECTION, QUALIFICATION, LOW_AGREEMENT)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     tenant_id = models.CharField(max_length=64)

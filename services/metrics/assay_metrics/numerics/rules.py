@@ -16,6 +16,7 @@ from assay_metrics.numerics.sprt import FAIL, PASS, Plan, decide, log_ratio
 GOLD_ACCURACY, FAST_ANSWERS, REVIEW_REJECTION, QUALIFICATION = (
     "gold_accuracy", "fast_answers", "review_rejection", "qualification")
 QUALIFICATION_FAILED = "qualification_failed"
+LOW_AGREEMENT = "low_agreement"
 
 
 @dataclass
@@ -69,8 +70,8 @@ def verdict(*, kind: str, threshold: float, min_count: int, evidence: Evidence, 
             plan: Plan | None = None, hysteresis: Hysteresis | None = None, rule_id: str | None = None) -> Fired | None:
     """The state change the rule asks for now, or None (a state already entered is not entered again).
 
-    `plan` makes a qualification rule a sequential test; `hysteresis` makes a gold accuracy rule decide on
-    the Wilson interval and, with a reinstate threshold, lift its own suspension.
+    `plan` makes a qualification rule a sequential test; `hysteresis` makes a gold accuracy or low agreement
+    rule decide on the Wilson interval and (gold accuracy, with a reinstate threshold) lift its own suspension.
     """
     if kind == QUALIFICATION and plan is not None:
         return _sequential(plan, evidence=evidence, flags=flags)
@@ -89,6 +90,8 @@ def verdict(*, kind: str, threshold: float, min_count: int, evidence: Evidence, 
         return None
     if flags.flagged:
         return None
+    if kind == LOW_AGREEMENT:
+        return _low_agreement(threshold=threshold, min_count=min_count, evidence=evidence, hysteresis=hysteresis)
     if kind == FAST_ANSWERS:
         durations = [d for _, _, d in evidence.recent]
         value = median_or_none(durations)
@@ -141,3 +144,20 @@ def _hysteresis(h: Hysteresis, *, threshold: float, min_count: int, evidence: Ev
         return Fired("reinstated", f"{interval} entirely above {h.reinstate:g} over {n} gold answers of probation",
                      mean, n)
     return None
+
+
+def _low_agreement(*, threshold: float, min_count: int, evidence: Evidence, hysteresis: Hysteresis | None) -> Fired | None:
+    """Flag when the mean agreement with consensus is below the threshold (with a level: its Wilson upper bound)."""
+    n = evidence.count
+    if n < min_count or n == 0:
+        return None
+    mean = evidence.total / n
+    if hysteresis is None:
+        if mean >= threshold:
+            return None
+        return Fired("flagged", f"agreement with consensus {mean:.3f} below {threshold:g} over {n} tasks", mean, n)
+    low, high = wilson(successes=evidence.total, n=n, level=hysteresis.level)
+    if high >= threshold:
+        return None
+    return Fired("flagged", f"agreement with consensus {mean:.3f}, {hysteresis.level:.0%} Wilson interval "
+                            f"[{low:.3f}, {high:.3f}] entirely below {threshold:g} over {n} tasks", mean, n)

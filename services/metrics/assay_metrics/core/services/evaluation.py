@@ -26,6 +26,7 @@ from assay_metrics.core.models import QualityRule, Standing, StandingChange
 from assay_metrics.core.services.evidence_sql import committed_evidence
 from assay_metrics.numerics.rules import (
     FAST_ANSWERS,
+    LOW_AGREEMENT,
     QUALIFICATION,
     QUALIFICATION_FAILED,
     Evidence,
@@ -37,7 +38,8 @@ from assay_metrics.numerics.rules import (
 from assay_metrics.numerics.sprt import Plan
 
 ALL = "*"
-KINDS = {"submission": (FAST_ANSWERS,), "gold": ("gold_accuracy", QUALIFICATION), "review": ("review_rejection",)}
+KINDS = {"submission": (FAST_ANSWERS,), "gold": ("gold_accuracy", QUALIFICATION), "review": ("review_rejection",),
+         "consensus": (LOW_AGREEMENT,)}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ _WHERE = ("e.annotator = q.annotator AND (q.project_id IS NULL OR e.project_id =
 _SQL = {
     "gold": f"SELECT a.n, a.total {_PAIRS}(SELECT count(*) AS n, COALESCE(sum(e.score), 0) AS total "
             f"FROM metrics_gold_result e WHERE {_WHERE}) a ORDER BY q.i",
+    "consensus": f"SELECT a.n, a.total {_PAIRS}(SELECT count(*) AS n, COALESCE(sum(e.agreement), 0) AS total "
+                 f"FROM metrics_consensus_match e WHERE {_WHERE}) a ORDER BY q.i",
     "review": f"SELECT a.n, a.total {_PAIRS}(SELECT count(*) AS n, count(*) FILTER (WHERE e.verdict = 'rejected') "
               f"AS total FROM metrics_review_outcome e WHERE {_WHERE}) a ORDER BY q.i",
     "submission": f"SELECT w.at, w.ids, w.durations {_PAIRS}(SELECT array_agg(r.submitted_at) AS at, "
@@ -32,7 +34,8 @@ _SQL = {
 
 def committed_evidence(*, source: str, pairs: Sequence[tuple[str, UUID | None, datetime | None, int]],
                        excluded: Sequence[int]) -> list[Evidence]:
-    """One Evidence per pair, in order: gold (count, sum of scores), review (count, rejections) or submission
+    """One Evidence per pair, in order: gold (count, sum of scores), consensus (count, sum of agreements),
+    review (count, rejections) or submission
     (the latest `min_count` answers with a duration)."""
     params = [[p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs], [p[3] for p in pairs],
               list(excluded)]

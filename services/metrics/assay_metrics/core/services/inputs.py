@@ -49,6 +49,7 @@ class ConsensusIn:
     disputed: bool
     annotators: list[str]
     submission_ids: list[UUID]
+    correlation_id: str = ""
 
 
 @dataclass(frozen=True)

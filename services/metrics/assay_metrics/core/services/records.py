@@ -101,7 +101,15 @@ def annotator_consensus_record(*, consensuses: Sequence[ConsensusIn]) -> list[Co
             f"{sql} ON CONFLICT (tenant_id, submission_id) DO UPDATE SET "
             f"{excluded('task_id', 'project_id', 'annotator', 'agreement', 'exact', 'disputed', 'recorded_at')} "
             f"RETURNING {returning(ConsensusMatch)}", params)
-        return [from_row(ConsensusMatch, r) for r in cursor.fetchall()]
+        stored = [from_row(ConsensusMatch, r) for r in cursor.fetchall()]
+    by_key = {m.submission_id: m for m in stored}
+    correlation = {key: c.correlation_id for c in consensuses for key in c.submission_ids}
+    standings_evaluate(source="consensus", rows=[  # in event order; a submission matched twice counts its last match
+        NewRow(annotator=m.annotator, project_id=m.project_id, row_id=m.id, recorded_at=m.recorded_at,
+               correlation_id=correlation[key], value=m.agreement)
+        for key, m in ((key, by_key[key]) for key in dict.fromkeys(
+            k for c in consensuses for k in c.submission_ids))])
+    return stored
 
 
 def annotator_skills_record(*, skills: Sequence[SkillIn]) -> None:

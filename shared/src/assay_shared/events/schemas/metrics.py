@@ -1,7 +1,7 @@
 """Events produced by annotator metrics."""
 from assay_shared.events.schemas._common import SUBJECT, TIMESTAMP, UUID, obj
 
-RULE = {"type": "string", "enum": ["gold_accuracy", "fast_answers", "review_rejection", "qualification", "manual"]}
+RULE = {"type": "string", "enum": ["gold_accuracy", "fast_answers", "review_rejection", "qualification", "manual", "low_agreement"]}
 
 _standing = obj(
     {"annotator": SUBJECT, "project_id": {"anyOf": [UUID, {"type": "null"}]}, "rule": RULE,
