@@ -103,6 +103,9 @@ def truncated_errors(plan: Plan, *, up_to: int) -> list[tuple[float, float, floa
             alive = np.where(up | down, 0.0, alive)
             near_pass = alive[llr >= (plan.upper + plan.lower) / 2].sum()
             rows.append((decided_pass + near_pass, decided_fail + alive.sum() - near_pass, answered))
+            if alive.sum() < 1e-13:  # nothing left undecided: later truncations change nothing
+                rows.extend([rows[-1]] * (up_to - n))
+                break
         runs[name] = rows
     for m in range(up_to):
         out.append((runs["p0"][m][0], runs["p1"][m][1], runs["mid"][m][2]))
