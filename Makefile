@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-sprt bench-review bench-export bench-label-errors bench-webhooks bench-system
+.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-sprt bench-review bench-export bench-label-errors bench-webhooks bench-system bench-console
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ bench-scoring-service: install  ## submissions/s through the scoring service's e
 
 bench-webhooks: install  ## events recorded/s and signed deliveries/s to a local receiver
 	$(UV) run python services/webhooks/bench/run.py $(ARGS)
+
+bench-console: install  ## server time of each console page (p50/p95, calls to services) with 200 annotators and 100k tasks
+	$(UV) run python services/console/bench/run.py $(ARGS)
 
 bench-system: install  ## all five services under open-loop load: applied/s, lag and CPU per service, invariants by id
 	$(UV) run python -m assay_shared.bench.system $(ARGS)
