@@ -201,3 +201,24 @@ def test_the_plain_manifests_run_the_console_from_the_overlays_secrets():
     overlay = yaml.safe_load((K8S / "overlays" / "example" / "kustomization.yaml").read_text())
     generated = {g["name"] for g in overlay["secretGenerator"]}
     assert {"assay-console", "assay-oidc"} <= generated
+
+
+def test_helm_test_also_asks_the_consoles_healthz(render):
+    (pod,) = render(CONSOLE_VALUES).of("Pod")
+    (c,) = pod["spec"]["containers"]
+    assert c["args"][2] == "http://assay-console:80" and '"/healthz"' in c["args"][0]
+    (plain,) = render().of("Pod")
+    assert len(plain["spec"]["containers"][0]["args"]) == 2
+
+
+def test_notes_name_the_console(tmp_path):
+    helm_python = pytest.importorskip("helm_python")  # the renderer that returns NOTES.txt
+
+    from .conftest import CHART, INSTALL_VALUES
+
+    values = deep_merge(INSTALL_VALUES, deep_merge(CONSOLE_VALUES, {"ingress": {"enabled": True}}))
+    with helm_python.Chart.load(str(CHART)) as chart:
+        rendered = chart.render(values, name="assay", namespace="ns")
+    notes = next(v for k, v in rendered.items() if k.endswith("NOTES.txt"))
+    assert "console     http://assay-console.ns.svc:80/" in notes
+    assert "console     https://console.assay.example.com/" in notes
