@@ -27,6 +27,7 @@ COPY services/scoring/pyproject.toml services/scoring/pyproject.toml
 COPY services/review/pyproject.toml services/review/pyproject.toml
 COPY services/metrics/pyproject.toml services/metrics/pyproject.toml
 COPY services/webhooks/pyproject.toml services/webhooks/pyproject.toml
+COPY services/console/pyproject.toml services/console/pyproject.toml
 RUN uv sync --frozen --no-dev --no-install-workspace
 
 # Then the workspace members, installed as regular (non-editable) packages so the
