@@ -20,9 +20,11 @@ from assay_shared.bench.system.receiver import Receiver
 from assay_shared.bench.system.report import APPLIED, Step, check_lines, cpu_lines, step_lines, summary_lines
 from assay_shared.bench.system.scenario import OVERLAP, TENANT, Scenario, scenario_create
 from assay_shared.bench.system.stack import BenchSystem, log_errors, servers_env
+from assay_shared.bench.system.statistics import StatisticsKeeper, autovacuum_on
 from assay_shared.bench.system.track import TRACKED, Ledger, Probe
 from assay_shared.bench.system.verify import invariants_check
 from assay_shared.stack.servers import servers_start
+from assay_shared.stack.system import SERVICES
 
 WARM_UP_SECONDS = 5.0
 
@@ -51,6 +53,9 @@ def args_parse(argv: list[str] | None) -> argparse.Namespace:
                         help="annotator identities; at most one offer each in flight (default %(default)s)")
     parser.add_argument("--lag-bound", type=float, default=2.0,
                         help="a rate is sustained while every service's lag stays under this, in s (default %(default)s)")
+    parser.add_argument("--analyze-every", type=float, default=10.0,
+                        help="when the server runs with autovacuum off, ANALYZE the run's databases every so many "
+                             "seconds, as autovacuum would (0: never; default %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and bus queues afterwards")
     parser.add_argument("--chaos", action="store_true",
                         help="after the steps, one step with kill -9 of workers and a 20 s broker cut (chaos.py)")
@@ -222,8 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     for line in servers.describe():
         _say(f"  {line}")
     receiver = Receiver(log_dir=state / "logs")
+    keeper = None
     try:
         system.migrate()
+        if args.analyze_every > 0 and not autovacuum_on(admin_url=servers.database_admin_url):
+            keeper = StatisticsKeeper(urls=[system.admin_url(s) for s in SERVICES], every=args.analyze_every).start()
+            _say(f"  postgres runs with autovacuum off: the run's databases are analyzed every {args.analyze_every:g} s, "
+                 "as autovacuum would (--analyze-every 0: never)")
         system.start(celery=True, log=_appender(state / "supervisor.log"))
         if chaos is not None:
             chaos.supervise(system)
@@ -237,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         _report_end(system, steps, args)
         checks = invariants_check(system=system, ledger=bench.ledger, endpoint_id=scenario.endpoint_id)
     finally:
+        if keeper is not None:
+            keeper.stop()
         receiver.stop()
         if chaos is not None:
             chaos.unsupervise()
