@@ -1,33 +1,21 @@
 """Assignment's OpenAPI document is complete: every operation with an id, request and response schemas and
 its errors in the shared shape; `spectacular --validate --fail-on-warn` passes."""
-import io
-
 import pytest
-import yaml
-from django.core.management import call_command
+
+from assay_shared.testing.openapi import openapi_document, openapi_operations
 
 pytestmark = pytest.mark.django_db
-METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @pytest.fixture(scope="module")
 def document():
-    out = io.StringIO()
-    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
-    return yaml.safe_load(out.getvalue())
-
-
-def operations(document):
-    for path, item in document["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
+    return openapi_document()
 
 
 def test_every_operation_has_a_unique_id_a_success_schema_and_documented_errors(document):
-    ids = [op["operationId"] for _, _, op in operations(document)]
+    ids = [op["operationId"] for _, _, op in openapi_operations(document)]
     assert len(ids) == len(set(ids)) >= 20
-    for path, method, op in operations(document):
+    for path, method, op in openapi_operations(document):
         success = {code: r for code, r in op["responses"].items() if code.startswith("2")}
         assert success, (path, method)
         for code, response in success.items():
@@ -37,7 +25,7 @@ def test_every_operation_has_a_unique_id_a_success_schema_and_documented_errors(
 
 
 def test_writes_document_their_bodies(document):
-    for path, method, op in operations(document):
+    for path, method, op in openapi_operations(document):
         if method in ("put", "patch") or op["operationId"] in ("project_create", "task_create", "project_schema_create"):
             assert op["requestBody"]["content"]["application/json"]["schema"], (path, method)
     imported = document["paths"]["/api/v1/projects/{project_id}/batches"]["post"]

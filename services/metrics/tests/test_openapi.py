@@ -1,34 +1,21 @@
 """The metrics service's OpenAPI document is complete: every operation with its parameters, request and
 response schemas, errors in the shared shape; `spectacular --validate --fail-on-warn` passes."""
-import io
-
 import pytest
-import yaml
-from django.core.management import call_command
+
+from assay_shared.testing.openapi import openapi_document, openapi_operations
 
 pytestmark = pytest.mark.django_db
-METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @pytest.fixture(scope="module")
 def document():
-    out = io.StringIO()
-    # fails on any error or warning (unguessable serializers, operationId collisions, name clashes)
-    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
-    return yaml.safe_load(out.getvalue())
-
-
-def operations(document):
-    for path, item in document["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
+    return openapi_document()
 
 
 def test_every_operation_has_a_unique_id_and_a_success_schema(document):
-    ids = [op["operationId"] for _, _, op in operations(document)]
+    ids = [op["operationId"] for _, _, op in openapi_operations(document)]
     assert len(ids) == len(set(ids)) >= 13
-    for path, method, op in operations(document):
+    for path, method, op in openapi_operations(document):
         success = {code: r for code, r in op["responses"].items() if code.startswith("2")}
         assert success, (path, method)
         for code, response in success.items():
@@ -40,7 +27,7 @@ def test_every_operation_has_a_unique_id_and_a_success_schema(document):
 
 def test_every_write_documents_its_body_and_every_operation_its_errors(document):
     error = {"$ref": "#/components/schemas/ErrorOutput"}
-    for path, method, op in operations(document):
+    for path, method, op in openapi_operations(document):
         if method in ("post", "put", "patch"):
             assert op["requestBody"]["content"]["application/json"]["schema"], (path, method)
         assert op["responses"]["401"]["content"]["application/json"]["schema"] == error, (path, method)
