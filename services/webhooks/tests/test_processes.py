@@ -69,9 +69,14 @@ def test_events_on_the_real_bus_reach_the_endpoint(receiver, tmp_path, bus_prefi
     try:
         with Connection(test_env.TEST_BROKER_URL) as conn:
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:  # the consumer declares its queue when it is ready
+            # the consumer declares its queue, binds it, then consumes: a message published between the
+            # declaration and the binding would be unroutable, so wait for the consumer itself
+            while time.monotonic() < deadline:
                 try:
-                    conn.default_channel.queue_declare(f"{bus_prefix}.webhooks", passive=True)
+                    declared = conn.default_channel.queue_declare(f"{bus_prefix}.webhooks", passive=True)
+                    if declared.consumer_count < 1:
+                        time.sleep(0.2)
+                        continue
                     break
                 except Exception:
                     conn.close()
