@@ -23,7 +23,7 @@ class System:
 
     def __init__(self, tmp: Path, *, name: str = "e2e", workers: int = 1) -> None:
         self.prefix = f"{test_env.SESSION_PREFIX}{name}{uuid.uuid4().hex[:4]}"
-        self.databases = {s: f"{name}_assay_{s}" for s in SERVICES}
+        self.databases = {s: f"{name}_{self.prefix[-4:]}_{test_env.SESSION_PREFIX}_assay_{s}" for s in SERVICES}
         self.workers = workers
         self.procs: dict[str, ServiceProcess] = {}
         self.log_dir = tmp / "logs"
@@ -48,6 +48,7 @@ class System:
         for proc in self.procs.values():
             proc.stop()
         broker_cleanup(amqp_url=test_env.TEST_AMQP_URL, prefix=self.prefix)
+        drop_databases(admin_url=test_env.TEST_PG_URL, names=list(self.databases.values()))
 
     def client(self, service: str, actor) -> httpx.Client:
         return httpx.Client(base_url=f"{self.procs[service].url}/api/v1", headers=actor.headers, timeout=15)

@@ -18,7 +18,7 @@ def server(django_db_setup):
     from assay_shared.testing.processes import ServiceProcess
 
     process = ServiceProcess(service="assignment",
-                             env=test_env.service_env(service="assignment", database="test_assay_assignment"))
+                             env=test_env.service_env(service="assignment", database=test_env.test_database("assignment")))
     process.start(worker=False, timeout=60)
     yield process
     process.stop()

@@ -67,7 +67,7 @@ def guarded(django_db_setup):
     from assay_shared.testing.processes import ServiceProcess
 
     prefix = f"adm-{uuid.uuid4().hex[:8]}"
-    env = {**test_env.service_env(service="assignment", database="test_assay_assignment", prefix=prefix),
+    env = {**test_env.service_env(service="assignment", database=test_env.test_database("assignment"), prefix=prefix),
            "ASSAY_ADMISSION_MAX_LAG_SECONDS": "2", "ASSAY_ADMISSION_SERVICES": "scoring"}
     process = ServiceProcess(service="assignment", env=env)
     process.start(worker=False, timeout=60)

@@ -33,7 +33,7 @@ def web(tmp_path):
 
     def start(*, workers: int = 1, **env):
         process = ServiceProcess(service="webhooks", web_workers=workers, env={
-            **test_env.service_env(service="webhooks", database="test_assay_webhooks"), **env})
+            **test_env.service_env(service="webhooks", database=test_env.test_database("webhooks")), **env})
         started.append(process)
         return process.start(worker=False, timeout=60)
 

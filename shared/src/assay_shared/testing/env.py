@@ -20,6 +20,11 @@ SESSION_KEYS: KeyPair = keypair_generate(kid="test-1")
 SESSION_PREFIX = f"t{uuid.uuid4().hex[:10]}"
 
 
+def test_database(service: str) -> str:
+    """The service's test database, unique to this test session so that two runs at once never share one."""
+    return f"test_assay_{service}_{SESSION_PREFIX}"
+
+
 def service_env(*, service: str, database: str, broker_url: str | None = None, prefix: str | None = None) -> dict[str, str]:
     """Environment variables for a service process (or the test process) under test."""
     from assay_shared.db.bootstrap import url_with

@@ -12,7 +12,7 @@ from assay_shared.testing.plugin import SERVICE
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_blocker):
-    """Create test_assay_<service> afresh and migrate it as the owner; tests connect as the app role."""
+    """Create test_assay_<service>_<session> afresh and migrate it as the owner; tests connect as the app role."""
     if SERVICE is None:
         pytest.fail("set DJANGO_SETTINGS_MODULE=assay_<service>.settings to use the database")
     from django.db import connections
@@ -22,10 +22,13 @@ def django_db_setup(django_db_blocker):
 
     with django_db_blocker.unblock():
         connections.close_all()
-        database_drop(admin_url=test_env.TEST_PG_URL, database=f"test_assay_{SERVICE}")
-        service_migrate(service=SERVICE, admin_url=test_env.TEST_PG_URL, database=f"test_assay_{SERVICE}",
+        database_drop(admin_url=test_env.TEST_PG_URL, database=test_env.test_database(SERVICE))
+        service_migrate(service=SERVICE, admin_url=test_env.TEST_PG_URL, database=test_env.test_database(SERVICE),
                         env=dict(os.environ))
     yield
+    with django_db_blocker.unblock():
+        connections.close_all()
+        database_drop(admin_url=test_env.TEST_PG_URL, database=test_env.test_database(SERVICE))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """pytest plugin for Assay: real databases, the standard cast of tokens, event capture, a real bus.
 
 With DJANGO_SETTINGS_MODULE=assay_<service>.settings, the test process talks to the
-database test_assay_<service> on ASSAY_TEST_PG_URL as the application role (so
+database test_assay_<service>_<session> on ASSAY_TEST_PG_URL as the application role (so
 row-level security applies), created and migrated afresh each session.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from assay_shared.testing import env as test_env
 _match = re.match(r"^assay_(\w+)\.settings$", os.environ.get("DJANGO_SETTINGS_MODULE", ""))
 SERVICE = _match.group(1) if _match else None
 if SERVICE:
-    os.environ.update(test_env.service_env(service=SERVICE, database=f"test_assay_{SERVICE}"))
+    os.environ.update(test_env.service_env(service=SERVICE, database=test_env.test_database(SERVICE)))
 
 
 
