@@ -124,3 +124,10 @@ def feedback_list(*, annotator: str, before=None):
     if before is not None:
         rows = rows.filter(decided_at__lt=before)
     return rows.order_by("-decided_at", "-id")
+
+
+def review_item_get(*, review_id: UUID) -> ReviewItem:
+    item = ReviewItem.objects.filter(id=review_id).first()
+    if item is None:
+        raise NotFoundError(f"review item {review_id} does not exist")
+    return item

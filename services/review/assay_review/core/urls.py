@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assay_review.core import apis, apis_predictions, apis_workflow
+from assay_review.core import apis, apis_items, apis_predictions, apis_workflow
 
 urlpatterns = [
     path("sampling-policies", apis.SamplingPolicyListApi.as_view(), name="sampling-policies"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("sampling-rates", apis.SamplingRatesApi.as_view(), name="sampling-rates"),
     path("review-items", apis.ReviewItemListApi.as_view(), name="review-items"),
     path("review-items/claim", apis.ReviewItemClaimApi.as_view(), name="review-item-claim"),
+    path("review-items/<uuid:review_id>", apis_items.ReviewItemDetailApi.as_view(), name="review-item"),
     path("review-items/<uuid:review_id>/decision", apis.ReviewItemDecideApi.as_view(), name="review-item-decide"),
     path("batches/<str:batch_id>/inspections", apis.BatchInspectionCreateApi.as_view(), name="batch-inspections"),
     path("inspections/<uuid:inspection_id>", apis.InspectionDetailApi.as_view(), name="inspection"),
