@@ -1,4 +1,5 @@
-"""ASGI entry point: the annotators' hot endpoints (hotpath/fastpath.py), the rest of HTTP to Django, and
+"""ASGI entry point: the annotators' hot endpoints (hotpath/fastpath.py), streamed imports as their body arrives
+(core/streaming.py), the rest of HTTP to Django, and
 WebSocket /ws/work to the annotators' work consumer."""
 import os
 
@@ -12,9 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from assay_assignment.core.consumers import WorkConsumer  # noqa: E402
+from assay_assignment.core.streaming import StreamedImports  # noqa: E402
 from assay_assignment.hotpath.fastpath import FastPath  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": FastPath(django_application),
+    "http": FastPath(StreamedImports(django_application)),
     "websocket": URLRouter([path("ws/work", WorkConsumer.as_asgi())]),
 })

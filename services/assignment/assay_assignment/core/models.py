@@ -51,9 +51,36 @@ class Batch(models.Model):
     name = models.CharField(max_length=200)
     task_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # an open batch takes tasks streamed in (imports with ?batch=, intake) until it is closed (batch.closed)
+    OPEN, CLOSED = "open", "closed"
+    state = models.CharField(max_length=8, default=CLOSED)
+    closed_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "assignment_batch"
+
+
+class Import(models.Model):
+    """One streamed upload into a batch: each block of lines commits on its own, so a broken connection keeps what
+    arrived; the record says, by line, what was committed and what was refused."""
+
+    RUNNING, FINISHED, BROKEN = "running", "finished", "broken"
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="imports")
+    state = models.CharField(max_length=8, default=RUNNING)
+    lines = models.PositiveIntegerField(default=0)  # the last line received whole
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    committed = models.JSONField(default=list)  # [[first, last], ...]: lines whose task is in the project
+    refused = models.JSONField(default=list)  # [{"line", "field", "reason"}, ...], the first MAX_LISTED_REFUSALS
+    refused_count = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "assignment_import"
 
 
 class Task(models.Model):

@@ -20,7 +20,7 @@ from assay_shared.db.tenancy import tenant_atomic, tenant_scope
 from assay_shared.errors import ConflictError, ForbiddenError, NotFoundError
 
 from assay_assignment.core.admission import admission_check
-from assay_assignment.core.services import projects, queue
+from assay_assignment.core.services import media, projects, queue
 from assay_assignment.hotpath import checks, submissions
 from assay_assignment.hotpath.functions import NextRow, SubmissionContext, SubmitArgs, SubmitRow
 from assay_assignment.hotpath.submissions import Receipt
@@ -100,7 +100,7 @@ async def work_next(db: Database, *, tenant: str, annotator: str, project_id) ->
         row = await db.next(tenant=tenant, project_id=project_id, annotator=annotator)
         if row.news:
             await db.blocking(_feedback_flush, tenant=tenant, project_id=project_id, annotator=annotator)
-    return handout_of(row, project_id=project_id)
+    return handout_of(row, project_id=project_id, tenant=tenant, annotator=annotator)
 
 
 async def submission_create(db: Database, *, tenant: str, annotator: str, task_id, answer, duration_ms: int,
@@ -127,10 +127,13 @@ async def submission_create(db: Database, *, tenant: str, annotator: str, task_i
     return submissions.submission_receipt(row, plan=plan)
 
 
-def handout_of(row: NextRow, *, project_id) -> Handout | None:
-    """assignment_next's outcome as the handout, None, or the refusal it stands for."""
+def handout_of(row: NextRow, *, project_id, tenant: str, annotator: str) -> Handout | None:
+    """assignment_next's outcome as the handout, None, or the refusal it stands for. Stored media in the task's data
+    is handed out as links scoped to this annotator's lease, never as its storage location (ADR 0090)."""
     if row.outcome == "task":
         data = row.data if isinstance(row.data, dict) else json.loads(row.data)
+        data = media.data_signed(data, tenant=tenant, task_id=str(row.task), subject=annotator,
+                                 expires_at=row.expires.timestamp())
         return Handout(task_id=str(row.task), project_id=str(project_id), data=data, schema_version=row.version,
                        lease_expires_at=row.expires.isoformat())
     if row.outcome == "none":

@@ -14,7 +14,7 @@ from assay_shared.parsing import bounded_lines
 
 from assay_assignment.core import selectors
 from assay_assignment.core.apis.work import HotError
-from assay_assignment.core.services import imports, projects
+from assay_assignment.core.services import imports, media, projects
 from assay_assignment.core.services import status as annotator_status
 
 
@@ -158,6 +158,8 @@ class BatchOutput(serializers.Serializer):
     name = serializers.CharField()
     task_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    state = serializers.ChoiceField(choices=["open", "closed"], help_text="open: takes tasks streamed in until closed")
+    closed_at = serializers.DateTimeField(allow_null=True)
 
 
 class BatchListImportApi(APIView):
@@ -222,6 +224,9 @@ class TaskCreateApi(APIView):
         def validate_url(self, value):
             if "://" not in value and ":" not in value:
                 raise serializers.ValidationError("must be a URL or URI with a scheme (https://, s3://, ...)")
+            problem = media.reference_problem(value)
+            if problem:
+                raise serializers.ValidationError(problem)
             return value
 
     @extend_schema(operation_id="task_create", request=InputSerializer, responses={

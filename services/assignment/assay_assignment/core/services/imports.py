@@ -18,6 +18,7 @@ from assay_shared.parsing import first_problem, json_check, json_parse
 
 from assay_assignment.core.models import Batch, Project
 from assay_assignment.core.push import work_available_push
+from assay_assignment.core.services import media
 from assay_assignment.core.services.progress import progress_add, progress_rows_create
 
 MAX_LISTED_ERRORS = 100_000
@@ -59,6 +60,8 @@ def _row_check(row: dict, line: int, errors: list[dict]) -> tuple | None:
     url = row.get("url")
     if not isinstance(url, str) or len(url) > 2048 or not URI_RE.match(url):
         errors.append({"line": line, "field": "url", "reason": "is required: a URL or URI with a scheme (https://, s3://, ...)"})
+    elif problem := media.reference_problem(url):
+        errors.append({"line": line, "field": "url", "reason": problem})
     metadata = row.get("metadata", {})
     if not isinstance(metadata, dict):
         errors.append({"line": line, "field": "metadata", "reason": "must be an object"})
@@ -168,20 +171,59 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
         raise NotFoundError(f"project {project_id} does not exist")
     rows = _jsonl_rows(lines) if file_format == "jsonl" else _csv_rows(lines)
     errors: list[dict] = []
-    seen: dict[str, int] = {}
     batch = Batch.objects.create(tenant_id=tenant, project=project, name=name)
+    staged = rows_stage(rows, errors=errors, seen={})
+    if staged.total == 0:
+        raise ApplicationError("the file holds no tasks", code="validation_error", fields={"file": ["is empty"]})
+    if errors and not skip_invalid:
+        raise ApplicationError(
+            f"the file was refused: {len(errors)} bad row(s); nothing was imported",
+            code="invalid_rows",
+            fields={f"lines[{e['line']}]{'.' + e['field'] if e['field'] else ''}": [e["reason"]]
+                    for e in errors[:MAX_LISTED_ERRORS]},
+        )
+    inserted = staged_insert(tenant=tenant, project=project, batch_id=batch.id, staged=staged)
+    imported = len(inserted)
+    regular = sum(1 for gold in inserted.values() if not gold)
+    batch.task_count = imported
+    batch.save(update_fields=["task_count"])
+    progress_rows_create(tenant=tenant, project_id=project.id, batch_id=batch.id)
+    progress_add(project_id=project.id, batch_id=batch.id, tasks=imported, queued=regular * project.overlap)
+    event_emit(type="batch.imported", tenant=tenant,
+               payload={"batch_id": str(batch.id), "project_id": str(project.id), "task_count": imported})
+    if regular:
+        work_available_push(tenant=tenant, project_id=project.id)
+    return ImportResult(batch=batch, imported=imported, duplicates=len(staged.lines) - imported, errors=errors,
+                        rejected_rows=len({e["line"] for e in errors}))
+
+
+@dataclass
+class Staged:
+    """Rows copied into this transaction's staging table: how many lines came, and the lines staged."""
+
+    total: int = 0
+    first_line: int = 0
+    last_line: int = 0
+    lines: list[int] = field(default_factory=list)
+
+
+def rows_stage(rows: Iterable[tuple[int, dict | None, str]], *, errors: list[dict], seen: dict[str, int]) -> Staged:
+    """Check each row and COPY the good ones into the transaction's staging table; bad ones are listed in `errors`.
+
+    `seen` maps the external ids met so far to their line: a repeat is refused naming the first line."""
     pg = connection.connection
     pg.execute("CREATE TEMP TABLE IF NOT EXISTS assignment_import_stage (line int, external_id text, raw jsonb,"
                " priority int, is_gold bool, skills varchar(64)[]) ON COMMIT DROP")
     pg.execute("TRUNCATE assignment_import_stage")
-    total = last_line = 0
+    staged = Staged()
     block: list[str] = []
     with pg.cursor() as cursor:
         with cursor.copy("COPY assignment_import_stage (line, external_id, raw, priority, is_gold, skills)"
                          " FROM STDIN") as copy:
             for line, row, text in rows:
-                total += 1
-                last_line = line
+                staged.total += 1
+                staged.first_line = staged.first_line or line
+                staged.last_line = line
                 if row is None:
                     errors.append({"line": line, "field": "", "reason": text})
                     continue
@@ -196,6 +238,7 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
                                        "reason": f"repeats the external_id of line {first}"})
                         continue
                     external_id = _copy_text(external_id)
+                staged.lines.append(line)
                 block.append(f"{line}\t{external_id if external_id is not None else chr(92) + 'N'}\t"
                              f"{_copy_text(text)}\t{priority}\t{'t' if gold else 'f'}\t{_copy_array(skills)}\n")
                 if len(block) >= 5000:
@@ -203,19 +246,19 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
                     block.clear()
             if block:
                 copy.write("".join(block))
-    if total == 0:
-        raise ApplicationError("the file holds no tasks", code="validation_error", fields={"file": ["is empty"]})
-    if errors and not skip_invalid:
-        raise ApplicationError(
-            f"the file was refused: {len(errors)} bad row(s); nothing was imported",
-            code="invalid_rows",
-            fields={f"lines[{e['line']}]{'.' + e['field'] if e['field'] else ''}": [e["reason"]]
-                    for e in errors[:MAX_LISTED_ERRORS]},
-        )
+    return staged
+
+
+def staged_insert(*, tenant: str, project: Project, batch_id, staged: Staged) -> dict[int, bool]:
+    """The staged rows as tasks of the batch (an external id the project has is skipped): {line: is_gold} of those
+    inserted. Lines keep the file's order in the queue within a priority."""
+    if not staged.lines:
+        return {}
+    span = staged.last_line - staged.first_line + 1
     with connection.cursor() as cursor:
         # the file's order is the queue order within a priority: take a block of sequence numbers for its lines
-        cursor.execute("SELECT setval('assignment_task_seq', nextval('assignment_task_seq') + %s)", [last_line])
-        base = cursor.fetchone()[0] - last_line
+        cursor.execute("SELECT setval('assignment_task_seq', nextval('assignment_task_seq') + %s)", [span])
+        base = cursor.fetchone()[0] - span - staged.first_line + 1
         cursor.execute(
             "INSERT INTO assignment_task (id, seq, tenant_id, project_id, batch_id, external_id, data, priority,"
             " schema_version, is_gold, required_skills, overlap, free_slots, answered, created_at)"
@@ -223,26 +266,14 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
             " jsonb_build_object('url', raw->'url', 'metadata', coalesce(raw->'metadata', '{}'::jsonb)),"
             " priority, %s, is_gold, skills, %s, CASE WHEN is_gold THEN 0 ELSE %s END, 0, now()"
             " FROM assignment_import_stage"
-            " ON CONFLICT (tenant_id, project_id, external_id) DO NOTHING RETURNING is_gold",
-            [base, tenant, project.id, batch.id, project.schema_version, project.overlap, project.overlap],
+            " ON CONFLICT (tenant_id, project_id, external_id) DO NOTHING RETURNING seq - %s, is_gold",
+            [base, tenant, project.id, batch_id, project.schema_version, project.overlap, project.overlap, base],
         )
-        inserted = cursor.fetchall()
-    imported = len(inserted)
-    regular = sum(1 for (gold,) in inserted if not gold)
-    staged = total - len({e["line"] for e in errors})
-    if imported >= 1000:
+        inserted = dict(cursor.fetchall())
+    if len(inserted) >= 1000:
         with connection.cursor() as cursor:
             cursor.execute("SELECT assignment_task_analyze()")
-    batch.task_count = imported
-    batch.save(update_fields=["task_count"])
-    progress_rows_create(tenant=tenant, project_id=project.id, batch_id=batch.id)
-    progress_add(project_id=project.id, batch_id=batch.id, tasks=imported, queued=regular * project.overlap)
-    event_emit(type="batch.imported", tenant=tenant,
-               payload={"batch_id": str(batch.id), "project_id": str(project.id), "task_count": imported})
-    if regular:
-        work_available_push(tenant=tenant, project_id=project.id)
-    return ImportResult(batch=batch, imported=imported, duplicates=staged - imported, errors=errors,
-                        rejected_rows=len({e["line"] for e in errors}))
+    return inserted
 
 
 def task_create(*, project_id, url: str, metadata: dict | None = None, external_id: str | None = None,

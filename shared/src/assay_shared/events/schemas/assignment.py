@@ -28,6 +28,10 @@ SCHEMAS = {
     ("batch.imported", 1): obj(
         {"batch_id": UUID, "project_id": UUID, "task_count": {"type": "integer", "minimum": 0}},
     ),
+    # an open batch closed: it takes no more tasks and is complete (acceptance checks may start)
+    ("batch.closed", 1): obj(
+        {"batch_id": UUID, "project_id": UUID, "task_count": {"type": "integer", "minimum": 0}, "closed_at": TIMESTAMP},
+    ),
     ("project.configured", 1): obj(
         {
             "project_id": UUID,
