@@ -51,7 +51,7 @@ def _submission(event: Envelope) -> SubmissionIn:
         submission_id=_uuid(p["submission_id"]), task_id=_uuid(p["task_id"]), project_id=_uuid(p["project_id"]),
         annotator=p["annotator"], answer=p["answer"], submitted_at=datetime.fromisoformat(p["submitted_at"]),
         batch_id=p.get("batch_id"), answer_type=p.get("answer_type"), overlap=p.get("overlap"),
-        correlation_id=event.correlation_id,
+        correlation_id=event.correlation_id, schema_version=p.get("schema_version"),
     )
 
 

@@ -1,6 +1,8 @@
 """Tables of the scoring service. Every tenant table carries tenant_id under row-level security."""
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 # The answer types of task assignment's label schemas (assay_assignment.core.labels).
@@ -50,6 +52,7 @@ class Submission(models.Model):
     annotator = models.CharField(max_length=128)
     answer = models.JSONField(null=True)
     answer_type = models.CharField(max_length=32)
+    schema_version = models.PositiveIntegerField(null=True)  # the version the answer was given under, if said
     submitted_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
 
@@ -74,6 +77,7 @@ class GoldAnswer(models.Model):
     version = models.PositiveIntegerField()
     answer = models.JSONField(null=True)
     retired = models.BooleanField(default=False)
+    schema_version = models.PositiveIntegerField(null=True)  # the schema version whose labels the answer uses
     set_by = models.CharField(max_length=128)
     reason = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -129,6 +133,7 @@ class ConsensusResult(models.Model):
     annotators = models.JSONField(default=list)
     submission_ids = models.JSONField(default=list)
     revision = models.PositiveIntegerField(default=1)
+    schema_version = models.PositiveIntegerField(null=True)  # the version of the task's answers (or migrated to)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -215,4 +220,49 @@ class TaskCompletion(models.Model):
         db_table = "scoring_task_completion"
         constraints = [
             models.UniqueConstraint(fields=["tenant_id", "task_id"], name="scoring_task_completion_unique"),
+        ]
+
+
+class SchemaVersion(models.Model):
+    """One version of a project's label schema as project.configured announced it: answers given under a
+    version are judged against its labels and answer type, whatever later versions say (ADR 0069)."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    answer_type = models.CharField(max_length=32)
+    labels = models.JSONField(default=list)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "scoring_schema_version"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "project_id", "version"], name="scoring_schema_version_unique"),
+        ]
+
+
+class SchemaMigration(models.Model):
+    """A mapping of one schema version's labels onto another's, applied on request to gold answers and
+    consensus (and, through schema.migrated, to review's final labels); one per (project, from, to)."""
+
+    tenant_id = models.CharField(max_length=64)
+    migration_id = models.UUIDField(default=uuid.uuid4)
+    project_id = models.UUIDField()
+    from_version = models.PositiveIntegerField()
+    to_version = models.PositiveIntegerField()
+    mapping = models.JSONField()  # as requested: label -> label, or label -> {"one_of": [...], "default": label}
+    resolved = models.JSONField()  # label -> label, the split's default chosen
+    requested_by = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    runs = models.PositiveIntegerField(default=1)
+    last_run_at = models.DateTimeField()
+    last_run_by = models.CharField(max_length=128)
+    gold_migrated = models.PositiveIntegerField(default=0)
+    consensus_migrated = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "scoring_schema_migration"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "project_id", "from_version", "to_version"],
+                                    name="scoring_schema_migration_unique"),
         ]

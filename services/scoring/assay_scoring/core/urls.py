@@ -1,6 +1,7 @@
 from django.urls import path
 
 from assay_scoring.core.apis.gold import GoldAnswerDetailApi, GoldAnswerImportApi, GoldAnswerListApi
+from assay_scoring.core.apis.migrations import SchemaMigrationsApi
 from assay_scoring.core.apis.projects import AnnotatorSkillsApi, ProjectAgreementApi, ProjectSettingsApi
 from assay_scoring.core.apis.results import ConsensusDetailApi, ConsensusListApi, GoldScoreListApi, MyGoldScoresApi
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("projects/<uuid:project_id>/scoring-settings", ProjectSettingsApi.as_view(), name="project-settings"),
     path("projects/<uuid:project_id>/agreement", ProjectAgreementApi.as_view(), name="project-agreement"),
     path("projects/<uuid:project_id>/annotator-skills", AnnotatorSkillsApi.as_view(), name="annotator-skills"),
+    path("projects/<uuid:project_id>/schema-migrations", SchemaMigrationsApi.as_view(), name="schema-migrations"),
 ]

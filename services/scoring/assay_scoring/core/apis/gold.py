@@ -26,6 +26,7 @@ class GoldAnswerOutput(serializers.Serializer):
     version = serializers.IntegerField()
     answer = serializers.JSONField()
     retired = serializers.BooleanField()
+    schema_version = serializers.IntegerField(allow_null=True, help_text="the schema version whose labels it uses")
     set_by = serializers.CharField()
     reason = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -37,6 +38,8 @@ class GoldAnswerInput(serializers.Serializer):
     answer = serializers.JSONField()
     reason = serializers.CharField(max_length=500)
     answer_type = serializers.ChoiceField(choices=ANSWER_TYPES, required=False)
+    schema_version = serializers.IntegerField(required=False, min_value=1, max_value=2_147_483_647,
+                                              help_text="the schema version the answer uses (default: the current)")
 
 
 class GoldAnswerPage(serializers.Serializer):

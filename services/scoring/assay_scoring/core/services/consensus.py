@@ -19,11 +19,11 @@ from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.consensus import model_posteriors, task_consensus_compute
 from assay_scoring.core.models import ConsensusResult, ProjectSettings, Submission, TaskCompletion
-from assay_scoring.core.services.projects import config_of, fitted_models_of
+from assay_scoring.core.services.projects import config_of_versions, fitted_models_of, schema_versions_of
 from assay_scoring.numerics.errors import AnswerValidationError
 
 UPDATED_FIELDS = ("project_id", "batch_id", "answer_type", "method", "status", "answer", "confidence", "agreement",
-                  "details", "annotators", "submission_ids", "revision", "computed_at")
+                  "details", "annotators", "submission_ids", "revision", "schema_version", "computed_at")
 
 
 def tasks_lock(*, task_ids: Iterable[str]) -> None:
@@ -44,6 +44,12 @@ class TaskAnswers:
     project_id: str
     latest: list[tuple[str, str, Any, str | None]] = field(default_factory=list)  # annotator, id, answer, batch
     all_ids: set[str] = field(default_factory=set)
+    versions: set[int | None] = field(default_factory=set)  # the schema versions of the latest answers
+
+    @property
+    def schema_version(self) -> int | None:
+        """The task's schema version: the highest of its answers' (they share one: it is fixed at import)."""
+        return max((v for v in self.versions if v is not None), default=None)
 
 
 def tasks_answers(*, task_ids: Sequence[str]) -> dict[str, TaskAnswers]:
@@ -51,11 +57,12 @@ def tasks_answers(*, task_ids: Sequence[str]) -> dict[str, TaskAnswers]:
     out: dict[str, TaskAnswers] = {}
     rows = (Submission.objects.filter(task_id__in=list(task_ids))
             .order_by("task_id", "annotator", "-submitted_at", "-id")
-            .values_list("task_id", "project_id", "annotator", "submission_id", "answer", "batch_id"))
-    for task_id, project_id, annotator, submission_id, answer, batch_id in rows:
+            .values_list("task_id", "project_id", "annotator", "submission_id", "answer", "batch_id", "schema_version"))
+    for task_id, project_id, annotator, submission_id, answer, batch_id, version in rows:
         task = out.get(str(task_id)) or out.setdefault(str(task_id), TaskAnswers(project_id=str(project_id)))
         if not task.latest or task.latest[-1][0] != annotator:
             task.latest.append((annotator, str(submission_id), answer, batch_id))
+            task.versions.add(version)
         task.all_ids.add(str(submission_id))
     return out
 
@@ -107,15 +114,19 @@ def tasks_consensus_update(*, task_ids: Sequence[str], projects: dict[str, Proje
     if not due:
         return []
     by_project: dict[str, list[str]] = {}
+    by_config: dict[tuple[str, tuple], list[str]] = {}  # tasks judged on the same schema versions (ADR 0069)
     for t in due:
         by_project.setdefault(answers[t].project_id, []).append(t)
+        key = (answers[t].project_id, tuple(sorted(answers[t].versions, key=lambda v: -1 if v is None else v)))
+        by_config.setdefault(key, []).append(t)
     models = fitted_models_of(annotators={p: {a[0] for t in ts for a in answers[t].latest}
                                           for p, ts in by_project.items()})
+    known = schema_versions_of(keys=[(p, v) for p, vs in by_config for v in vs])
     tenant, now = require_tenant(), timezone.now()
     created, updated, emits = [], [], {}
-    for project_id, tasks in by_project.items():
+    for (project_id, versions), tasks in by_config.items():
         project, model = projects[project_id], models.get(project_id)
-        config = config_of(project)
+        config = config_of_versions(project=project, versions=versions, known=known)
         inputs = [([a[0] for a in answers[t].latest], [a[2] for a in answers[t].latest]) for t in tasks]
         posteriors = model_posteriors(config=config, model=model, tasks=inputs)
         for task_id, (names, values), posterior in zip(tasks, inputs, posteriors):
@@ -128,10 +139,10 @@ def tasks_consensus_update(*, task_ids: Sequence[str], projects: dict[str, Proje
             latest = answers[task_id].latest
             batch_id = next((a[3] for a in latest if a[3]), None)
             submission_ids = sorted(a[1] for a in latest)
-            values = dict(project_id=project_id, batch_id=batch_id, answer_type=project.answer_type,
+            values = dict(project_id=project_id, batch_id=batch_id, answer_type=config.answer_type,
                           method=result.method, status=status, answer=result.answer, confidence=result.confidence,
                           agreement=result.agreement, details=result.details, annotators=names,
-                          submission_ids=submission_ids)
+                          submission_ids=submission_ids, schema_version=answers[task_id].schema_version)
             row = existing.get(task_id)
             if row is None:
                 row = ConsensusResult(tenant_id=tenant, task_id=task_id, revision=1, **values)
@@ -144,7 +155,7 @@ def tasks_consensus_update(*, task_ids: Sequence[str], projects: dict[str, Proje
             emits[task_id] = Emit(type=f"consensus.{status}", correlation_id=(correlation_ids or {}).get(task_id),
                                   payload={
                 "task_id": task_id, "project_id": project_id, "batch_id": batch_id,
-                "answer_type": project.answer_type, "method": result.method, "answer": result.answer,
+                "answer_type": config.answer_type, "method": result.method, "answer": result.answer,
                 "confidence": result.confidence, "agreement": result.agreement, "annotators": names,
                 "submission_ids": submission_ids, "revision": row.revision,
                 "threshold": config.consensus_threshold,

@@ -20,8 +20,8 @@ from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.answers import answer_validate
 from assay_scoring.core.compute.config import ScoringConfig
-from assay_scoring.core.models import ANSWER_TYPES, ProjectSettings
-from assay_scoring.core.services.projects import config_of
+from assay_scoring.core.models import ANSWER_TYPES, ProjectSettings, SchemaVersion
+from assay_scoring.core.services.projects import config_of_versions, schema_versions_of
 from assay_scoring.numerics.errors import AnswerValidationError
 
 
@@ -39,6 +39,7 @@ class SubmissionIn:
     answer_type: str | None = None
     overlap: int | None = None
     correlation_id: str | None = None
+    schema_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,20 @@ def _read(project_ids: Iterable[str]) -> dict[str, ProjectSettings]:
     return {str(p.project_id): p for p in ProjectSettings.objects.filter(project_id__in=list(project_ids))}
 
 
-def _apply(submissions: Sequence[SubmissionIn], known: dict[str, ProjectSettings]) -> tuple[dict, set]:
+def submission_config(*, submission: SubmissionIn, project: ProjectSettings,
+                      versions: dict[tuple[str, int], SchemaVersion]) -> ScoringConfig:
+    """The configuration an answer is judged against: its schema version's labels and type (ADR 0069)."""
+    return config_of_versions(project=project, versions=[submission.schema_version], known=versions,
+                              answer_type=submission.answer_type)
+
+
+def _apply(submissions: Sequence[SubmissionIn], known: dict[str, ProjectSettings],
+           versions: dict[tuple[str, int], SchemaVersion]) -> tuple[dict, set]:
     """Check each event in order against `known` (changed in place); the projects it creates and changes."""
     tenant = require_tenant()
     created: dict[str, ProjectSettings] = {}
     changed: set[str] = set()
-    configs: dict[str, ScoringConfig] = {}
+    configs: dict[tuple[str, int | None, str | None], ScoringConfig] = {}
     for s in submissions:
         if s.answer_type is not None and s.answer_type not in ANSWER_TYPES:
             raise ApplicationError(f"unknown answer type {s.answer_type!r} (known: {', '.join(ANSWER_TYPES)})")
@@ -76,9 +85,12 @@ def _apply(submissions: Sequence[SubmissionIn], known: dict[str, ProjectSettings
             project.overlap = s.overlap
             if s.project_id not in created:
                 changed.add(s.project_id)
-        if s.answer_type is not None and s.answer_type != project.answer_type:
-            raise ApplicationError(f"answer_type {s.answer_type!r} differs from the project's {project.answer_type!r}")
-        config = configs.get(s.project_id) or configs.setdefault(s.project_id, config_of(project))
+        key = (s.project_id, s.schema_version, s.answer_type)
+        config = configs.get(key) or configs.setdefault(key, submission_config(submission=s, project=project,
+                                                                                versions=versions))
+        if s.answer_type is not None and s.answer_type != config.answer_type:
+            where = f"version {s.schema_version}" if s.schema_version is not None else "the project"
+            raise ApplicationError(f"answer_type {s.answer_type!r} differs from {where}'s {config.answer_type!r}")
         try:
             answer_validate(config=config, answer=s.answer)
         except AnswerValidationError as exc:
@@ -87,20 +99,23 @@ def _apply(submissions: Sequence[SubmissionIn], known: dict[str, ProjectSettings
     return created, changed
 
 
-def submissions_check(*, submissions: Sequence[SubmissionIn],
-                      project_ids: Iterable[str] = ()) -> dict[str, ProjectSettings]:
+def submissions_check(*, submissions: Sequence[SubmissionIn], project_ids: Iterable[str] = (),
+                      versions: dict[tuple[str, int], SchemaVersion] | None = None) -> dict[str, ProjectSettings]:
     """The projects of the submissions (and of `project_ids`, read if known), created or updated as the events
-    say; raises ApplicationError, with the reason one event alone would get, for the first unusable event."""
+    say; raises ApplicationError, with the reason one event alone would get, for the first unusable event.
+    `versions` (the schema versions the submissions name, read if not given) judges each answer by its own."""
     wanted = {s.project_id for s in submissions} | set(project_ids)
     known = _read(wanted)
-    created, changed = _apply(submissions, known)
+    if versions is None:
+        versions = schema_versions_of(keys=[(s.project_id, s.schema_version) for s in submissions])
+    created, changed = _apply(submissions, known, versions)
     if created:
         inserted = {str(p.project_id): p for p in insert_or_nothing(list(created.values()),
                                                                     conflict=["tenant_id", "project_id"])}
         known.update(inserted)
         if set(created) - set(inserted):  # another consumer created one meanwhile: check against its row
             known = _read(wanted)
-            created, changed = _apply(submissions, known)
+            created, changed = _apply(submissions, known, versions)
             if created:
                 raise RuntimeError(f"projects {sorted(created)} vanished while being created")
     if changed:

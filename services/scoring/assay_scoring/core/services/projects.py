@@ -1,6 +1,8 @@
 """Project settings: learnt from events, changed through the settings API."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -8,7 +10,14 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError
 
 from assay_scoring.core.compute.config import FittedModel, ScoringConfig
-from assay_scoring.core.models import ANSWER_TYPES, CATEGORICAL_METHODS, AnnotatorParams, ProjectSettings, WorkerModel
+from assay_scoring.core.models import (
+    ANSWER_TYPES,
+    CATEGORICAL_METHODS,
+    AnnotatorParams,
+    ProjectSettings,
+    SchemaVersion,
+    WorkerModel,
+)
 
 SETTING_FIELDS = ("consensus_method", "consensus_threshold", "gold_pass_threshold", "cost_matrix", "training_mode",
                   "multi_choice_metric", "overlap_threshold", "quorum", "keypoint_sigmas")
@@ -91,6 +100,10 @@ def project_configure(*, project_id: UUID, answer_type: str, labels: list[str], 
     project.configured = True
     project.updated_by = "project.configured"
     project.save()
+    version = settings.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
+        SchemaVersion.objects.update_or_create(tenant_id=tenant, project_id=project_id, version=version,
+                                               defaults={"answer_type": answer_type, "labels": list(labels)})
     return project
 
 
@@ -133,6 +146,46 @@ def config_of(project: ProjectSettings) -> ScoringConfig:
         quorum=project.quorum,
         keypoint_sigmas=tuple(project.keypoint_sigmas),
     )
+
+
+def schema_versions_of(*, keys: Iterable[tuple[str, int | None]]) -> dict[tuple[str, int], SchemaVersion]:
+    """The schema versions scoring has received among `keys` ((project id, version) pairs), by key; one query."""
+    wanted = {(str(p), v) for p, v in keys if v is not None}
+    if not wanted:
+        return {}
+    rows = SchemaVersion.objects.filter(project_id__in={p for p, _ in wanted}, version__in={v for _, v in wanted})
+    return {(str(r.project_id), r.version): r for r in rows if (str(r.project_id), r.version) in wanted}
+
+
+def schema_version_current(*, project_id: UUID | str) -> int | None:
+    """The highest schema version of the project scoring has received (None before any)."""
+    return (SchemaVersion.objects.filter(project_id=project_id).order_by("-version")
+            .values_list("version", flat=True).first())
+
+
+def config_of_versions(*, project: ProjectSettings, versions: Iterable[int | None],
+                       known: dict[tuple[str, int], SchemaVersion], answer_type: str | None = None) -> ScoringConfig:
+    """The project's scoring configuration for answers given under `versions` (ADR 0069): the labels of each
+    (their union when several), the answer type of the highest; no version (an event that names none) means
+    the project's current labels; a version scoring has not received yet leaves the labels unchecked, as for
+    a project it has not heard of, with the event's answer type (`answer_type`)."""
+    base = config_of(project)
+    wanted = sorted({v for v in versions}, key=lambda v: -1 if v is None else v)
+    if not wanted or wanted == [None]:
+        return base
+    labels: list[str] = []
+    kind, checked = project.answer_type, True
+    for v in wanted:
+        row = known.get((str(project.project_id), v)) if v is not None else None
+        if v is None:
+            names = list(project.labels)
+        elif row is None:
+            checked, kind = False, answer_type or kind
+            continue
+        else:
+            names, kind = list(row.labels), row.answer_type
+        labels += [x for x in names if x not in labels]
+    return dataclasses.replace(base, answer_type=kind, labels=tuple(labels) if checked else ())
 
 
 def fitted_models_of(*, annotators: dict[str, set[str]]) -> dict[str, FittedModel]:

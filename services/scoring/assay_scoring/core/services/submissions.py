@@ -14,7 +14,8 @@ from assay_shared.db.tenancy import require_tenant
 from assay_scoring.core.models import ProjectSettings
 from assay_scoring.core.services.consensus import tasks_consensus_update, tasks_lock
 from assay_scoring.core.services.gold import GoldScoring, gold_current_of, submissions_gold_score
-from assay_scoring.core.services.intake import CompletionIn, SubmissionIn, submissions_check
+from assay_scoring.core.services.intake import CompletionIn, SubmissionIn, submission_config, submissions_check
+from assay_scoring.core.services.projects import schema_versions_of
 from assay_scoring.core.services.refit import FITTED_TYPES
 
 
@@ -34,22 +35,25 @@ def refit_mark_due(*, project_ids: Sequence[str]) -> None:
         )
 
 
-def _submissions_insert(*, submissions: Sequence[SubmissionIn],
-                        projects: dict[str, ProjectSettings]) -> list[SubmissionIn]:
+def _submissions_insert(*, submissions: Sequence[SubmissionIn], projects: dict[str, ProjectSettings],
+                        versions: dict) -> list[SubmissionIn]:
     """Store the submissions not recorded yet with one statement; those stored now, in the given order."""
     seen: set[str] = set()
     first = [s for s in submissions if not (s.submission_id in seen or seen.add(s.submission_id))]  # first of an id
     rows = [{"submission_id": s.submission_id, "task_id": s.task_id, "project_id": s.project_id,
              "batch_id": s.batch_id, "annotator": s.annotator, "answer": s.answer,
-             "answer_type": projects[s.project_id].answer_type, "submitted_at": s.submitted_at.isoformat()}
+             "answer_type": submission_config(submission=s, project=projects[s.project_id],
+                                              versions=versions).answer_type,
+             "schema_version": s.schema_version, "submitted_at": s.submitted_at.isoformat()}
             for s in first]
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO scoring_submission (tenant_id, submission_id, task_id, project_id, batch_id, annotator, "
-            "answer, answer_type, submitted_at, received_at) "
+            "answer, answer_type, schema_version, submitted_at, received_at) "
             "SELECT %s, r.submission_id, r.task_id, r.project_id, r.batch_id, r.annotator, r.answer, r.answer_type, "
-            "r.submitted_at, now() FROM jsonb_to_recordset(%s::jsonb) AS r(submission_id uuid, task_id uuid, "
-            "project_id uuid, batch_id text, annotator text, answer jsonb, answer_type text, submitted_at timestamptz) "
+            "r.schema_version, r.submitted_at, now() FROM jsonb_to_recordset(%s::jsonb) AS r(submission_id uuid, "
+            "task_id uuid, project_id uuid, batch_id text, annotator text, answer jsonb, answer_type text, "
+            "schema_version int, submitted_at timestamptz) "
             "ON CONFLICT (tenant_id, submission_id) DO NOTHING RETURNING submission_id",
             [require_tenant(), json.dumps(rows)],
         )
@@ -80,11 +84,12 @@ def submissions_record(*, submissions: Sequence[SubmissionIn], completions: Sequ
     unusable event, with the reason it would get alone. Returns the ids of the submissions stored now
     (one already recorded is skipped, as is its scoring)."""
     tenant = require_tenant()
-    projects = submissions_check(submissions=submissions,
+    versions = schema_versions_of(keys=[(s.project_id, s.schema_version) for s in submissions])
+    projects = submissions_check(submissions=submissions, versions=versions,
                                  project_ids={c.project_id for c in completions if c.project_id})
     tasks_lock(task_ids=[s.task_id for s in submissions] + [c.task_id for c in completions])
     gold = gold_current_of(task_ids=list({s.task_id for s in submissions} | {c.task_id for c in completions}))
-    stored = _submissions_insert(submissions=submissions, projects=projects)
+    stored = _submissions_insert(submissions=submissions, projects=projects, versions=versions)
     _completions_record(completions=completions)
     emits = submissions_gold_score(scorings=[
         GoldScoring(submission=s, project=projects[s.project_id], gold=gold[s.task_id], correlation_id=s.correlation_id)

@@ -1,5 +1,5 @@
 """Events produced by scoring. None of them carries a gold answer."""
-from assay_shared.events.schemas._common import NUMBER_0_1, SUBJECT, UUID, obj
+from assay_shared.events.schemas._common import NUMBER_0_1, SUBJECT, TIMESTAMP, UUID, obj
 
 ANSWER_TYPE = {"type": "string", "minLength": 1, "maxLength": 32}
 METHOD = {"type": "string", "minLength": 1, "maxLength": 64}
@@ -60,5 +60,19 @@ SCHEMAS = {
                                "properties": {"low": NUMBER_0_1, "high": NUMBER_0_1, "level": NUMBER_0_1,
                                               "method": {"type": "string", "enum": ["wilson", "beta"]}}},
         },
+    ),
+    # a label mapping between two schema versions, applied by scoring to gold and consensus and by review to
+    # final labels (ADR 0069); `mapping` is resolved: source label -> target label
+    ("schema.migrated", 1): obj(
+        {
+            "migration_id": UUID,
+            "project_id": UUID,
+            "from_version": {"type": "integer", "minimum": 1},
+            "to_version": {"type": "integer", "minimum": 1},
+            "mapping": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+            "requested_by": SUBJECT,
+            "applied_at": TIMESTAMP,
+        },
+        {"run": {"type": "integer", "minimum": 1}, "gold_migrated": COUNT, "consensus_migrated": COUNT},
     ),
 }
