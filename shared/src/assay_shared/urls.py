@@ -2,6 +2,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from assay_shared.bus.operations_api import operations_urlpatterns
 from assay_shared.observability.views import healthz, metrics_view, readyz
 
 common_urlpatterns = [
@@ -10,4 +11,5 @@ common_urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *operations_urlpatterns,
 ]

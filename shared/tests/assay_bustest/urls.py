@@ -1,4 +1,5 @@
 from django.urls import path
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,11 +11,13 @@ from assay_shared.urls import common_urlpatterns
 from assay_bustest.models import Received
 
 
+@extend_schema_view(get=extend_schema(exclude=True))
 class ReceivedApi(APIView):
     def get(self, request):
         return Response({"results": [r.annotator for r in Received.objects.order_by("id")]})
 
 
+@extend_schema_view(post=extend_schema(exclude=True))
 class EmitApi(APIView):
     permission_classes = [HasRole.of("admin")]
 

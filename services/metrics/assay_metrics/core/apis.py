@@ -7,22 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assay_shared.auth.drf import HasRole, principal_of
+from assay_shared.openapi_errors import ErrorOutput
 
 from assay_metrics.core import selectors, services
 
 PRIVILEGED = ("admin", "qa_lead", "reviewer", "service")
-
-
-class ErrorDetail(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class ErrorOutput(serializers.Serializer):
-    """The one error shape of every Assay API."""
-
-    error = ErrorDetail()
 
 
 def errors(**described: str) -> dict:
