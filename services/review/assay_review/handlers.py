@@ -9,6 +9,7 @@ from assay_shared.bus.registry import HandlerRegistry
 from assay_shared.events.envelope import Envelope
 
 from assay_review.core import services
+from assay_review.core.services.migrations import final_labels_migrate
 
 registry = HandlerRegistry()
 
@@ -61,3 +62,10 @@ def on_project_configured(*, event: Envelope) -> None:
     services.project_configure(project_id=payload_uuid(event, p["project_id"], "project_id"),
                                answer_type=p["answer_type"], labels=p["labels"], overlap=p["overlap"],
                                max_overlap=settings.get("max_overlap"), schema_version=settings.get("schema_version"))
+
+
+@registry.on("schema.migrated")
+def on_schema_migrated(*, event: Envelope) -> None:
+    p = event.payload
+    final_labels_migrate(project_id=payload_uuid(event, p["project_id"], "project_id"), from_version=p["from_version"],
+                         to_version=p["to_version"], resolved=p["mapping"], correlation_id=event.correlation_id)

@@ -24,6 +24,7 @@ from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
 
 from assay_review import formats, formats_images
 from assay_review.core.models import BatchInspection, FinalLabel, Prediction, ProjectSettings, Submission
+from assay_review.core.services.projects import project_labels_all
 
 FORMATS = formats.FORMATS
 LINK_TTL = timedelta(days=7)
@@ -69,7 +70,7 @@ def export_plan(*, project_id: UUID, format: str, include_unaccepted: bool, batc
         batches = [batch_id] if batch_id is not None else accepted
     elif batch_id is not None:
         batches = [batch_id]
-    labels = list(ProjectSettings.objects.filter(project_id=project_id).values_list("labels", flat=True).first() or [])
+    labels = project_labels_all(project_id=project_id)  # every version's: old work keeps its labels (ADR 0069)
     plan = {"tenant": require_tenant(), "project_id": project_id, "batches": batches, "format": format,
             "answer_type": answer_type, "labels": labels,
             "images": format == "yolo" or answer_type in formats.NEEDS_IMAGE_SIZE.get(format, ())}

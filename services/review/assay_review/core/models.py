@@ -212,6 +212,22 @@ class ProjectSettings(models.Model):
         constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id"], name="review_project_unique")]
 
 
+class SchemaVersion(models.Model):
+    """One version of a project's label schema (project.configured): every version is kept, so that exports name
+    the labels of work done under any of them (ADR 0069)."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    answer_type = models.CharField(max_length=32)
+    labels = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "review_schema_version"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id", "version"],
+                                               name="review_schema_version_unique")]
+
+
 class TaskDispute(models.Model):
     """A task whose final dispute was queued for review: it is queued once."""
 
