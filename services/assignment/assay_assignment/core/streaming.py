@@ -10,6 +10,7 @@ intake.py's import_open, import_lines_commit and import_finish, run on one threa
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import re
@@ -52,12 +53,17 @@ class _Upload:
         self.headers = dict(scope["headers"])
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import")
         self.tenant = ""
+        self.context = contextvars.Context()
 
     async def _run(self, fn, **kwargs):
         def call():
             with tenant_atomic(tenant=self.tenant):
                 return fn(**kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        return await self._in_thread(call)
+
+    async def _in_thread(self, fn):
+        """`fn` on the upload's own thread, in the upload's own context: its own database connection."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.context.run, fn)
 
     async def serve(self) -> None:
         correlation = self.headers.get(b"x-correlation-id", b"").decode("latin-1") or None
@@ -70,7 +76,7 @@ class _Upload:
                 log.exception("streamed import failed")
                 status, body = 500, error_body(code="server_error", message="the server failed; it was logged")
             finally:
-                await asyncio.get_running_loop().run_in_executor(self.executor, connection.close)
+                await self._in_thread(lambda: connection.close())
                 self.executor.shutdown(wait=False)
             if status is not None:
                 await FastPath._reply(self.send, status, body, correlation_id)
