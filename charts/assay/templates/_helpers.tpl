@@ -232,6 +232,19 @@ shared.extraEnv and the service's env (except the variables taken from Secrets).
   "RATE_LIMIT_TENANTS" (toJson (default dict $root.Values.shared.rateLimit.tenants)) -}}
 {{- $plain = merge (deepCopy (default dict .cfg.env)) (deepCopy (default dict $root.Values.shared.extraEnv)) $plain -}}
 {{- $plain = omit $plain "DJANGO_SETTINGS_MODULE" "DATABASE_URL" "BROKER_URL" "REDIS_URL" "DJANGO_SECRET_KEY" "JWT_PUBLIC_KEYS" -}}
+{{- if $root.Values.tenants.registry.enabled }}
+{{- /* per-tenant limits from the shared-mode tenant registry, written by `assay tenant` (ADR 0068) */ -}}
+{{- if $root.Values.shared.rateLimit.tenants -}}
+{{- fail "shared.rateLimit.tenants: must be empty with tenants.registry.enabled (per-tenant limits then come from the registry)" -}}
+{{- end -}}
+{{- $plain = omit $plain "RATE_LIMIT_TENANTS" }}
+- name: RATE_LIMIT_TENANTS
+  valueFrom:
+    configMapKeyRef:
+      name: {{ include "assay.fullname" $root }}-tenants
+      key: RATE_LIMIT_TENANTS
+      optional: true
+{{- end -}}
 {{- if eq .proc "web" -}}
 {{- $_ := set $plain "PROMETHEUS_MULTIPROC_DIR" "/tmp/prometheus" -}}
 {{- end -}}

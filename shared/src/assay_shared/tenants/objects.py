@@ -118,7 +118,9 @@ def release_values(spec: TenantSpec) -> dict:
     }
     if spec.rate_limit():
         shared["rateLimit"] = {"tenants": {spec.name: spec.rate_limit()}}
-    return {"shared": shared, "networkPolicy": {"enabled": True}}
+    # No chart networkPolicy: its web policy with no webFrom admits any source, and policies add up; the
+    # namespace's own policies (above) already say who may talk to whom.
+    return {"shared": shared}
 
 
 def values_configmap_build(spec: TenantSpec) -> dict:
