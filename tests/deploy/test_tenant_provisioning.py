@@ -10,9 +10,9 @@ import psycopg
 import pytest
 import yaml
 
-from assay_shared import cli
 from assay_shared.db.bootstrap import url_with
 from assay_shared.ratelimit import limits_parse
+from assay_shared.tenants import command as cli
 from assay_shared.tenants import objects as o
 from assay_shared.tenants.kube import Kube
 from assay_shared.tenants.reconcile import Registry, tenant_create, tenant_delete, tenant_list, tenant_suspend
@@ -308,3 +308,11 @@ def test_a_name_taken_in_the_other_mode_or_by_a_foreign_namespace_is_refused(kub
         assert cli.main(["tenant", "create", *args, "--admin-url", TEST_PG_URL, "--kubeconfig", kubeconfig]) == 2
         assert capsys.readouterr().err == f"assay tenant: {message}\n"
     assert fake.writes == [] and postgres_state(name) == (None, []) and postgres_state("beta")[1] == []
+
+
+def test_the_assay_command_has_the_tenant_verbs():
+    from assay_shared.cli import parser_build
+
+    for argv in (["tenant", "list"], ["tenant", "create", "acme", "--mode", "shared"], ["tenant", "suspend", "acme"],
+                 ["tenant", "resume", "acme"], ["tenant", "delete", "acme", "--drop-data"]):
+        assert parser_build().parse_args(argv).fn.__module__ == "assay_shared.tenants.command"

@@ -122,3 +122,15 @@ def parser_add(sub) -> None:
     delete.add_argument("name")
     delete.add_argument("--drop-data", action="store_true", help="also drop the tenant's databases and role")
     delete.set_defaults(fn=_delete)
+
+
+def parser_build() -> argparse.ArgumentParser:
+    """`assay tenant ...` on its own (the `assay` command adds the same subcommand)."""
+    parser = argparse.ArgumentParser(prog="assay")
+    parser_add(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser_build().parse_args(argv)
+    return args.fn(args)
