@@ -24,6 +24,7 @@ urlpatterns = [
     path("workforce/<str:name>", workforce.annotator, name="annotator"),
     path("work", work.work, name="work"),
     path("operations", operations.operations, name="operations"),
+    path("operations/dead-letters/replay", operations.replay, name="operations-replay"),
     path("gold", gold.gold, name="gold"),
     path("gold/<uuid:task_id>", gold.gold_answer, name="gold-answer"),
     path("webhooks", webhooks.webhooks, name="webhooks"),
