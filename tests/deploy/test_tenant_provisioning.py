@@ -285,6 +285,8 @@ def test_shared_mode_registers_quotas_and_rate_limits_the_services_read(kube, fa
     (["acme", "--mode", "shared", "--rate-per-second", "1", "--rate-burst", "2.5"], "rate_burst"),
     (["acme", "--mode", "namespace", "--namespace-prefix", "Team_"], "namespace_prefix"),
     (["acme", "--mode", "namespace"], "admin_url"),
+    (["acme", "--mode", "namespace", "--admin-url", "http://127.0.0.1:5432/postgres"], "admin_url"),
+    (["acme", "--mode", "namespace", "--admin-url", "postgresql://postgres@127.0.0.1:1/postgres"], "admin_url"),
     (["assay", "--mode", "namespace", "--admin-url", TEST_PG_URL], "name"),
 ])
 def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(fake, kubeconfig, capsys, monkeypatch,

@@ -5,12 +5,26 @@ one database per service); nothing is written when everything is already there.
 """
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import psycopg
 from psycopg import sql
 
 from assay_shared.db.bootstrap import database_bootstrap, database_drop, url_with
 
-from .spec import Change, TenantSpec
+from .spec import Change, TenantInputError, TenantSpec
+
+
+def admin_check(*, admin_url: str) -> None:
+    """Refuse (naming admin_url) a URL that is not Postgres's or a server that cannot be reached, before any write."""
+    if urlparse(admin_url).scheme not in ("postgresql", "postgres") or not urlparse(admin_url).hostname:
+        raise TenantInputError("admin_url", "must be a postgresql://user[:password]@host[:port]/database URL")
+    try:
+        with psycopg.connect(url_with(admin_url, database="postgres"), connect_timeout=10) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise TenantInputError("admin_url", f"cannot connect to the Postgres server ({reason})") from None
 
 
 def _existing(conn, spec: TenantSpec) -> tuple[bool, set[str]]:

@@ -20,7 +20,7 @@ from assay_shared.db.bootstrap import url_with
 
 from . import objects as o
 from .kube import Kube
-from .postgres import tenant_databases_drop, tenant_databases_ensure, tenant_databases_present
+from .postgres import admin_check, tenant_databases_drop, tenant_databases_ensure, tenant_databases_present
 from .spec import SERVICES, Change, TenantInputError, TenantSpec, name_check, spec_check
 
 
@@ -126,6 +126,7 @@ def tenant_create(*, kube: Kube, spec: TenantSpec, registry: Registry, admin_url
         raise TenantInputError("admin_url", "is required in namespace mode (the tenant's databases and role)")
     if spec.name == "assay":
         raise TenantInputError("name", "'assay' is the default install's prefix; choose another name")
+    admin_check(admin_url=admin_url)
     if spec.name in _registry_read(kube, registry):
         raise TenantInputError("name", f"{spec.name!r} is already a shared-mode tenant")
     existing = kube.read("Namespace", spec.namespace)
@@ -206,6 +207,8 @@ def tenant_delete(*, kube: Kube, name: str, registry: Registry, admin_url: str |
     name_check(name)
     if drop_data and not admin_url:
         raise TenantInputError("admin_url", "is required with --drop-data")
+    if admin_url:
+        admin_check(admin_url=admin_url)
     namespace = _namespace_tenant(kube, name)
     if namespace is not None:
         spec, _ = _spec_of(namespace)
