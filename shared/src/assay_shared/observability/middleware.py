@@ -79,6 +79,16 @@ def rate_limited(principal):
     return response
 
 
+def _unrouted_in_error_shape(request, response):
+    """Django's own 404 page (a path no route matches: an unknown path, or an id its converter refuses, such as
+    `/projects/not-a-uuid`) becomes a 404 in the one error shape, never HTML."""
+    if response.status_code != 404 or getattr(request, "resolver_match", None) is not None \
+            or response.get("Content-Type", "").startswith("application/json"):
+        return response
+    return json_error(status_code=404, code="not_found", message=f"no resource at {request.path}",
+                      fields={"path": ["names no resource"]})
+
+
 class AssayMiddleware:
     """Every request: a correlation id; a verified principal; the view inside the tenant's transaction.
 
@@ -122,6 +132,7 @@ class AssayMiddleware:
                         transaction.set_rollback(True)
             else:
                 response = self.get_response(request)
+            response = _unrouted_in_error_shape(request, response)
             response["X-Correlation-ID"] = correlation_id
         match = getattr(request, "resolver_match", None)
         route = match.route if match is not None else "unmatched"
