@@ -139,3 +139,23 @@ def test_another_tenants_migration_moves_nothing(deliver):
     before = labels_at(project)
     assert deliver(migrated(project=project, mapping={"cat": "feline"}, tenant="globex")).outcome is Outcome.APPLIED
     assert labels_at(project) == before == [(task, "cat", "cat", 1, 1)]
+
+
+def test_a_prediction_may_name_the_labels_of_any_version_and_no_other(deliver, api, cast):
+    # given a task answered under version 1 (bike) after the edit to version 2 (no bike)
+    project, task = str(uuid.uuid4()), str(uuid.uuid4())
+    configured(deliver, project, version=1, labels=V1)
+    configured(deliver, project, version=2, labels=V2)
+    deliver(answered(project=project, task=task, annotator="a1", answer=BIKE, version=1))
+    image = {"width": 100, "height": 100}
+
+    def predict(label):
+        return api(cast.owner).post(f"/api/v1/projects/{project}/predictions", {
+            "task_id": task, "model_name": "m", "model_version": "1", "image": image,
+            "objects": [{"label": label, "bbox": [1, 2, 3, 4], "score": 0.9}]}, content_type="application/json")
+
+    # then a prediction naming bike is taken; one naming a label no version had is refused, naming the field
+    assert predict("bike").status_code == 201
+    refused = predict("boat")
+    assert (refused.status_code, refused.json()["error"]["fields"]) == (
+        400, {"objects[0].label": ["is not a label of the project's schema"]})

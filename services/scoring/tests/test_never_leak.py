@@ -55,7 +55,7 @@ def test_no_api_route_tells_an_annotator_the_gold_or_the_gold_task(api, cast, go
         GoldScore.objects.update(scored_at=timezone.now() - timedelta(days=2))
     values = {"project_id": gold_world["project"], "task_id": gold_world["gold_task"]}
     routes = api_routes()
-    assert len(routes) == 11
+    assert len(routes) == 13
     for route in routes:
         url = "/" + re.sub(r"<uuid:(\w+)>", lambda m: values[m.group(1)], route)
         for query in ({}, {"project_id": gold_world["project"]}, {"task_id": gold_world["gold_task"]}):

@@ -12,7 +12,8 @@ def test_openapi_lists_every_operation(client):
     assert operations == sorted([
         "agreement_retrieve", "annotator_skills_retrieve", "consensus_list", "consensus_retrieve",
         "gold_answers_import", "gold_answers_list", "gold_answers_retire", "gold_answers_retrieve",
-        "gold_answers_set", "gold_scores_list", "my_gold_scores", "schema_migrations_apply",
+        "gold_answers_set", "gold_scores_list", "my_gold_scores", "operations_dead_letters_list",
+        "operations_dead_letters_replay", "schema_migrations_apply",
         "schema_migrations_list", "scoring_settings_retrieve", "scoring_settings_update"])
     assert doc["components"]["securitySchemes"] == {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                                    "bearerFormat": "JWT"}}

@@ -22,6 +22,7 @@ from assay_shared.observability.context import current_correlation_id
 
 from assay_review.core.models import FinalLabel, Prediction, ProjectSettings, Submission
 from assay_review.core.services.items import Opening, review_items_open
+from assay_review.core.services.projects import project_labels_all
 from assay_review.numerics.label_errors import (
     box_scores,
     boxes_problems,
@@ -65,7 +66,8 @@ def predictions_store(*, project_id: UUID, predictions: Sequence[PredictionIn], 
     """
     tenant = require_tenant()
     project = _project(project_id)
-    labels = project.labels if project is not None else None
+    # a label of any schema version: a prediction for a task of an earlier version may name its labels (ADR 0069)
+    labels = project_labels_all(project_id=project_id) if project is not None else None
     errors: dict[str, list[str]] = {}
     for i, p in enumerate(predictions):
         at = f"{prefix}[{i}]." if prefix else ""
@@ -146,13 +148,14 @@ def label_issues_compute(*, project_id: UUID, model_name: str, model_version: st
     if answer_type in CHOICE_TYPES:
         probabilities = [json.loads(r[4]) if r[4] else {} for r in rows]
         labels = [_choice(a) or "" for a in answers]
-        classes = list(project.labels) if project is not None and project.labels else sorted(
-            {c for p in probabilities for c in p} | set(labels))
+        known = project_labels_all(project_id=project_id) if project is not None else []
+        classes = known if known else sorted({c for p in probabilities for c in p} | set(labels))
         scored = class_scores(labels=labels, probabilities=probabilities, classes=classes)
         predicted = [max(p, key=p.get) if p else None for p in probabilities]
     elif answer_type in OBJECT_TYPES:
         objects = [(a or {}).get("objects", []) if isinstance(a, dict) else [] for a in answers]
-        classes = list(project.labels) if project is not None and project.labels else sorted(
+        known = project_labels_all(project_id=project_id) if project is not None else []
+        classes = known if known else sorted(
             {o.get("label") for objs in objects for o in objs if isinstance(o, dict)} - {None})
         scored = box_scores(labels=objects, predictions=[json.loads(r[5]) if r[5] else [] for r in rows],
                             classes=classes)
