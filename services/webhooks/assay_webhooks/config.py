@@ -22,6 +22,10 @@ _INTS = {
     "WEBHOOKS_CONCURRENCY": (64, 1, 1_024),
     "WEBHOOKS_ENDPOINT_CONCURRENCY": (16, 1, 256),
     "WEBHOOKS_POLL_MS": (50, 5, 5_000),
+    # Delivery history (finished deliveries, their attempts, archived endpoints) kept this many days; 0 = forever.
+    "WEBHOOKS_RETENTION_DAYS": (30, 0, 3_650),
+    # How often a delivery process purges history past its retention.
+    "WEBHOOKS_PURGE_EVERY_SECONDS": (3_600, 10, 86_400),
 }
 
 

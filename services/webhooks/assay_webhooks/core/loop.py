@@ -29,6 +29,7 @@ from django.utils import timezone
 from assay_webhooks.core.claims import Claim, Ready, claims_release, deliveries_claim, deliveries_load
 from assay_webhooks.core.dispatch import Summary
 from assay_webhooks.core.outcomes import Finished, attempts_record
+from assay_webhooks.core.retention import history_purge
 from assay_webhooks.core.sending import Lanes, delivery_send
 from assay_webhooks.core.transport import HttpTransport, request_deadline
 
@@ -48,6 +49,8 @@ class LoopSettings:
     allow_private: bool
     depth: int = 4             # claimed deliveries per endpoint, in multiples of per_endpoint
     heartbeat: Path | None = None
+    retention_days: int = 0    # delivery history older than this is purged (0: kept forever)
+    purge_every: float = 3600.0
 
 
 class _Db:
@@ -108,6 +111,8 @@ class DeliveryLoop:
         self._transport = HttpTransport(timeout=s.timeout, allow_private=s.allow_private)
         claims_db, records_db = _Db("webhooks-claims"), _Db("webhooks-records")
         writer = asyncio.create_task(self._write(records_db))
+        purge_db = _Db("webhooks-purge") if s.retention_days > 0 else None
+        purger = asyncio.create_task(self._purge(purge_db)) if purge_db else None
         try:
             await self._claim(claims_db)
             if self._tasks:
@@ -116,6 +121,10 @@ class DeliveryLoop:
             await writer
         finally:
             writer.cancel()
+            if purger:
+                purger.cancel()
+                await asyncio.gather(purger, return_exceptions=True)
+                await purge_db.close()
             await self._transport.aclose()
             await claims_db.close()
             await records_db.close()
@@ -201,6 +210,23 @@ class DeliveryLoop:
                 self._finished.append(finished)  # the writer swaps the list: append only once the send is done
         self._done.set()
 
+    async def _purge(self, db: _Db) -> None:
+        """Purge history past its retention at start and then every `purge_every` seconds, until stopped."""
+        while not self._stop.is_set():
+            try:
+                purged = await db.call(history_purge, now=timezone.now(), retention_days=self.settings.retention_days)
+                if purged.deliveries or purged.endpoints:
+                    log.info("purged %d deliveries and %d archived endpoints past %d days of retention",
+                             purged.deliveries, purged.endpoints, self.settings.retention_days)
+                if purged.deliveries:
+                    self.summary.add("purged", purged.deliveries)
+            except Exception:
+                log.exception("purging delivery history failed; trying again in %.0f s", self.settings.purge_every)
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=self.settings.purge_every)
+            except asyncio.TimeoutError:
+                pass
+
     async def _write(self, db: _Db) -> None:
         while True:
             if not (self._finished or self._unsent):
@@ -238,6 +264,7 @@ def loop_settings(**overrides) -> LoopSettings:
         batch=settings.WEBHOOKS_BATCH_SIZE, poll_seconds=settings.WEBHOOKS_POLL_MS / 1000,
         lease_seconds=settings.WEBHOOKS_LEASE_SECONDS, timeout=settings.WEBHOOKS_TIMEOUT_SECONDS,
         allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES,
+        retention_days=settings.WEBHOOKS_RETENTION_DAYS, purge_every=float(settings.WEBHOOKS_PURGE_EVERY_SECONDS),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["per_endpoint"] = min(values["per_endpoint"], values["total"])

@@ -110,3 +110,16 @@ class DispatchEntry(models.Model):
     class Meta:
         db_table = "webhooks_dispatch"
         indexes = [models.Index(fields=["due_at"], name="webhooks_dispatch_due")]
+
+
+class KnownTenant(models.Model):
+    """A tenant that registered an endpoint: the retention purge's list of tenants to visit.
+
+    Not under row-level security (like the dispatch queue): it holds tenant ids only, no content.
+    """
+
+    tenant_id = models.CharField(max_length=64, primary_key=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "webhooks_tenant"

@@ -54,6 +54,9 @@ def endpoint_create(*, url: str, event_types: list[str], description: str = "", 
     if Endpoint.objects.filter(archived_at__isnull=True).count() >= MAX_ENDPOINTS_PER_TENANT:
         raise ConflictError(f"a tenant may register at most {MAX_ENDPOINTS_PER_TENANT} endpoints", code="limit_reached")
     secret = secret_generate()
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO webhooks_tenant (tenant_id, created_at) VALUES (%s, now()) ON CONFLICT DO NOTHING",
+                       [tenant])
     endpoint = Endpoint.objects.create(
         tenant_id=tenant, url=url, event_types=event_types, description=description, active=active,
         secret=secret, created_by=created_by,
