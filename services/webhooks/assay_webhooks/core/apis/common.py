@@ -1,9 +1,18 @@
 """What the webhooks APIs share: admin-only access and input serializers that refuse unknown fields."""
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from assay_shared.auth.drf import HasRole
+from assay_shared.openapi_errors import ErrorOutput
 
 ADMIN_ONLY = [HasRole.of("admin")]
+
+
+def errors(**described: str) -> dict:
+    """OpenAPI responses in the error shape: errors(_400="...", _404="...") plus 401, 403 and 429."""
+    out = {401: "not_authenticated, authentication_failed", 403: "forbidden (admin only)",
+           429: "rate_limited (Retry-After)", **{int(key.lstrip("_")): text for key, text in described.items()}}
+    return {code: OpenApiResponse(ErrorOutput, description=text) for code, text in out.items()}
 
 
 def _indexed(detail):

@@ -6,7 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assay_webhooks.core.apis.common import ADMIN_ONLY, StrictSerializer
+from assay_webhooks.core.apis.common import ADMIN_ONLY, StrictSerializer, errors
 from assay_webhooks.core.models import Delivery
 from assay_webhooks.core.selectors import delivery_get, delivery_list
 from assay_webhooks.core.services import deliveries_redeliver_failed, delivery_redeliver
@@ -54,14 +54,15 @@ class DeliveryListApi(APIView):
         endpoint_id = serializers.UUIDField(required=False)
         since = serializers.DateTimeField(required=False)
         limit = serializers.IntegerField(min_value=1, max_value=500, required=False, default=100)
-        offset = serializers.IntegerField(min_value=0, required=False, default=0)
+        offset = serializers.IntegerField(min_value=0, max_value=1_000_000_000, required=False, default=0)
 
     @extend_schema_serializer(component_name="DeliveryPage")
     class OutputSerializer(serializers.Serializer):
         count = serializers.IntegerField()
         results = DeliveryOutputSerializer(many=True)
 
-    @extend_schema(operation_id="deliveries_list", parameters=[FilterSerializer], responses=OutputSerializer)
+    @extend_schema(operation_id="deliveries_list", parameters=[FilterSerializer],
+                   responses={200: OutputSerializer, **errors(_400="validation_error (each filter named)")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
@@ -74,7 +75,8 @@ class DeliveryListApi(APIView):
 class DeliveryDetailApi(APIView):
     permission_classes = ADMIN_ONLY
 
-    @extend_schema(operation_id="deliveries_retrieve", responses=DeliveryDetailOutputSerializer)
+    @extend_schema(operation_id="deliveries_retrieve",
+                   responses={200: DeliveryDetailOutputSerializer, **errors(_404="not_found")})
     def get(self, request, delivery_id):
         return Response(DeliveryDetailOutputSerializer(delivery_get(delivery_id=delivery_id)).data)
 
@@ -84,7 +86,8 @@ class DeliveryRedeliverApi(APIView):
 
     permission_classes = ADMIN_ONLY
 
-    @extend_schema(request=None, responses={202: DeliveryOutputSerializer})
+    @extend_schema(request=None, responses={202: DeliveryOutputSerializer, **errors(
+        _404="not_found", _409="already_pending, endpoint_deleted, endpoint_disabled")})
     def post(self, request, delivery_id):
         delivery_redeliver(delivery_id=delivery_id)
         return Response(DeliveryOutputSerializer(delivery_get(delivery_id=delivery_id)).data,
@@ -105,7 +108,8 @@ class DeliveriesRedeliverFailedApi(APIView):
     class OutputSerializer(serializers.Serializer):
         redelivered = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={202: OutputSerializer, **errors(
+        _400="validation_error", _404="not_found (endpoint_id)")})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

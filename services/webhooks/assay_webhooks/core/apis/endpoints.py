@@ -1,12 +1,12 @@
 """Endpoint administration: register, list, change, delete, rotate the secret, ping."""
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assay_shared.auth.drf import principal_of
 
-from assay_webhooks.core.apis.common import ADMIN_ONLY, StrictSerializer
+from assay_webhooks.core.apis.common import ADMIN_ONLY, StrictSerializer, errors
 from assay_webhooks.core.apis.deliveries import DeliveryOutputSerializer
 from assay_webhooks.core.selectors import endpoint_get, endpoint_list
 from assay_webhooks.core.services import (
@@ -52,11 +52,14 @@ class EndpointListApi(APIView):
         description = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
         active = serializers.BooleanField(required=False, default=True)
 
-    @extend_schema(responses=EndpointOutputSerializer(many=True))
+    @extend_schema(operation_id="v1_endpoints_list",
+                   responses={200: inline_serializer("EndpointList", {"results": EndpointOutputSerializer(many=True)}),
+                              **errors()})
     def get(self, request):
         return Response({"results": EndpointOutputSerializer(endpoint_list(), many=True).data})
 
-    @extend_schema(request=InputSerializer, responses={201: EndpointWithSecretSerializer})
+    @extend_schema(request=InputSerializer, responses={201: EndpointWithSecretSerializer, **errors(
+        _400="validation_error (each field named)", _409="limit_reached")})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -75,18 +78,19 @@ class EndpointDetailApi(APIView):
         description = serializers.CharField(max_length=500, allow_blank=True, required=False)
         active = serializers.BooleanField(required=False)
 
-    @extend_schema(responses=EndpointOutputSerializer)
+    @extend_schema(responses={200: EndpointOutputSerializer, **errors(_404="not_found")})
     def get(self, request, endpoint_id):
         return Response(EndpointOutputSerializer(endpoint_get(endpoint_id=endpoint_id)).data)
 
-    @extend_schema(request=InputSerializer, responses=EndpointOutputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: EndpointOutputSerializer, **errors(
+        _400="validation_error (each field named)", _404="not_found")})
     def patch(self, request, endpoint_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         endpoint = endpoint_update(endpoint_id=endpoint_id, **data.validated_data)
         return Response(EndpointOutputSerializer(endpoint).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **errors(_404="not_found")})
     def delete(self, request, endpoint_id):
         endpoint_delete(endpoint_id=endpoint_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -106,7 +110,8 @@ class EndpointRotateSecretApi(APIView):
         secret = serializers.CharField()
         previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **errors(
+        _400="validation_error", _404="not_found")})
     def post(self, request, endpoint_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -120,7 +125,8 @@ class EndpointPingApi(APIView):
 
     permission_classes = ADMIN_ONLY
 
-    @extend_schema(request=None, responses={202: DeliveryOutputSerializer})
+    @extend_schema(request=None, responses={202: DeliveryOutputSerializer, **errors(
+        _404="not_found", _409="endpoint_disabled")})
     def post(self, request, endpoint_id):
         delivery = delivery_ping(endpoint_id=endpoint_id)
         return Response(DeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
