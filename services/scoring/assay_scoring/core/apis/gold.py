@@ -11,7 +11,7 @@ from assay_shared.auth.drf import principal_of
 from assay_shared.errors import ApplicationError, flatten_fields
 from assay_shared.parsing import json_parse
 
-from assay_scoring.core.apis.common import CanManageGold, PageSerializer, page
+from assay_scoring.core.apis.common import CanManageGold, PageSerializer, errors, page
 from assay_scoring.core.models import ANSWER_TYPES
 from assay_scoring.core.selectors import gold_answer_history, gold_answer_list
 from assay_scoring.core.services.gold import gold_answer_retire, gold_answer_set, gold_answers_import
@@ -66,7 +66,8 @@ class GoldAnswerListApi(APIView):
         project_id = serializers.UUIDField(required=False)
         task_id = serializers.UUIDField(required=False)
 
-    @extend_schema(operation_id="gold_answers_list", parameters=[FilterSerializer], responses=GoldAnswerPage)
+    @extend_schema(operation_id="gold_answers_list", parameters=[FilterSerializer],
+                   responses={200: GoldAnswerPage, **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -74,7 +75,8 @@ class GoldAnswerListApi(APIView):
         rows = gold_answer_list(project_id=data.get("project_id"), task_id=data.get("task_id"))
         return Response({"results": GoldAnswerOutput(page(rows, data), many=True).data, "count": len(rows)})
 
-    @extend_schema(operation_id="gold_answers_set", request=GoldAnswerInput, responses={201: GoldAnswerOutput})
+    @extend_schema(operation_id="gold_answers_set", request=GoldAnswerInput, responses={201: GoldAnswerOutput, **errors(
+        _400="validation_error, invalid_request (each field named)", _409="the task has gold in another project")})
     def post(self, request):
         body = GoldAnswerInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -91,13 +93,14 @@ class GoldAnswerDetailApi(APIView):
     class RetireInput(serializers.Serializer):
         reason = serializers.CharField(max_length=500)
 
-    @extend_schema(operation_id="gold_answers_retrieve", responses=GoldAnswerHistory)
+    @extend_schema(operation_id="gold_answers_retrieve", responses={200: GoldAnswerHistory, **errors(_404="not_found")})
     def get(self, request, task_id):
         versions = gold_answer_history(task_id=task_id)
         return Response({"current": None if versions[0].retired else GoldAnswerOutput(versions[0]).data,
                          "versions": GoldAnswerOutput(versions, many=True).data})
 
-    @extend_schema(operation_id="gold_answers_retire", request=RetireInput, responses=GoldAnswerOutput)
+    @extend_schema(operation_id="gold_answers_retire", request=RetireInput, responses={200: GoldAnswerOutput, **errors(
+        _400="validation_error (reason)", _404="not_found: no current gold answer")})
     def delete(self, request, task_id):
         body = self.RetireInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -116,7 +119,9 @@ class GoldAnswerImportApi(APIView):
 
     @extend_schema(
         operation_id="gold_answers_import", request={"application/x-ndjson": OpenApiTypes.STR},
-        responses={201: GoldImportOutput},
+        responses={201: GoldImportOutput, **errors(_400="validation_error (each line's fields named: lines[N].field)",
+                                                    _409="a task has gold in another project",
+                                                    _413="payload_too_large")},
         examples=[OpenApiExample("two lines", request_only=True, media_type="application/x-ndjson", value=(
             '{"task_id": "6f1c...", "project_id": "0b7e...", "answer": {"label": "cat"}, "reason": "expert"}\n'
             '{"task_id": "9a2d...", "project_id": "0b7e...", "answer": {"label": "dog"}, "reason": "expert"}'))],

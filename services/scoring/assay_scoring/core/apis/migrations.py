@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from assay_shared.auth.drf import principal_of
 
-from assay_scoring.core.apis.common import IsLead
+from assay_scoring.core.apis.common import IsLead, errors
 from assay_scoring.core.services.migrations import schema_migration_apply, schema_migrations_list
 
 MAX_VERSION = 2_147_483_647
@@ -71,13 +71,15 @@ class SchemaMigrationsApi(APIView):
                 raise serializers.ValidationError({k: ["is not a field of a schema migration"] for k in unknown})
             return attrs
 
-    @extend_schema(operation_id="schema_migrations_list", responses=SchemaMigrationPage)
+    @extend_schema(operation_id="schema_migrations_list", responses={200: SchemaMigrationPage, **errors()})
     def get(self, request, project_id):
         rows = schema_migrations_list(project_id=project_id)
         return Response({"results": SchemaMigrationOutput(rows, many=True).data})
 
     @extend_schema(operation_id="schema_migrations_apply", request=InputSerializer,
-                   responses={201: SchemaMigrationOutput, 200: SchemaMigrationOutput})
+                   responses={201: SchemaMigrationOutput, 200: SchemaMigrationOutput, **errors(
+                       _400="validation_error (each field named)", _404="not_found: a project scoring does not know",
+                       _409="another mapping between these versions was applied, or the same one is being applied")})
     def post(self, request, project_id):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)

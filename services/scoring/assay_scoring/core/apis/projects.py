@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from assay_shared.auth.drf import principal_of
 
 from assay_scoring.core.agreement import project_agreement
-from assay_scoring.core.apis.common import CanReadResults, IsLead
+from assay_scoring.core.apis.common import CanReadResults, IsLead, errors
 from assay_scoring.core.models import ANSWER_TYPES, CATEGORICAL_METHODS
 from assay_scoring.core.selectors import project_settings_get, worker_model_get
 from assay_scoring.core.services.projects import project_settings_update
@@ -61,11 +61,13 @@ class ProjectSettingsApi(APIView):
                 raise serializers.ValidationError({k: ["is not a scoring setting"] for k in unknown})
             return attrs
 
-    @extend_schema(operation_id="scoring_settings_retrieve", responses=ProjectSettingsOutput)
+    @extend_schema(operation_id="scoring_settings_retrieve",
+                   responses={200: ProjectSettingsOutput, **errors(_404="not_found: a project scoring does not know")})
     def get(self, request, project_id):
         return Response(ProjectSettingsOutput(project_settings_get(project_id=project_id)).data)
 
-    @extend_schema(operation_id="scoring_settings_update", request=InputSerializer, responses=ProjectSettingsOutput)
+    @extend_schema(operation_id="scoring_settings_update", request=InputSerializer,
+                   responses={200: ProjectSettingsOutput, **errors(_400="validation_error, invalid_request (each field named)")})
     def patch(self, request, project_id):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -94,7 +96,8 @@ class ProjectAgreementApi(APIView):
         per_class = serializers.ListField(child=serializers.DictField())
         pairs = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(operation_id="agreement_retrieve", parameters=[FilterSerializer], responses=AgreementOutput)
+    @extend_schema(operation_id="agreement_retrieve", parameters=[FilterSerializer], responses={
+        200: AgreementOutput, **errors(_400="validation_error", _404="not_found: a project scoring does not know")})
     def get(self, request, project_id):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -123,7 +126,8 @@ class AnnotatorSkillsApi(APIView):
         annotators = serializers.ListField(child=serializers.DictField(), help_text="annotator, skill, skill_interval "
                                            "(95 % Beta posterior {low, high, level, method}), confusion, n_answers")
 
-    @extend_schema(operation_id="annotator_skills_retrieve", responses=SkillsOutput)
+    @extend_schema(operation_id="annotator_skills_retrieve", responses={200: SkillsOutput, **errors(
+        _404="not_found: the project's annotator model has not been fitted yet")})
     def get(self, request, project_id):
         model, params = worker_model_get(project_id=project_id)
         return Response({

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from assay_shared.auth.drf import principal_of
 
-from assay_scoring.core.apis.common import CanReadResults, IsLead, PageSerializer, page
+from assay_scoring.core.apis.common import CanReadResults, IsLead, PageSerializer, errors, page
 from assay_scoring.core.selectors import annotator_feedback, consensus_get, consensus_list, gold_score_list
 
 
@@ -41,7 +41,8 @@ class GoldScoreListApi(APIView):
         results = serializers.ListField(child=serializers.DictField())
         count = serializers.IntegerField()
 
-    @extend_schema(operation_id="gold_scores_list", parameters=[FilterSerializer], responses=GoldScorePage)
+    @extend_schema(operation_id="gold_scores_list", parameters=[FilterSerializer],
+                   responses={200: GoldScorePage, **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -90,7 +91,8 @@ class MyGoldScoresApi(APIView):
     class MyGoldScores(serializers.Serializer):
         results = serializers.ListField(child=serializers.DictField())
 
-    @extend_schema(operation_id="my_gold_scores", parameters=[FilterSerializer], responses=MyGoldScores)
+    @extend_schema(operation_id="my_gold_scores", parameters=[FilterSerializer],
+                   responses={200: MyGoldScores, **errors(roles=False, _400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -139,7 +141,8 @@ class ConsensusListApi(APIView):
         batch_id = serializers.CharField(required=False, max_length=64)
         status = serializers.ChoiceField(choices=("reached", "disputed"), required=False)
 
-    @extend_schema(operation_id="consensus_list", parameters=[FilterSerializer], responses=ConsensusPage)
+    @extend_schema(operation_id="consensus_list", parameters=[FilterSerializer],
+                   responses={200: ConsensusPage, **errors(_400="validation_error")})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -152,6 +155,6 @@ class ConsensusListApi(APIView):
 class ConsensusDetailApi(APIView):
     permission_classes = [CanReadResults]
 
-    @extend_schema(operation_id="consensus_retrieve", responses=ConsensusOutput)
+    @extend_schema(operation_id="consensus_retrieve", responses={200: ConsensusOutput, **errors(_404="not_found")})
     def get(self, request, task_id):
         return Response(ConsensusOutput(consensus_get(task_id=task_id)).data)
