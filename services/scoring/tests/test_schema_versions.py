@@ -133,6 +133,8 @@ def test_a_mapping_moves_gold_and_consensus_and_is_recorded(deliver, outbox_even
     with tenant_atomic(tenant="acme"):
         row = ConsensusResult.objects.get(task_id=task)
     assert row.details["schema_migration"] == {"from_version": 1, "to_version": 2, "answer": {"label": "cat"}}
+    shown = api(cast.owner).get(f"/api/v1/consensus/{task}").json()
+    assert (shown["answer"], shown["schema_version"]) == ({"label": "feline"}, 2)
     [announced] = outbox_events("schema.migrated")
     assert {k: announced.payload[k] for k in ("project_id", "from_version", "to_version", "mapping", "requested_by",
                                               "run")} == {

@@ -123,6 +123,8 @@ class ConsensusOutput(serializers.Serializer):
     annotators = serializers.JSONField()
     submission_ids = serializers.JSONField()
     revision = serializers.IntegerField()
+    schema_version = serializers.IntegerField(allow_null=True, help_text="the schema version of the task's answers, "
+                                              "or the one a migration moved it to")
     computed_at = serializers.DateTimeField()
 
 
