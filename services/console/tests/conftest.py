@@ -3,9 +3,11 @@ RabbitMQ and Redis, driven by Debian's chromium through Playwright (it never dow
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -24,6 +26,33 @@ CHROMIUM = os.environ.get("ASSAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
 REPO = Path(__file__).resolve().parents[3]
+
+
+TASK_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><rect width="640" height="480" fill="#cbd5e1"/>'
+            '<rect x="100" y="120" width="200" height="150" fill="#475569"/></svg>')
+_image_server: list[ThreadingHTTPServer] = []
+
+
+def image_url() -> str:
+    """An http URL of a 640×480 task image (a public origin: assignment hands it out as it is; it takes no data:
+    URLs), served by a thread of the test process."""
+    if not _image_server:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                body = TASK_SVG.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "image/svg+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _image_server.append(server)
+    return f"http://127.0.0.1:{_image_server[0].server_address[1]}/task.svg"
 
 
 class ConsoleStack:

@@ -1,7 +1,6 @@
 """A day in the console, in a real browser against the real services; and its access rules."""
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -11,13 +10,11 @@ from playwright.sync_api import expect
 
 from assay_shared.stack.console import console_unit, signin_code_create
 from assay_shared.stack.processes import free_port, units_stop
-from tests.conftest import eventually
+from tests.conftest import eventually, image_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480"><rect width="640" height="480" fill="#cbd5e1"/>'
-       '<rect x="100" y="120" width="200" height="150" fill="#475569"/></svg>')
-IMAGE = "data:image/svg+xml;base64," + base64.b64encode(SVG.encode()).decode()
+IMAGE = image_url()
 LEAD, MANAGER, REVIEWER = ("lead-1", ("qa_lead",)), ("manager-1", ("admin",)), ("reviewer-1", ("reviewer",))
 ANNOTATOR = ("ann-1", ("annotator",))
 

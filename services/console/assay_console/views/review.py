@@ -10,11 +10,36 @@ from assay_console.drawing import choices_of, shapes_of, text_segments
 from assay_console.services import ApiError, api
 
 
-def _editable(answer, kind: str) -> dict | None:
-    """What the correction editor starts from: the answer's boxes or polygons (other types are not edited)."""
-    if kind not in ("bbox", "polygon") or not isinstance(answer, dict):
+def _editable(answer, kind: str, *, url: str, text: str | None) -> dict | None:
+    """What the correction starts from: boxes and polygons (Annotorious) and keypoints on an image, spans of a
+    text, the free text, or the chosen labels. None when the answer cannot be corrected here."""
+    if not isinstance(answer, dict):
         return None
-    return {"answer_type": kind, "objects": [o for o in answer.get("objects") or [] if isinstance(o, dict)]}
+    if kind in ("bbox", "polygon", "keypoints") and url and text is None:
+        return {"answer_type": kind, "objects": [o for o in answer.get("objects") or [] if isinstance(o, dict)]}
+    if kind == "text_span" and text is not None:
+        return {"answer_type": kind, "text": text, "spans": [s for s in answer.get("spans") or [] if isinstance(s, dict)]}
+    if kind == "free_text":
+        return {"answer_type": kind, "text": answer.get("text") if isinstance(answer.get("text"), str) else ""}
+    if kind in ("single_choice", "multi_choice"):
+        return {"answer_type": kind, "labels": choices_of(answer)}
+    return None
+
+
+def _corrected(post, kind: str) -> tuple[dict | None, dict[str, list[str]]]:
+    """The corrected answer from the form: the editor's JSON (shapes, points, spans), else the typed text or the
+    chosen labels."""
+    if kind == "free_text":
+        return {"text": post.get("corrected_text", "")}, {}
+    if kind == "single_choice":
+        label = post.get("corrected_label", "")
+        return ({"label": label}, {}) if label else (None, {"corrected_answer": ["choose the right label"]})
+    if kind == "multi_choice":
+        return {"labels": post.getlist("corrected_labels")}, {}
+    try:
+        return json.loads(post.get("corrected_answer", "")), {}
+    except json.JSONDecodeError:
+        return None, {"corrected_answer": ["the correction did not arrive: correct the answer on the page first"]}
 
 
 def queue(request):
@@ -39,16 +64,23 @@ def claim(request):
 
 
 def _item(client, review_id: str, subject: str) -> dict:
-    for status in ("claimed", "decided"):
-        for item in client.get("/review-items", status=status).get("results", []):
-            if item["review_id"] == str(review_id) and (status == "decided" or item.get("claimed_by") == subject):
-                return item
+    """The item by id (review's `review-items/{id}`): decided ones to any reviewer, a claimed one to its holder."""
+    try:
+        found = client.get(f"/review-items/{review_id}")
+    except ApiError as exc:
+        if exc.status == 404:
+            raise Http404("no such review item") from exc
+        raise
+    if found["status"] == "decided" or (found["status"] == "claimed" and found.get("claimed_by") == subject):
+        return found
     raise Http404("this review item is not claimed by you")
 
 
 def item(request, review_id):
     client = api(request, "review")
     errors: dict[str, list[str]] = {}
+    found = _item(client, review_id, request.person.subject)
+    task = api(request, "assignment").get(f"/tasks/{found['task_id']}/answers")
     if request.method == "POST":
         verdict = request.POST.get("verdict", "")
         comment = request.POST.get("comment", "").strip()
@@ -58,10 +90,9 @@ def item(request, review_id):
         elif verdict == "rejected" and not comment:
             errors["comment"] = ["say what is wrong: the annotator sees it"]
         elif verdict == "corrected":
-            try:
-                body["corrected_answer"] = json.loads(request.POST.get("corrected_answer", ""))
-            except json.JSONDecodeError:
-                errors["corrected_answer"] = ["the corrected shapes did not arrive: correct them on the image first"]
+            corrected, errors = _corrected(request.POST, task["answer_type"])
+            if corrected is not None:
+                body["corrected_answer"] = corrected
         if not errors:
             try:
                 client.post(f"/review-items/{review_id}/decision", body)
@@ -70,8 +101,6 @@ def item(request, review_id):
                 if exc.status in (401, 403, 404):
                     raise
                 errors = dict(exc.fields) or {"general": [exc.message]}
-    found = _item(client, review_id, request.person.subject)
-    task = api(request, "assignment").get(f"/tasks/{found['task_id']}/answers")
     submission = next((s for s in task["submissions"] if s["submission_id"] == str(found["submission_id"])), None)
     try:
         consensus = api(request, "scoring").get(f"/consensus/{found['task_id']}")
@@ -94,6 +123,6 @@ def item(request, review_id):
         "consensus_segments": text_segments(text, consensus["answer"]) if text is not None and consensus
         and kind == "text_span" else [],
         "errors": errors, "form": request.POST if errors else {},
-        "editable": _editable(answer, kind) if data.get("url") and text is None else None,
+        "editable": _editable(answer, kind, url=data.get("url", ""), text=text),
     }
     return render(request, "console/review_item.html", context, status=400 if errors else 200)

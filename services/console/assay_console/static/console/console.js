@@ -65,14 +65,19 @@
     });
   }
 
-  // Correcting shapes on the review page with Annotorious (vendored): the answer's boxes or polygons become
-  // editable annotations; on saving, the edited shapes go back as the corrected answer.
+  // Correcting an answer on the review page: boxes and polygons with Annotorious (vendored), keypoints and text
+  // spans with editors.js; on saving, the edited answer goes back as the corrected answer. Free text and choices
+  // are plain form fields: the button only shows them.
   function correction() {
     var start = document.getElementById("start-correction");
     var data = json("answer-objects");
     var img = document.querySelector("img.asset-image");
-    if (!start || !data || !img || !window.Annotorious) return;
-    var labels = {}, attributes = {}, anno = null;
+    if (!start || !data) return;
+    var kind = data.answer_type, shapes = kind === "bbox" || kind === "polygon";
+    if (shapes && (!img || !window.Annotorious)) return;
+    if ((kind === "keypoints" && !img) || ((kind === "keypoints" || kind === "text_span") && !window.AssayEditors)) return;
+    var labels = {}, attributes = {}, anno = null, editor = null;
+    function newLabel() { var select = document.getElementById("new-label"); return select ? select.value : ""; }
     function bounds(points) {
       var xs = points.map(function (p) { return p[0]; }), ys = points.map(function (p) { return p[1]; });
       return {minX: Math.min.apply(null, xs), minY: Math.min.apply(null, ys),
@@ -99,20 +104,30 @@
       return obj;
     }
     start.addEventListener("click", function () {
-      if (anno) return;
-      img.parentNode.classList.add("editing");
-      anno = window.Annotorious.createImageAnnotator(img, {drawingEnabled: true});
-      anno.setDrawingTool(data.answer_type === "bbox" ? "rectangle" : "polygon");
-      anno.setAnnotations(data.objects.map(toAnnotation));
-      anno.on("createAnnotation", function (a) { labels[a.id] = document.getElementById("new-label").value; });
+      if (start.hidden) return;
+      if (shapes) {
+        img.parentNode.classList.add("editing");
+        anno = window.Annotorious.createImageAnnotator(img, {drawingEnabled: true});
+        anno.setDrawingTool(kind === "bbox" ? "rectangle" : "polygon");
+        anno.setAnnotations(data.objects.map(toAnnotation));
+        anno.on("createAnnotation", function (a) { labels[a.id] = newLabel(); });
+      } else if (kind === "keypoints") {
+        img.parentNode.classList.add("editing");
+        editor = window.AssayEditors.keypoints(img.parentNode, img, {objects: data.objects, label: newLabel});
+      } else if (kind === "text_span") {
+        editor = window.AssayEditors.spans(document.getElementById("correct-text"), document.getElementById("correct-spans"),
+                                           data.text, {spans: data.spans});
+        document.getElementById("correct-add-span").addEventListener("click", function () {
+          document.getElementById("correct-span-error").textContent = editor.add(newLabel());
+        });
+      }
       document.getElementById("correction-tools").hidden = false;
       start.hidden = true;
     });
     start.dataset.ready = "1";
     document.getElementById("correction").addEventListener("submit", function () {
-      if (!anno) return;
-      document.getElementById("corrected-answer").value =
-        JSON.stringify({objects: anno.getAnnotations().map(toObject)});
+      var answer = anno ? {objects: anno.getAnnotations().map(toObject)} : editor ? editor.answer() : null;
+      if (answer) document.getElementById("corrected-answer").value = JSON.stringify(answer);
     });
   }
 

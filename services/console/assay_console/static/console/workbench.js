@@ -1,5 +1,6 @@
 // The annotator workbench (reference front end): tasks pushed over the console's /ws/work relay, answered with
-// choice buttons or boxes/polygons drawn in Annotorious, the lease kept by heartbeats, feedback as it arrives.
+// choice buttons, boxes/polygons drawn in Annotorious, keypoints and text spans (editors.js) or free text; the
+// lease kept by heartbeats, feedback as it arrives.
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
@@ -8,7 +9,8 @@
     var schemas = JSON.parse(document.getElementById("work-schema").textContent);
     var status = document.getElementById("work-status"), box = document.getElementById("work-task");
     var img = document.getElementById("work-image"), choices = document.getElementById("work-choices");
-    var socket, task = null, started = 0, anno = null, heartbeat = null, chosen = [];
+    var socket, task = null, started = 0, anno = null, heartbeat = null, chosen = [], editor = null;
+    var freeText = document.getElementById("work-free-text"), spanList = document.getElementById("work-spans");
 
     function say(text, kind) { status.textContent = text; status.className = "banner " + (kind || ""); }
     function send(message) { socket.send(JSON.stringify(message)); }
@@ -17,6 +19,9 @@
 
     function clear() {
       if (anno) { anno.destroy(); anno = null; }
+      if (editor && editor.destroy) editor.destroy();
+      editor = null; spanList.textContent = ""; freeText.value = "";
+      ["work-label-row", "work-span-row", "work-free-text-row"].forEach(function (id) { document.getElementById(id).hidden = true; });
       if (heartbeat) { clearInterval(heartbeat); heartbeat = null; }
       choices.textContent = ""; chosen = []; task = null; box.hidden = true;
     }
@@ -30,10 +35,31 @@
       text.hidden = typeof meta.text !== "string";
       text.textContent = meta.text || "";
       box.hidden = false;
-      if (kind === "bbox" || kind === "polygon") {
-        var select = document.getElementById("work-label");
-        select.textContent = "";
-        labels().forEach(function (name) { var o = document.createElement("option"); o.textContent = name; select.appendChild(o); });
+      var select = document.getElementById("work-label");
+      select.textContent = "";
+      labels().forEach(function (name) { var o = document.createElement("option"); o.textContent = name; select.appendChild(o); });
+      document.getElementById("work-label-what").textContent = {polygon: "polygons", keypoints: "points", text_span: "spans"}[kind] || "boxes";
+      if (kind === "keypoints") {
+        document.getElementById("work-label-row").hidden = false;
+        img.onload = function () {
+          img.onload = null;
+          editor = window.AssayEditors.keypoints(document.getElementById("work-stage"), img,
+                                                 {objects: [], label: function () { return select.value; }});
+          root.dataset.ready = "1";
+        };
+        img.src = data.url || "";
+      } else if (kind === "text_span") {
+        img.removeAttribute("src");
+        document.getElementById("work-label-row").hidden = false;
+        document.getElementById("work-span-row").hidden = false;
+        text.hidden = false;
+        editor = window.AssayEditors.spans(text, spanList, typeof meta.text === "string" ? meta.text : "", {spans: []});
+        root.dataset.ready = "1";
+      } else if (kind === "free_text") {
+        img.removeAttribute("src");
+        document.getElementById("work-free-text-row").hidden = false;
+        root.dataset.ready = "1";
+      } else if (kind === "bbox" || kind === "polygon") {
         document.getElementById("work-label-row").hidden = false;
         img.onload = function () {
           anno = window.Annotorious.createImageAnnotator(img, {drawingEnabled: true});
@@ -43,7 +69,6 @@
         };
         img.src = data.url || "";
       } else {
-        document.getElementById("work-label-row").hidden = true;
         img.removeAttribute("src");
         labels().forEach(function (name) {
           var b = document.createElement("button");
@@ -79,6 +104,8 @@
           return {label: label, points: g.points.map(function (p) { return [Math.round(p[0] * 10) / 10, Math.round(p[1] * 10) / 10]; })};
         })};
       }
+      if (kind === "keypoints" || kind === "text_span") return editor ? editor.answer() : {};
+      if (kind === "free_text") return {text: freeText.value};
       if (kind === "multi_choice") return {labels: chosen.slice()};
       return {label: chosen[0]};
     }
@@ -112,6 +139,11 @@
     }
 
     document.getElementById("work-submit").addEventListener("click", submit);
+    document.getElementById("work-add-span").addEventListener("click", function () {
+      if (editor && editor.add) {
+        document.getElementById("work-span-error").textContent = editor.add(document.getElementById("work-label").value);
+      }
+    });
     document.getElementById("work-skip").addEventListener("click", function () { if (task) send({type: "skip", task_id: task.task_id}); });
     document.addEventListener("keydown", function (event) {
       var tag = (event.target.tagName || "").toLowerCase();
