@@ -32,7 +32,7 @@ def test_every_error_answer_is_documented_in_the_error_shape():
         ("/api/v1/projects/{project_id}/agreement", "get"): {"200", "400", "401", "403", "404", "429"},
         ("/api/v1/projects/{project_id}/annotator-skills", "get"): {"200", "401", "403", "404", "429"},
         ("/api/v1/projects/{project_id}/scoring-settings", "get"): {"200", "401", "403", "404", "429"},
-        ("/api/v1/projects/{project_id}/scoring-settings", "patch"): {"200", "400", "401", "403", "429"},
+        ("/api/v1/projects/{project_id}/scoring-settings", "patch"): {"200", "400", "401", "403", "404", "429"},
     }
     for (path, method), codes in expected.items():
         responses = paths[path][method]["responses"]

@@ -75,6 +75,8 @@ def build_settings(*, service: str, apps: list[str], urlconf: str, handlers: str
             "VERSION": "1.0.0",
             "SERVE_INCLUDE_SCHEMA": False,
             "COMPONENT_SPLIT_REQUEST": True,
+            "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                                     "assay_shared.openapi_errors.unrouted_not_found"],
         },
         "CELERY_BROKER_URL": cfg.broker_url,
         "CELERY_TASK_DEFAULT_QUEUE": f"{cfg.bus_prefix}.{service}.celery",
