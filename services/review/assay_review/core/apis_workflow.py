@@ -163,6 +163,8 @@ class ExportApi(APIView):
         (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="one JSON object per line"),
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="task_id,batch_id,label,… (choices)"),
         (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="YOLO: classes.txt, <task_id>.txt"),
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY,
+                                                   description="COCO (an object), or Label Studio tasks (a list)"),
         **refusals(_400="validation_error: the format does not fit the project's answer type",
                    _404="unknown batch (no final label in it)",
                    _409="an unaccepted batch without include_unaccepted; YOLO or Label Studio boxes for tasks "
