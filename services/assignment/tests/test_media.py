@@ -243,3 +243,19 @@ def test_unsupported_schemes_are_refused_at_import_naming_line_and_field(api, ca
                                   content_type="application/json")
     assert single.json()["error"]["fields"] == {
         "url": ["the scheme ftp: is not supported; use https://, http://, s3:// or gs://"]}
+
+
+def test_a_heartbeat_signs_the_links_again_for_the_longer_lease(media_server, cast, origin):
+    _, project = setup_project(media_server, cast, [{"external_id": "p", "url": f"{origin}/private/h.webp"},
+                                                    {"external_id": "q", "url": "https://img.example/q.jpg"}],
+                               lease_ttl_seconds=60)
+    annotator = client(media_server, cast.teammate)
+    handed = annotator.post(f"/api/v1/projects/{project['id']}/next").json()["task"]
+    time.sleep(1.1)
+    beat = annotator.post(f"/api/v1/tasks/{handed['task_id']}/heartbeat").json()
+    assert set(beat) == {"task_id", "lease_expires_at", "data"}
+    assert beat["data"]["url"].startswith("/api/v1/media/") and beat["data"]["url"] != handed["data"]["url"]
+    assert httpx.get(media_server.url + beat["data"]["url"]).content == b"origin:/private/h.webp"
+    public = client(media_server, cast.annotator2)
+    other = public.post(f"/api/v1/projects/{project['id']}/next").json()["task"]
+    assert set(public.post(f"/api/v1/tasks/{other['task_id']}/heartbeat").json()) == {"task_id", "lease_expires_at"}

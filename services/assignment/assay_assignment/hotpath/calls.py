@@ -83,10 +83,17 @@ async def submit_call(db: Database, *, principal: Principal, task_id, body: Any)
 
 
 async def heartbeat_call(db: Database, *, principal: Principal, task_id) -> Reply:
-    """POST /api/v1/tasks/{id}/heartbeat: the lease extended by the project's TTL."""
+    """POST /api/v1/tasks/{id}/heartbeat: the lease extended by the project's TTL (and, for a task with stored
+    media, its data with links signed for the longer lease)."""
     annotator = checks.annotator_of(principal)
-    expires = await db.blocking(_heartbeat, tenant=principal.tenant, task_id=task_id, annotator=annotator)
-    return Reply(200, {"task_id": str(task_id), "lease_expires_at": expires})
+    expires, data = await db.blocking(_heartbeat, tenant=principal.tenant, task_id=task_id, annotator=annotator)
+    body = {"task_id": str(task_id), "lease_expires_at": expires.isoformat()}
+    data = data if isinstance(data, dict) else json.loads(data)
+    signed = media.data_signed(data, tenant=principal.tenant, task_id=str(task_id), subject=annotator,
+                               expires_at=expires.timestamp())
+    if signed is not data:  # stored media: links signed again for the longer lease
+        body["data"] = signed
+    return Reply(200, body)
 
 
 # -- the rules: next task and submission ----------------------------------------------------------------------------
@@ -163,7 +170,7 @@ def _feedback_flush(*, tenant: str, project_id, annotator: str) -> None:
         gold_feedback_flush(project_id=project_id, annotator=annotator)
 
 
-def _heartbeat(*, tenant: str, task_id, annotator: str) -> str:
+def _heartbeat(*, tenant: str, task_id, annotator: str):
     with tenant_atomic(tenant=tenant):
         return queue.lease_heartbeat(task_id=task_id, annotator=annotator)
 

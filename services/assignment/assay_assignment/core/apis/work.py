@@ -86,6 +86,8 @@ class SubmitReceipt(serializers.Serializer):
 class HeartbeatOutput(serializers.Serializer):
     task_id = serializers.UUIDField()
     lease_expires_at = serializers.DateTimeField()
+    data = serializers.JSONField(required=False, help_text="a task with stored media: its data with the media links "
+                                                           "signed again for the longer lease")
 
 
 def _refusals(**described: str) -> dict:

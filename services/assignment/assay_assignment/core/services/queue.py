@@ -10,6 +10,8 @@ An expired lease stays its holder's until the sweeper returns it or another clai
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -28,18 +30,20 @@ def gold_draw(*, seed: int, annotator: str, position: int) -> float:
     return int(digest[:15], 16) / 2**60
 
 
-def lease_heartbeat(*, task_id, annotator: str) -> str:
-    """Extend the annotator's lease by the project's TTL; return the new expiry."""
+def lease_heartbeat(*, task_id, annotator: str) -> tuple[datetime, Any]:
+    """Extend the annotator's lease by the project's TTL; return the new expiry and the task's data (its media
+    links are signed again for the longer lease)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE assignment_assignment a SET expires_at = now() + make_interval(secs => p.lease_ttl_seconds)"
             " FROM assignment_project p WHERE p.id = a.project_id AND a.task_id = %s AND a.annotator = %s"
-            " AND a.state = 'leased' RETURNING a.expires_at", [task_id, annotator])
+            " AND a.state = 'leased' RETURNING a.expires_at, (SELECT t.data FROM assignment_task t WHERE t.id = a.task_id)",
+            [task_id, annotator])
         row = cursor.fetchone()
     if row is None:
         raise ConflictError("you hold no lease on this task (it expired and was returned, or was never yours)",
                             code="no_lease")
-    return row[0].isoformat()
+    return row[0], row[1]
 
 
 def _lease_drop(*, task_id, annotator: str) -> tuple:
