@@ -64,6 +64,18 @@ class BusyError(ApplicationError):
         self.retry_after = retry_after
 
 
+class RateLimitedError(ApplicationError):
+    """The tenant is over its request rate (ADR 0085); the client should ask again after `retry_after` seconds."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "rate_limited"
+
+    def __init__(self, *, tenant: str, retry_after: int) -> None:
+        super().__init__(f"tenant {tenant} is over its request rate; ask again in {retry_after} s",
+                         fields={"retry_after": [str(retry_after)]})
+        self.retry_after = retry_after
+
+
 def error_body(*, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
+from assay_shared.errors import RateLimitedError
+from assay_shared.observability import metrics
+
 log = logging.getLogger(__name__)
 
 _TAKE = """
@@ -114,3 +117,11 @@ def rate_limit_take(*, tenant: str) -> Decision:
             log.warning("rate limits not applied: Redis cannot be asked", extra={"error": str(exc)})
         return Decision(True)
     return Decision(bool(allowed), float(wait))
+
+
+def rate_limit_check(*, tenant: str) -> None:
+    """Take one request from the tenant's bucket; raise RateLimitedError (counted) when it is empty."""
+    decision = rate_limit_take(tenant=tenant)
+    if not decision.allowed:
+        metrics.RATE_LIMITED.inc()
+        raise RateLimitedError(tenant=tenant, retry_after=max(1, math.ceil(decision.retry_after)))

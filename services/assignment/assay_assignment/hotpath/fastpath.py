@@ -1,21 +1,23 @@
 """The annotators' hot endpoints (next task, submit, heartbeat) served straight from ASGI (ADR 0018).
 
 They run the same calls as the WebSocket and the DRF views (calls.py), with the same token and input checks
-(checks.py), tenancy and error shape, but without Django's request/response cycle: on a two-core machine that cycle
+(checks.py), tenancy, error shape and per-tenant rate limit, but without Django's request/response cycle: on a two-core machine that cycle
 costs more CPU than the claim itself. Next and submit run on the event loop over async connections (aio.py);
 heartbeat on a thread. Every other path goes to Django.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 import uuid
 
-from assay_shared.errors import ApplicationError, BusyError, error_body
+from assay_shared.errors import ApplicationError, BusyError, RateLimitedError, error_body
 from assay_shared.observability import metrics
 from assay_shared.observability.context import correlation_scope
+from assay_shared.ratelimit import limit_for, rate_limit_check
 
 from assay_assignment.hotpath import aio, calls, checks
 
@@ -31,6 +33,8 @@ MAX_BODY = 2 * 1024 * 1024
 
 async def _call(kind: str, object_id: str, headers: dict[bytes, bytes], raw: bytes) -> calls.Reply:
     principal = checks.principal_of_authorization(headers.get(b"authorization", b"").decode("latin-1"))
+    if limit_for(principal.tenant) is not None:  # the tenant's token bucket, as every other route (ADR 0085)
+        await asyncio.to_thread(rate_limit_check, tenant=principal.tenant)
     if kind == "next":
         return await calls.next_call(aio.DATABASE, principal=principal, project_id=uuid.UUID(object_id))
     if kind == "submit":
@@ -46,7 +50,7 @@ async def _handle(kind: str, object_id: str, headers: dict[bytes, bytes], raw: b
             status, payload = await _call(kind, object_id, headers, raw)
         except ApplicationError as exc:
             status, payload = exc.status_code, error_body(code=exc.code, message=exc.message, fields=exc.fields)
-            if isinstance(exc, BusyError):
+            if isinstance(exc, (BusyError, RateLimitedError)):
                 extra.append((b"retry-after", str(exc.retry_after).encode()))
         except Exception:  # noqa: BLE001 - answered as 500 in the one error shape, logged with the trace
             log.exception("%s failed", kind)

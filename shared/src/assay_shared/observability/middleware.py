@@ -1,7 +1,6 @@
 """Request middleware: correlation id, token verification and tenant transaction, latency metric."""
 from __future__ import annotations
 
-import math
 import time
 
 from django.conf import settings
@@ -10,11 +9,11 @@ from django.urls import Resolver404, resolve
 
 from assay_shared.auth.tokens import TokenError, TokenVerifier
 from assay_shared.db.tenancy import tenant_atomic
-from assay_shared.errors import PayloadTooLargeError, application_error_response, json_error
+from assay_shared.errors import PayloadTooLargeError, RateLimitedError, application_error_response, json_error
 from assay_shared.observability import metrics
 from assay_shared.observability.context import correlation_scope
 from assay_shared.parsing import max_body_bytes
-from assay_shared.ratelimit import rate_limit_take
+from assay_shared.ratelimit import rate_limit_check
 
 _verifier: TokenVerifier | None = None
 
@@ -67,16 +66,13 @@ def body_refusal(request):
 
 def rate_limited(principal):
     """A 429 response when the tenant's bucket of this service is empty (ADR 0085), else None."""
-    decision = rate_limit_take(tenant=principal.tenant)
-    if decision.allowed:
-        return None
-    metrics.RATE_LIMITED.inc()
-    retry_after = max(1, math.ceil(decision.retry_after))
-    response = json_error(status_code=429, code="rate_limited",
-                          message=f"tenant {principal.tenant} is over its request rate; ask again in {retry_after} s",
-                          fields={"retry_after": [str(retry_after)]})
-    response["Retry-After"] = str(retry_after)
-    return response
+    try:
+        rate_limit_check(tenant=principal.tenant)
+    except RateLimitedError as exc:
+        response = application_error_response(exc)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    return None
 
 
 def _unrouted_in_error_shape(request, response):
