@@ -159,3 +159,29 @@ def test_a_prediction_may_name_the_labels_of_any_version_and_no_other(deliver, a
     refused = predict("boat")
     assert (refused.status_code, refused.json()["error"]["fields"]) == (
         400, {"objects[0].label": ["is not a label of the project's schema"]})
+
+
+def test_a_migrated_correction_keeps_its_version_when_a_late_consensus_arrives(deliver):
+    # given a corrected final label of version 1, migrated to version 2
+    project, task = str(uuid.uuid4()), str(uuid.uuid4())
+    configured(deliver, project, version=1, labels=["cat", "bird"], answer_type="single_choice")
+    configured(deliver, project, version=2, labels=["feline", "sparrow"], answer_type="single_choice")
+    events = [answered(project=project, task=task, annotator=who, answer={"label": "cat"}, version=1)
+              for who in ("a1", "a2")]
+    for e in events:
+        deliver(e)
+    ids = [e.payload["submission_id"] for e in events]
+    deliver(reached(project=project, task=task, answer={"label": "cat"}, answer_type="single_choice",
+                    submission_ids=ids))
+    with acme():
+        FinalLabel.objects.filter(task_id=task).update(answer={"label": "bird"}, source="correction")
+    deliver(migrated(project=project, mapping={"cat": "feline", "bird": "sparrow"}))
+    # when a later consensus revision of the version-1 answers arrives
+    late = reached(project=project, task=task, answer={"label": "cat"}, answer_type="single_choice",
+                   submission_ids=ids)
+    late.payload["revision"] = 2
+    assert deliver(late).outcome is Outcome.APPLIED
+    # then the correction ships, still in version 2's labels and marked so; the consensus answer is version 1's
+    with acme():
+        label = FinalLabel.objects.get(task_id=task)
+    assert (label.answer, label.schema_version, label.consensus_answer) == ({"label": "sparrow"}, 2, {"label": "cat"})

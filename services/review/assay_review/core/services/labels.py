@@ -48,7 +48,9 @@ up AS (
       method = EXCLUDED.method, confidence = EXCLUDED.confidence, agreement = EXCLUDED.agreement,
       revision = EXCLUDED.revision, annotators = EXCLUDED.annotators, answer_type = EXCLUDED.answer_type,
       batch_id = COALESCE(review_final_label.batch_id, EXCLUDED.batch_id),
-      schema_version = COALESCE(EXCLUDED.schema_version, review_final_label.schema_version),
+      schema_version = CASE WHEN review_final_label.source IN ('correction', 'review')
+                            THEN review_final_label.schema_version
+                            ELSE COALESCE(EXCLUDED.schema_version, review_final_label.schema_version) END,
       answer = CASE WHEN review_final_label.source IN ('correction', 'review') THEN review_final_label.answer
                     ELSE EXCLUDED.answer END,
       version = review_final_label.version + CASE
