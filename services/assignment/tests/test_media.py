@@ -259,3 +259,21 @@ def test_a_heartbeat_signs_the_links_again_for_the_longer_lease(media_server, ca
     public = client(media_server, cast.annotator2)
     other = public.post(f"/api/v1/projects/{project['id']}/next").json()["task"]
     assert set(public.post(f"/api/v1/tasks/{other['task_id']}/heartbeat").json()) == {"task_id", "lease_expires_at"}
+
+
+@pytest.mark.parametrize("settings, problem", [
+    ("{not json", "Expecting property name"),
+    ('{"s3": {"access_key_id": "k"}}', "ASSAY_MEDIA_ACME: s3.secret_access_key: is required"),
+    ('{"azure": {}}', "ASSAY_MEDIA_ACME: azure: is not a media setting (s3, gs, https)"),
+    ('{"https": [{"prefix": "media.internal/"}]}', "ASSAY_MEDIA_ACME: https[0].prefix: must be an origin and path"),
+])
+def test_bad_media_settings_never_stop_a_hand_out(monkeypatch, settings, problem):
+    from assay_assignment.core.services import media
+
+    monkeypatch.setenv("ASSAY_MEDIA_ACME", settings)
+    monkeypatch.setattr(media, "_cache", {})
+    found = media.tenant_media("acme")
+    assert problem in found.problem and found.stores == {}
+    signed = media.data_signed({"url": "s3://frames/a.jpg", "metadata": {}}, tenant="acme", task_id="t", subject="s",
+                               expires_at=time.time() + 60)
+    assert signed["url"].startswith("/api/v1/media/")

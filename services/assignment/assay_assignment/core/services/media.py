@@ -24,6 +24,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import threading
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("assay.assignment.media")
 SCHEMES = ("https", "http", "s3", "gs")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _STORE_RE = re.compile(r"^(s3|gs)://([A-Za-z0-9][A-Za-z0-9._-]{0,221})/(.+)$", re.S)
@@ -72,6 +74,7 @@ class Store:
 class TenantMedia:
     stores: dict[str, Store]
     private: tuple[tuple[str, dict[str, str]], ...]  # (prefix, headers) of private https origins
+    problem: str | None = None  # the settings could not be read: stored media is linked, never served
 
     def private_origin(self, url: str) -> tuple[str, dict[str, str]] | None:
         for prefix, headers in self.private:
@@ -138,7 +141,11 @@ def tenant_media(tenant: str) -> TenantMedia:
         if text is None:
             path = media_dir() / f"{tenant}.json"
             text, source = (path.read_text(), str(path)) if path.is_file() else (None, str(path))
-        settings = NOTHING if text is None else tenant_media_parse(json.loads(text), source=source)
+        try:
+            settings = NOTHING if text is None else tenant_media_parse(json.loads(text), source=source)
+        except (ValueError, MediaConfigError) as exc:  # a bad Secret never stops hand-outs: links, served as 503
+            log.error("media settings of tenant %s refused: %s", tenant, exc)
+            settings = TenantMedia(stores={}, private=(), problem=f"{source}: {exc}")
         _cache[tenant] = (now, settings)
         return settings
 

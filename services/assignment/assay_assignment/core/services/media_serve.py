@@ -71,7 +71,8 @@ def media_open(*, token: str, principal: Principal | None) -> MediaStream:
     if reference.startswith(("s3://", "gs://")):
         store = settings.stores.get(reference[:2])
         if store is None:
-            raise ApplicationError(f"no {reference[:2]} store is configured for this tenant's media",
+            reason = f" (its media settings were refused: {settings.problem})" if settings.problem else ""
+            raise ApplicationError(f"no {reference[:2]} store is configured for this tenant's media{reason}",
                                    code="media_store_not_configured", status_code=503)
         bucket, key = media.store_object(store, reference)
         try:
