@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from kubernetes.utils import parse_quantity
 
 MODES = ("namespace", "shared")
-STATES = ("active", "suspended")
 SERVICES = ("assignment", "scoring", "review", "metrics", "webhooks")
 # A DNS-1123 label that starts with a letter: it is also a bus prefix, and with "-" as "_" a Postgres identifier.
 # 40 characters at most: the chart's busPrefix limit; "<name>_assignment" and "assay-<name>" then fit 63.
@@ -16,7 +15,6 @@ NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 NAME_MAX = 40
 NAMESPACE_PREFIX_RE = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?-)?$")
 DEFAULT_QUOTA = {"cpu": "8", "memory": "16Gi", "pods": "60"}
-DEFAULT_RATE = {"per_second": 0.0, "burst": 0}
 
 
 class TenantInputError(ValueError):
@@ -39,7 +37,6 @@ class TenantSpec:
     rate_per_second: float = 0.0
     rate_burst: int = 0
     namespace_prefix: str = "assay-"
-    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def namespace(self) -> str:
