@@ -160,3 +160,14 @@ def test_bad_settings_are_named(change, name):
     with pytest.raises(ConfigError) as caught:
         load_console_config({**ENV, **change})
     assert caught.value.name == name
+
+
+def test_workforce_rows_carry_their_link_and_sparkline():
+    from assay_console.views.workforce import annotator_rows
+
+    metrics = [{"annotator": "ann é/1", "project_id": "p", "submissions": 4, "mean_duration_ms": 1000.0,
+                "gold": {"count": 2, "mean_score": 0.5}, "consensus": {"count": 0, "agreement": None},
+                "reviews": {"count": 0, "rejected": 0}}]
+    [row] = annotator_rows(metrics=metrics, standings=[], daily={"ann é/1": [0.25, None, 1.0]})
+    assert (row["href"], row["sparkline"], row["trend"]) == ("/workforce/ann%20%C3%A9%2F1", "0.25,,1.0", [0.25, None, 1.0])
+    assert (row["gold_accuracy"], row["standing"], row["rejection_rate"]) == (0.5, "ok", None)
