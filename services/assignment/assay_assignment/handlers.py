@@ -14,6 +14,7 @@ from assay_shared.observability.context import correlation_scope
 
 from assay_assignment.core.services import status
 from assay_assignment.core.services.progress import progress_deferred
+from assay_assignment.pipelines.handover import pipeline_events_apply
 
 registry = HandlerRegistry()
 
@@ -83,3 +84,12 @@ def on_events(*, events: list[Envelope]) -> None:
         for event in events:
             with correlation_scope(event.correlation_id):
                 APPLY[event.type](event)
+        pipeline_events_apply(events=events)  # review verdicts move tasks along pipelines (ADR 0094)
+
+
+@registry.on_many("task.completed")
+@registry.on_many("label.finalized")
+def on_pipeline_events(*, events: list[Envelope]) -> None:
+    """A finished task (all its answers in, or its final label) moves along the pipelines of its project."""
+    with progress_deferred():
+        pipeline_events_apply(events=events)

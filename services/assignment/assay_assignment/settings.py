@@ -15,7 +15,7 @@ except ConfigError as exc:
 globals().update(
     build_settings(
         service="assignment",
-        apps=["assay_assignment.core"],
+        apps=["assay_assignment.core", "assay_assignment.pipelines"],
         urlconf="assay_assignment.urls",
         handlers="assay_assignment.handlers.registry",
         asgi_application="assay_assignment.asgi.application",
