@@ -200,7 +200,7 @@ def link_read(token: str) -> Link | None:
     """The link's claims if its signature holds, else None (altered, truncated, or signed with another key)."""
     body, _, signature = token.partition(".")
     expected = _b64(hmac.new(signing_key(), body.encode(), hashlib.sha256).digest())
-    if not signature or not hmac.compare_digest(signature, expected):
+    if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):  # any text, not only ASCII
         return None
     try:
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
