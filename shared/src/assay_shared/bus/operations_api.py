@@ -37,8 +37,8 @@ def _broker(call, **kwargs):
     try:
         return call(topology=topology_from_settings(), service=settings.ASSAY_SERVICE, **kwargs)
     except (OSError, OperationalError) as exc:
-        raise BrokerUnavailableError(f"the broker did not answer ({type(exc).__name__}); nothing was changed, "
-                                     "ask again later") from exc
+        raise BrokerUnavailableError(f"the broker did not answer ({type(exc).__name__}); ask again later (a letter "
+                                     "leaves the queue only once its replay was confirmed)") from exc
 
 
 def _mine(letter: DeadLetter, tenant: str) -> bool:
@@ -144,7 +144,8 @@ class DeadLetterReplayApi(APIView):
     @extend_schema(operation_id="operations_dead_letters_replay", request=DeadLetterReplayInput,
                    responses={200: DeadLetterReplayOutput, **_errors(
                        _400="validation_error: event_ids or all", _404="not_found: an event id is not a dead "
-                       "letter of yours (nothing replayed)", _503="broker_unavailable (nothing replayed)")})
+                       "letter of yours (nothing replayed)",
+                       _503="broker_unavailable (letters whose replay was not confirmed stay queued)")})
     def post(self, request):
         body = DeadLetterReplayInput(data=request.data)
         body.is_valid(raise_exception=True)
