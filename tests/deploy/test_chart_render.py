@@ -41,8 +41,11 @@ def test_process_commands(installed, svc):
             "python", "-m", "django", "deliver_webhooks", "--heartbeat", "/tmp/deliver.alive"]
         assert "deliver.alive" in main("deliver")["livenessProbe"]["exec"]["command"][2]
         return
+    # the Celery pool's processes share a multiprocess directory too; the main process serves their sums
     assert main("celery")["command"] + main("celery")["args"] == [
-        "celery", "-A", f"assay_{svc}.celery", "worker", "--concurrency", "2", "-Q", f"$(ASSAY_BUS_PREFIX).{svc}.celery"]
+        "sh", "-c", 'rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && exec celery '
+        f'-A assay_{svc}.celery worker --concurrency 2 -Q "$ASSAY_BUS_PREFIX.{svc}.celery"']
+    assert env_of(main("celery"))["PROMETHEUS_MULTIPROC_DIR"]["value"] == "/tmp/prometheus"
     assert main("beat")["command"] + main("beat")["args"] == [
         "celery", "-A", f"assay_{svc}.celery", "beat", "--schedule", "/tmp/celerybeat-schedule"]
 
@@ -82,6 +85,8 @@ def test_probes(installed):
             assert env_of(c)["METRICS_PORT"]["value"] == "9100"
         elif proc == "celery":
             assert "inspect ping" in c["livenessProbe"]["exec"]["command"][2]
+            assert c["ports"] == [{"name": "metrics", "containerPort": 9101, "protocol": "TCP"}]
+            assert env_of(c)["METRICS_PORT"]["value"] == "9101"
         else:
             assert c["livenessProbe"]["exec"]["command"][0] == "sh"
 
@@ -257,12 +262,17 @@ def test_service_monitor_and_network_policies(render):
     assert sm["metadata"]["labels"]["release"] == "prom"
     assert [(e["port"], e["path"]) for e in sm["spec"]["endpoints"]] == [("http", "/metrics"), ("metrics", "/metrics")]
     scraped = [s for s in out.of("Service") if sm["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()]
-    assert len(scraped) == 10
+    # web and worker of five services, Celery of four (webhooks delivers with its own loop)
+    assert len(scraped) == 14
+    assert {s["metadata"]["name"] for s in scraped if s["metadata"]["name"].endswith("-celery-metrics")} == {
+        f"assay-{svc}-celery-metrics" for svc in ("assignment", "scoring", "review", "metrics")}
     policies = {p["metadata"]["name"]: p["spec"] for p in out.of("NetworkPolicy")}
     own = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "assay", "app.kubernetes.io/instance": "assay"}}}
     assert policies["assay-web"]["ingress"] == [{"ports": [{"port": 8000, "protocol": "TCP"}],
                                                  "from": [{"namespaceSelector": {"matchLabels": {"team": "edge"}}}, own]}]
     assert policies["assay-no-ingress"]["ingress"] == []
+    assert policies["assay-no-ingress"]["podSelector"]["matchExpressions"][0]["values"] == ["beat", "deliver", "migrate"]
+    assert policies["assay-worker"]["podSelector"]["matchExpressions"][0]["values"] == ["worker", "celery"]
 
 
 def test_release_name_prefixes_everything(render):

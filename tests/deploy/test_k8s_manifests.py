@@ -41,7 +41,7 @@ def test_kinds_and_names(base):
     assert by_kind == {
         "Deployment": {f"assay-{s}-{p}" for s in SERVICES for p in PROCESSES_OF[s]} | {"assay-console-web"},
         "Service": {f"assay-{s}" for s in SERVICES} | {f"assay-{s}-worker-metrics" for s in SERVICES}
-        | {"assay-console"},
+        | {f"assay-{s}-celery-metrics" for s in SERVICES if "celery" in PROCESSES_OF[s]} | {"assay-console"},
         "PodDisruptionBudget": {f"assay-{s}-{p}" for s in SERVICES for p in ("web", "worker")} | {"assay-console-web"},
         "Job": {f"assay-{s}-migrate" for s in SERVICES},
     }

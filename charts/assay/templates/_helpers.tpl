@@ -225,7 +225,7 @@ shared.extraEnv and the service's env (except the variables taken from Secrets).
   "DB_APP_ROLE" $root.Values.shared.postgres.appRole
   "LOG_LEVEL" $root.Values.shared.logLevel
   "DB_POOL_MAX" (toString $root.Values.shared.dbPoolMax)
-  "METRICS_PORT" (ternary (toString .cfg.worker.metricsPort) "0" (eq .proc "worker"))
+  "METRICS_PORT" (ternary (toString .cfg.worker.metricsPort) (ternary (toString .cfg.celery.metricsPort) "0" (eq .proc "celery")) (eq .proc "worker"))
   "WEB_CONCURRENCY" (toString .cfg.web.concurrency)
   "RATE_LIMIT_PER_SECOND" (toString $root.Values.shared.rateLimit.perSecond)
   "RATE_LIMIT_BURST" (toString $root.Values.shared.rateLimit.burst)
@@ -245,7 +245,7 @@ shared.extraEnv and the service's env (except the variables taken from Secrets).
       key: RATE_LIMIT_TENANTS
       optional: true
 {{- end -}}
-{{- if eq .proc "web" -}}
+{{- if has .proc (list "web" "celery") -}}
 {{- $_ := set $plain "PROMETHEUS_MULTIPROC_DIR" "/tmp/prometheus" -}}
 {{- end -}}
 {{- range $name := keys $plain | sortAlpha }}
