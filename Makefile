@@ -75,3 +75,7 @@ bench-console: install  ## server time of each console page (p50/p95, calls to s
 
 bench-system: install  ## all five services under open-loop load: applied/s, lag and CPU per service, invariants by id
 	$(UV) run python -m assay_shared.bench.system $(ARGS)
+
+.PHONY: bench-pipeline
+bench-pipeline: install  ## tasks/s through a two-stage pipeline, p50/p99 of the stage-1 answer → stage-2 task hand-over
+	$(UV) run python services/assignment/bench/pipeline.py $(ARGS)
