@@ -150,7 +150,7 @@ def test_streamed_import_commits_in_blocks_and_records_each_line(lead, make_proj
     assert (batch["id"], batch["name"], batch["state"], batch["task_count"]) == (record["batch_id"], "cameras", "open", 4)
     # the queue keeps the stream's order
     assert [r[0] for r in sql("SELECT external_id FROM assignment_task ORDER BY seq")] == ["s0", "s1", "s3", "s4"]
-    assert [e.payload["task_count"] for e in outbox_events("batch.imported")] == [4]
+    assert [(e.payload["task_count"], e.payload["closed"]) for e in outbox_events("batch.imported")] == [(4, False)]
 
 
 def test_a_second_stream_into_the_open_batch_skips_what_arrived_before(lead, make_project):

@@ -190,7 +190,8 @@ def batch_import(*, project_id, name: str, lines: Iterable[bytes], file_format: 
     progress_rows_create(tenant=tenant, project_id=project.id, batch_id=batch.id)
     progress_add(project_id=project.id, batch_id=batch.id, tasks=imported, queued=regular * project.overlap)
     event_emit(type="batch.imported", tenant=tenant,
-               payload={"batch_id": str(batch.id), "project_id": str(project.id), "task_count": imported})
+               payload={"batch_id": str(batch.id), "project_id": str(project.id), "task_count": imported,
+                        "closed": True})
     if regular:
         work_available_push(tenant=tenant, project_id=project.id)
     return ImportResult(batch=batch, imported=imported, duplicates=len(staged.lines) - imported, errors=errors,

@@ -167,7 +167,8 @@ def import_finish(*, import_id, broken: bool, cut_line: int | None = None) -> Im
     record.finished_at = timezone.now()
     record.save(update_fields=["state", "finished_at", "refused", "refused_count"])
     event_emit(type="batch.imported", tenant=tenant, payload={
-        "batch_id": str(record.batch_id), "project_id": str(record.project_id), "task_count": record.imported})
+        "batch_id": str(record.batch_id), "project_id": str(record.project_id), "task_count": record.imported,
+        "closed": False})
     return record
 
 

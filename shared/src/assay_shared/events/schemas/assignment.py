@@ -27,6 +27,8 @@ SCHEMAS = {
     ),
     ("batch.imported", 1): obj(
         {"batch_id": UUID, "project_id": UUID, "task_count": {"type": "integer", "minimum": 0}},
+        # closed: the batch is complete (a file import); false: tasks streamed into a batch still open
+        {"closed": {"type": "boolean"}},
     ),
     # an open batch closed: it takes no more tasks and is complete (acceptance checks may start)
     ("batch.closed", 1): obj(
