@@ -277,3 +277,18 @@ def test_bad_media_settings_never_stop_a_hand_out(monkeypatch, settings, problem
     signed = media.data_signed({"url": "s3://frames/a.jpg", "metadata": {}}, tenant="acme", task_id="t", subject="s",
                                expires_at=time.time() + 60)
     assert signed["url"].startswith("/api/v1/media/")
+
+
+def test_the_rest_views_hand_out_the_same_links(make_project, import_tasks, work, cast, monkeypatch, s3, origin):
+    """The DRF views (the sync database, as Django's test client runs them) go through the same hand-out."""
+    from assay_assignment.core.services import media
+
+    monkeypatch.setenv("ASSAY_MEDIA_ACME", json.dumps(media_settings(s3, origin)))
+    monkeypatch.setattr(media, "_cache", {})
+    project = make_project()
+    import_tasks(project["id"], [{"external_id": "a", "url": "s3://frames/cam/1.jpg",
+                                  "metadata": {"mask": f"{origin}/private/m.png"}}])
+    task = work(cast.teammate).next_task(project["id"])
+    assert urlsplit(task["data"]["url"]).path == "/frames/cam/1.jpg" and "X-Amz-Signature" in task["data"]["url"]
+    assert task["data"]["metadata"]["mask"].startswith("/api/v1/media/")
+    assert httpx.get(task["data"]["url"]).content == b"s3-image-bytes"
