@@ -102,6 +102,8 @@ def test_closing_a_batch_emits_batch_closed_once_and_refuses_more_tasks(lead, ma
     project = make_project()
     batch = open_batch(lead, project["id"])
     intake(lead, project["id"], [{"external_id": "a", "url": "https://x/a"}], batch_id=batch["id"])
+    [opened] = outbox_events("batch.opened")
+    assert opened.payload == {"batch_id": batch["id"], "project_id": project["id"], "name": "stream"}
     assert outbox_events("batch.closed") == []  # open: not complete, nothing may acceptance-check it yet
     closed = lead.post(f"/api/v1/projects/{project['id']}/batches/{batch['id']}/close")
     assert closed.status_code == 200

@@ -47,11 +47,14 @@ def _open_batch(*, project: Project, batch_id, field: str = "batch_id") -> Batch
 
 
 def batch_open(*, project_id, name: str) -> Batch:
-    """A new batch that stays open while tasks stream in (streamed imports, intake) until it is closed."""
+    """A new batch that stays open while tasks stream in (streamed imports, intake) until it is closed; emits
+    batch.opened, so that no one takes it for complete before batch.closed."""
     tenant = require_tenant()
     project = _project(project_id)
     batch = Batch.objects.create(tenant_id=tenant, project=project, name=name, state=Batch.OPEN)
     progress_rows_create(tenant=tenant, project_id=project.id, batch_id=batch.id)
+    event_emit(type="batch.opened", tenant=tenant,
+               payload={"batch_id": str(batch.id), "project_id": str(project.id), "name": name})
     return batch
 
 

@@ -30,6 +30,10 @@ SCHEMAS = {
         # closed: the batch is complete (a file import); false: tasks streamed into a batch still open
         {"closed": {"type": "boolean"}},
     ),
+    # a batch opened to take tasks as they stream in: not complete (no acceptance check) until batch.closed
+    ("batch.opened", 1): obj(
+        {"batch_id": UUID, "project_id": UUID, "name": {"type": "string"}},
+    ),
     # an open batch closed: it takes no more tasks and is complete (acceptance checks may start)
     ("batch.closed", 1): obj(
         {"batch_id": UUID, "project_id": UUID, "task_count": {"type": "integer", "minimum": 0}, "closed_at": TIMESTAMP},
