@@ -26,7 +26,15 @@ from assay_scoring.numerics.categorical import (
     weighted_vote,
 )
 from assay_scoring.numerics.encoding import encode_answers
+from assay_scoring.numerics.errors import AnswerValidationError
 from assay_scoring.numerics.intervals import rate_interval
+from assay_scoring.numerics.skills import Skills, multi_choice_skills, object_skills, span_skills
+from assay_scoring.numerics.validation import (
+    validate_boxes,
+    validate_multi_choice,
+    validate_polygons,
+    validate_spans,
+)
 
 FITTERS = {
     "default": categorical_consensus,
@@ -38,7 +46,11 @@ FITTERS = {
     "mace": mace,
 }
 log = logging.getLogger("assay.scoring.refit")
-FITTED_TYPES = ("single_choice",)
+# single choice fits the project's annotator model (kept for online consensus); the others publish skills only
+SKILL_TYPES = ("multi_choice", "bbox", "polygon", "text_span")
+FITTED_TYPES = ("single_choice", *SKILL_TYPES)
+READERS = {"multi_choice": validate_multi_choice, "bbox": validate_boxes, "polygon": validate_polygons,
+           "text_span": validate_spans}
 MAX_CONFUSION_LABELS = 32
 CLAIM_SECONDS = 600
 
@@ -65,12 +77,16 @@ def _model_choice(result) -> dict:
 
 
 def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
-    """Refit the project's single-choice annotator model; None when there is nothing to fit."""
+    """Refit the project's single-choice annotator model; None when there is nothing to fit. Projects of the
+    other fitted types only publish their annotators' skills (:func:`project_skills_refit`)."""
     project = ProjectSettings.objects.filter(project_id=project_id).first()
     if project is None or project.answer_type not in FITTED_TYPES:
         return None
     rows = project_latest_answers(project_id=project_id)
     if not rows:
+        return None
+    if project.answer_type in SKILL_TYPES:
+        project_skills_refit(project=project, rows=rows)
         return None
     gold = gold_answer_list(project_id=project_id)
     seen = {r[2]["label"] for r in rows} | {g.answer["label"] for g in gold}
@@ -108,7 +124,7 @@ def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
     events = []
     for w, name in enumerate(annotators):
         payload = {"project_id": str(project_id), "annotator": name, "method": method, "skill": float(skill[w]),
-                   "n_answers": int(per_worker[w]),
+                   "n_answers": int(per_worker[w]), "answer_type": project.answer_type,
                    "skill_interval": skill_interval(skill=float(skill[w]), n_answers=int(per_worker[w]))}
         if k <= MAX_CONFUSION_LABELS:
             payload["confusion"] = confusion[w].tolist()
@@ -116,6 +132,44 @@ def project_model_refit(*, project_id: UUID) -> WorkerModel | None:
         events.append(Emit(type="annotator.skill_estimated", payload=payload))
     events_emit_many(events=events, tenant=require_tenant())
     return model
+
+
+def _skills_fit(*, project: ProjectSettings, rows: list[tuple[str, str, object]]) -> Skills:
+    read = READERS[project.answer_type]
+    items, annotators, answers = [], [], []
+    for task, annotator, answer in rows:
+        try:
+            answers.append(read(answer=answer))
+        except AnswerValidationError:  # an answer scoring could not use is left out of the fit too
+            continue
+        items.append(task)
+        annotators.append(annotator)
+    if project.answer_type == "multi_choice":
+        gold = {}
+        for g in gold_answer_list(project_id=project.project_id):
+            try:
+                gold[str(g.task_id)] = validate_multi_choice(answer=g.answer)
+            except AnswerValidationError:
+                continue
+        return multi_choice_skills(items=items, annotators=annotators, answers=answers, gold=gold)
+    if project.answer_type == "text_span":
+        return span_skills(items=items, annotators=annotators, spans=answers, quorum=project.quorum)
+    return object_skills(items=items, annotators=annotators, objects=answers, kind=project.answer_type,
+                         iou_threshold=project.overlap_threshold, quorum=project.quorum)
+
+
+def project_skills_refit(*, project: ProjectSettings, rows: list[tuple[str, str, object]]) -> Skills:
+    """Fit the skills of a multi-choice, object or span project (numerics/skills.py) and publish each
+    annotator's as `annotator.skill_estimated` with its Beta interval and the evidence behind it."""
+    fit = _skills_fit(project=project, rows=rows)
+    events = [Emit(type="annotator.skill_estimated", payload={
+        "project_id": str(project.project_id), "annotator": name, "method": fit.method,
+        "skill": float(fit.skill[w]), "n_answers": int(fit.n_answers[w]), "answer_type": project.answer_type,
+        "skill_interval": fit.interval(w).as_dict(),
+        "skill_evidence": {"successes": float(fit.successes[w]), "trials": float(fit.trials[w])},
+    }) for w, name in enumerate(fit.annotators)]
+    events_emit_many(events=events, tenant=require_tenant())
+    return fit
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,12 @@ SCHEMAS = {
             "skill_interval": {"type": "object", "required": ["low", "high", "level", "method"],
                                "properties": {"low": NUMBER_0_1, "high": NUMBER_0_1, "level": NUMBER_0_1,
                                               "method": {"type": "string", "enum": ["wilson", "beta"]}}},
+            # the project's answer type; skills of multi choice, boxes, polygons and spans (ADR 0096) also say
+            # the evidence behind the interval: successes out of trials (objects, or answers)
+            "answer_type": ANSWER_TYPE,
+            "skill_evidence": {"type": "object", "required": ["successes", "trials"],
+                               "properties": {"successes": {"type": "number", "minimum": 0},
+                                              "trials": {"type": "number", "minimum": 0}}},
         },
     ),
     # a label mapping between two schema versions, applied by scoring to gold and consensus and by review to
