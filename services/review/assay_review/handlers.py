@@ -69,3 +69,20 @@ def on_schema_migrated(*, event: Envelope) -> None:
     p = event.payload
     final_labels_migrate(project_id=payload_uuid(event, p["project_id"], "project_id"), from_version=p["from_version"],
                          to_version=p["to_version"], resolved=p["mapping"], correlation_id=event.correlation_id)
+
+
+def _standing(e: Envelope) -> services.StandingIn:
+    p = e.payload
+    project = p.get("project_id")
+    return services.StandingIn(annotator=p["annotator"], rule=p["rule"], reason=p["reason"],
+                               project_id=None if project is None else payload_uuid(e, project, "project_id"))
+
+
+@registry.on("annotator.flagged")
+def on_annotator_flagged(*, event: Envelope) -> None:
+    services.annotator_flags_apply(changes=[("flagged", _standing(event))])
+
+
+@registry.on("annotator.reinstated")
+def on_annotator_reinstated(*, event: Envelope) -> None:
+    services.annotator_flags_apply(changes=[("reinstated", _standing(event))])

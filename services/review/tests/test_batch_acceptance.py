@@ -74,6 +74,9 @@ def test_clean_sample_accepts_the_batch_with_the_numbers(deliver, api, cast, out
         "acceptance_number": 0, "rejection_number": 1,
         # D = round(20 × 4%) = 1 nonconforming: P(0 of 3) = C(19,3)/C(20,3) = 0.85
         "acceptance_probability_at_aql": 0.85,
+        # 0 of 3: the exact 95% interval is [0, 1 − 0.025^(1/3)]
+        "defect_rate": 0.0, "defect_rate_interval": {"low": 0.0, "high": 0.707598, "level": 0.95, "method": "clopper-pearson"},
+        "supplier": None, "inspection_state": "normal", "plan_type": "single",
     }
     detail = api(cast.reviewer).get(f"/api/v1/inspections/{inspection['inspection_id']}").json()
     assert (detail["status"], detail["reviewed"], detail["defects"]) == ("accepted", 3, 0)

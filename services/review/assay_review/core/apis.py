@@ -43,6 +43,7 @@ class PolicyOutput(serializers.Serializer):
     low_gold_threshold = serializers.FloatField()
     low_gold_min_count = serializers.IntegerField()
     low_gold_rate = serializers.FloatField()
+    flagged_rate = serializers.FloatField(help_text="rate for an annotator metrics flagged, until reinstated")
     updated_by = serializers.CharField()
     updated_at = serializers.DateTimeField()
 
@@ -70,6 +71,9 @@ class SamplingPolicyApi(APIView):
         low_gold_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, default=0.0)
         low_gold_min_count = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=0)
         low_gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, default=0.0)
+        flagged_rate = serializers.FloatField(
+            min_value=0.0, max_value=1.0, required=False, default=0.0,
+            help_text="rate for the work of an annotator metrics flagged (annotator.flagged), until reinstated; 0: off")
 
         def validate(self, attrs):
             errors = {}
@@ -275,15 +279,41 @@ class InspectionOutput(serializers.Serializer):
     requested_by = serializers.CharField()
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
+    supplier = serializers.CharField(allow_null=True, help_text="the team or vendor whose lot this is (ADR 0095)")
+    inspection_state = serializers.ChoiceField(choices=["normal", "tightened", "reduced"])
+    plan_type = serializers.ChoiceField(choices=["single", "double"])
+    second_sample_size = serializers.IntegerField(allow_null=True, help_text="double plan: n2")
+    second_acceptance_number = serializers.IntegerField(allow_null=True, help_text="double plan: Ac2 (cumulative)")
+    second_rejection_number = serializers.IntegerField(allow_null=True, help_text="double plan: Re2 (cumulative)")
+    second_opened = serializers.BooleanField(help_text="double plan: the first sample left the lot undecided")
+
+
+class IntervalOutput(serializers.Serializer):
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+    level = serializers.FloatField()
+    method = serializers.CharField()
+
+
+class OcPointOutput(serializers.Serializer):
+    p = serializers.FloatField(help_text="share of nonconforming items")
+    acceptance_probability = serializers.FloatField()
 
 
 class InspectionDetailOutput(InspectionOutput):
     sample = serializers.ListField(child=serializers.UUIDField(), help_text="the sampled submissions")
+    defect_rate = serializers.FloatField(allow_null=True, help_text="defects / reviewed in the sample")
+    defect_rate_interval = IntervalOutput(help_text="exact 95% interval of the lot's defect rate")
+    oc_curve = OcPointOutput(many=True, help_text="the plan's operating characteristic (exact binomial)")
 
 
 def _inspection_data(inspection) -> dict:
+    from assay_review.core.services.acceptance import inspection_interval, inspection_oc
+
     data = InspectionOutput(inspection).data
     data["sample"] = selectors.inspection_sample_ids(inspection=inspection)
+    data.update(inspection_interval(inspection))
+    data["oc_curve"] = inspection_oc(inspection)
     return data
 
 
@@ -296,6 +326,11 @@ class BatchInspectionCreateApi(APIView):
         project_id = serializers.UUIDField()
         aql = serializers.FloatField()
         inspection_level = serializers.ChoiceField(choices=["I", "II", "III"], required=False, default="II")
+        supplier = serializers.RegexField(
+            r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", required=False, default=None, allow_null=True,
+            help_text="the team or vendor whose lot this is: its ISO 2859-1 state chooses the plan (ADR 0095)",
+            error_messages={"invalid": "1–64 letters, digits, '_', '.', '-', starting with a letter or digit"})
+        plan_type = serializers.ChoiceField(choices=["single", "double"], required=False, default="single")
 
         def validate_aql(self, value):
             if not any(abs(value - a) < 1e-9 for a in AQLS):
@@ -303,7 +338,8 @@ class BatchInspectionCreateApi(APIView):
             return value
 
     @extend_schema(operation_id="batch_inspection_request", request=BatchInspectionCreateInput, responses={
-        201: InspectionDetailOutput, **refusals(_400="validation_error, lot_too_small", _409="inspection already open")})
+        201: InspectionDetailOutput, **refusals(_400="validation_error, lot_too_small",
+                                                    _409="inspection already open, supplier_discontinued")})
     def post(self, request, batch_id):
         if len(batch_id) > 128:
             return Response({"error": {"code": "validation_error", "message": "batch_id: at most 128 characters",

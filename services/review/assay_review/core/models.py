@@ -18,6 +18,7 @@ class SamplingPolicy(models.Model):
     low_gold_threshold = models.FloatField(default=0.0)
     low_gold_min_count = models.PositiveIntegerField(default=0)
     low_gold_rate = models.FloatField(default=0.0)
+    flagged_rate = models.FloatField(default=0.0)  # an annotator metrics flagged (annotator.flagged) until reinstated
     updated_by = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -162,6 +163,16 @@ class BatchInspection(models.Model):
     requested_by = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True)
+    # ISO 2859-1 switching (ADR 0095): the supplier whose lot this is, the state its plan was taken from
+    supplier = models.CharField(max_length=64, null=True)
+    inspection_state = models.CharField(max_length=10, default="normal")
+    plan_type = models.CharField(max_length=6, default="single")
+    # a double plan: the first sample is sample_size with Ac/Re; the second sample and the cumulative Ac2/Re2
+    second_sample_size = models.PositiveIntegerField(null=True)
+    second_acceptance_number = models.PositiveIntegerField(null=True)
+    second_rejection_number = models.PositiveIntegerField(null=True)
+    second_opened = models.BooleanField(default=False)
+    first_defects = models.PositiveIntegerField(null=True)  # defects in the first sample once it decided or opened the second
 
     class Meta:
         db_table = "review_batch_inspection"
@@ -175,6 +186,7 @@ class InspectionSample(models.Model):
     tenant_id = models.CharField(max_length=64)
     inspection = models.ForeignKey(BatchInspection, on_delete=models.CASCADE, related_name="samples")
     submission_id = models.UUIDField()
+    sample = models.PositiveSmallIntegerField(default=1)  # 1, or 2 for a double plan's second sample
 
     class Meta:
         db_table = "review_inspection_sample"
@@ -318,3 +330,57 @@ class LabelIssue(models.Model):
         constraints = [models.UniqueConstraint(fields=["tenant_id", "task_id", "model_name", "model_version"],
                                                name="review_label_issue_unique")]
         indexes = [models.Index(fields=["tenant_id", "project_id", "score"], name="review_label_issue_rank")]
+
+
+class Supplier(models.Model):
+    """A team or vendor whose lots are inspected: its ISO 2859-1 inspection state (ADR 0095)."""
+
+    tenant_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=64)
+    state = models.CharField(max_length=12, default="normal")
+    recent = models.JSONField(default=list)  # acceptance of the last (≤ 5) lots on normal inspection
+    consecutive_accepted = models.PositiveIntegerField(default=0)
+    switching_score = models.PositiveIntegerField(default=0)
+    tightened_rejections = models.PositiveIntegerField(default=0)
+    reduced_approved = models.BooleanField(default=False)
+    lots = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_supplier"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "name"], name="review_supplier_unique")]
+
+
+class SupplierSwitch(models.Model):
+    """One change of a supplier's inspection state, and the lot or person that caused it."""
+
+    tenant_id = models.CharField(max_length=64)
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="switches")
+    from_state = models.CharField(max_length=12)
+    to_state = models.CharField(max_length=12)
+    reason = models.CharField(max_length=300)
+    inspection_id = models.UUIDField(null=True)
+    batch_id = models.CharField(max_length=128, null=True)
+    actor = models.CharField(max_length=128, null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "review_supplier_switch"
+
+
+class AnnotatorFlag(models.Model):
+    """An annotator flagged by metrics (annotator.flagged) in a project, or everywhere (project_id null)."""
+
+    tenant_id = models.CharField(max_length=64)
+    annotator = models.CharField(max_length=128)
+    project_id = models.UUIDField(null=True)
+    rule = models.CharField(max_length=32)
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "review_annotator_flag"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "annotator", "project_id"], name="review_flag_unique",
+                                    nulls_distinct=False)]

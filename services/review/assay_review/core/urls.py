@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assay_review.core import apis, apis_items, apis_predictions, apis_workflow
+from assay_review.core import apis, apis_items, apis_predictions, apis_suppliers, apis_workflow
 
 urlpatterns = [
     path("sampling-policies", apis.SamplingPolicyListApi.as_view(), name="sampling-policies"),
@@ -13,6 +13,10 @@ urlpatterns = [
     path("review-items/<uuid:review_id>/decision", apis.ReviewItemDecideApi.as_view(), name="review-item-decide"),
     path("batches/<str:batch_id>/inspections", apis.BatchInspectionCreateApi.as_view(), name="batch-inspections"),
     path("inspections/<uuid:inspection_id>", apis.InspectionDetailApi.as_view(), name="inspection"),
+    path("suppliers", apis_suppliers.SupplierListApi.as_view(), name="suppliers"),
+    path("suppliers/<str:supplier>", apis_suppliers.SupplierDetailApi.as_view(), name="supplier"),
+    path("suppliers/<str:supplier>/approval", apis_suppliers.SupplierApprovalApi.as_view(), name="supplier-approval"),
+    path("suppliers/<str:supplier>/resume", apis_suppliers.SupplierResumeApi.as_view(), name="supplier-resume"),
     path("projects/<uuid:project_id>/review-stages", apis_workflow.ReviewWorkflowApi.as_view(), name="review-stages"),
     path("projects/<uuid:project_id>/predictions", apis_predictions.PredictionApi.as_view(), name="predictions"),
     path("projects/<uuid:project_id>/predictions/bulk", apis_predictions.PredictionBulkApi.as_view(),

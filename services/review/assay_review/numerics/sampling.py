@@ -53,6 +53,7 @@ class Policy:
     low_gold_threshold: float
     low_gold_min_count: int
     low_gold_rate: float
+    flagged_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class AnnotatorHistory:
     submissions_before: int
     gold_count: int
     gold_mean_score: float | None
+    flagged: bool = False  # metrics flagged the annotator (annotator.flagged) and has not reinstated them
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ def effective_rate(*, policy: Policy, annotator: str, labels: Iterable[str], his
         candidates.append(RateChoice(
             "low_gold_score", policy.low_gold_rate,
             f"gold mean {history.gold_mean_score:.3f} < {policy.low_gold_threshold:g} over {history.gold_count}"))
+    if history.flagged and policy.flagged_rate:
+        candidates.append(RateChoice("flagged_annotator", policy.flagged_rate, "annotator flagged by metrics"))
     for candidate in candidates:
         if candidate.rate >= choice.rate:
             choice = candidate

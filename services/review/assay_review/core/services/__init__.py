@@ -7,6 +7,7 @@ from assay_review.core.services.consensus import (
     consensus_reached_apply,
     consensus_submissions_record,
 )
+from assay_review.core.services.flags import StandingIn, annotator_flags_apply
 from assay_review.core.services.items import Opening, review_item_open, review_items_open
 from assay_review.core.services.policies import sampling_policy_delete, sampling_policy_set
 from assay_review.core.services.projects import project_configure
@@ -15,7 +16,7 @@ from assay_review.core.services.sampling import GoldScoreIn, SubmissionIn, gold_
 from assay_review.core.services.workflow import review_workflow_delete, review_workflow_set
 
 __all__ = [
-    "ConsensusIn", "GoldScoreIn", "Opening", "SubmissionIn", "consensus_disputed_apply", "consensus_disputes_queue",
+    "ConsensusIn", "StandingIn", "annotator_flags_apply", "GoldScoreIn", "Opening", "SubmissionIn", "consensus_disputed_apply", "consensus_disputes_queue",
     "consensus_reached_apply", "project_configure", "review_workflow_delete", "review_workflow_set",
     "consensus_submissions_record", "gold_scores_record", "inspection_request", "inspections_on_review",
     "review_item_claim", "review_item_decide", "review_item_open", "review_items_open", "sampling_policy_delete",

@@ -57,7 +57,7 @@ class GoldScoreIn:
 
 
 _POLICY_FIELDS = ("base_rate", "class_rates", "annotator_rates", "new_annotator_submissions", "new_annotator_rate",
-                  "low_gold_threshold", "low_gold_min_count", "low_gold_rate")
+                  "low_gold_threshold", "low_gold_min_count", "low_gold_rate", "flagged_rate")
 
 
 def _policies(project_ids: set[UUID]) -> tuple[dict[UUID, Policy], dict]:
@@ -137,13 +137,16 @@ def submissions_sample(*, submissions: Sequence[SubmissionIn]) -> list[SamplingD
     before = {profile: profiles[profile][0] - n for profile, n in claimed_per_profile.items()}
     decisions: dict[UUID, SamplingDecision] = {}
     openings: list[Opening] = []
+    flagged = _flagged({(first[key].project_id, first[key].annotator) for key in claimed
+                        if (policy := policies.get(first[key].project_id)) is not None and policy.flagged_rate})
     for key, s in first.items():
         if key not in claimed:
             continue
         profile = (s.project_id, s.annotator)
         _, gold_count, gold_score_sum = profiles[profile]
         history = AnnotatorHistory(submissions_before=before[profile], gold_count=gold_count,
-                                   gold_mean_score=(gold_score_sum / gold_count) if gold_count else None)
+                                   gold_mean_score=(gold_score_sum / gold_count) if gold_count else None,
+                                   flagged=profile in flagged)
         before[profile] += 1
         decision, opening = _decide(rows[key], policy=policies.get(s.project_id), history=history,
                                     correlation_id=s.correlation_id)
@@ -156,6 +159,20 @@ def submissions_sample(*, submissions: Sequence[SubmissionIn]) -> list[SamplingD
     if replayed:
         decisions.update({d.submission_id: d for d in SamplingDecision.objects.filter(submission_id__in=replayed)})
     return [decisions[s.submission_id] for s in submissions]
+
+
+def _flagged(profiles: set[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
+    """Which of these (project, annotator) are flagged there or everywhere; read only for policies with a flagged rate."""
+    if not profiles:
+        return set()
+    ordered = sorted(profiles, key=lambda p: (str(p[0]), p[1]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT x.project_id, x.annotator FROM unnest(%s::uuid[], %s::text[]) AS x(project_id, annotator) "
+            "JOIN review_annotator_flag f ON f.annotator = x.annotator "
+            "AND (f.project_id = x.project_id OR f.project_id IS NULL)",
+            [[p for p, _ in ordered], [a for _, a in ordered]])
+        return {(row[0], row[1]) for row in cursor.fetchall()}
 
 
 def _decide(row: Submission, *, policy: Policy | None, history: AnnotatorHistory,

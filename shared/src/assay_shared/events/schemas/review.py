@@ -6,7 +6,7 @@ VERDICT = {"type": "string", "enum": ["accepted", "rejected", "corrected"]}
 REASON = {
     "type": "string",
     "enum": ["base_rate", "class_rate", "annotator_override", "new_annotator", "low_gold_score",
-             "consensus_disputed", "batch_sample", "model_disagrees"],
+             "consensus_disputed", "batch_sample", "model_disagrees", "flagged_annotator"],
 }
 COUNT = {"type": "integer", "minimum": 0}
 
@@ -19,9 +19,22 @@ _batch_verdict = obj(
         "acceptance_number": COUNT,
         "rejection_number": COUNT,
         "inspection_level": {"type": "string", "enum": ["I", "II", "III"]},
-        "code_letter": {"type": "string", "pattern": "^[A-HJ-NP-R]$"},
+        "code_letter": {"type": "string", "pattern": "^[A-HJ-NP-S]$"},  # S: tightened inspection only
         "reviewed": COUNT,
         "acceptance_probability_at_aql": NUMBER_0_1,
+        # the defect rate in the reviewed sample and its exact (Clopper-Pearson) interval
+        "defect_rate": {"anyOf": [NUMBER_0_1, {"type": "null"}]},
+        "defect_rate_interval": obj({"low": NUMBER_0_1, "high": NUMBER_0_1, "level": NUMBER_0_1,
+                                     "method": {"const": "clopper-pearson"}}),
+        # ISO 2859-1 switching (ADR 0095): the supplier, the state the plan came from, the state after this lot
+        "supplier": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 64}, {"type": "null"}]},
+        "inspection_state": {"type": "string", "enum": ["normal", "tightened", "reduced"]},
+        "supplier_state": {"type": "string", "enum": ["normal", "tightened", "reduced", "discontinued"]},
+        "plan_type": {"type": "string", "enum": ["single", "double"]},
+        "second_sample_size": COUNT,
+        "second_acceptance_number": COUNT,
+        "second_rejection_number": COUNT,
+        "second_sample_opened": {"type": "boolean"},
         # batch.accepted: a signed link to the batch's export (JSON Lines), valid until download_expires_at
         "download_url": {"type": "string", "minLength": 1, "maxLength": 4096},
         "download_expires_at": {"type": "string", "minLength": 20},
