@@ -76,4 +76,9 @@ def on_review_checked(*, events: list[Envelope]) -> None:
 def on_skill_estimated(*, events: list[Envelope]) -> None:
     services.annotator_skills_record(skills=[services.SkillIn(
         project_id=payload_uuid(e, e.payload["project_id"], "project_id"), annotator=e.payload["annotator"],
-        method=e.payload["method"], skill=e.payload["skill"]) for e in events])
+        method=e.payload["method"], skill=e.payload["skill"], interval=_interval(e.payload.get("skill_interval")))
+        for e in events])
+
+
+def _interval(value: dict | None) -> tuple[float, float] | None:
+    return (float(value["low"]), float(value["high"])) if value else None

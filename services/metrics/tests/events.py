@@ -55,11 +55,12 @@ def review_completed(*, project_id: str, verdict: str, annotator: str = "teammat
     )
 
 
-def skill_estimated(*, project_id: str, skill: float, annotator: str = "teammate", tenant: str = "acme"):
-    return envelope_build(
-        type="annotator.skill_estimated", tenant=tenant, producer="scoring",
-        payload={"project_id": project_id, "annotator": annotator, "method": "dawid_skene", "skill": skill},
-    )
+def skill_estimated(*, project_id: str, skill: float, annotator: str = "teammate", tenant: str = "acme",
+                    interval: tuple[float, float] | None = None):
+    payload = {"project_id": project_id, "annotator": annotator, "method": "dawid_skene", "skill": skill}
+    if interval is not None:
+        payload["skill_interval"] = {"low": interval[0], "high": interval[1], "level": 0.95, "method": "beta"}
+    return envelope_build(type="annotator.skill_estimated", tenant=tenant, producer="scoring", payload=payload)
 
 
 def scope(tenant: str):

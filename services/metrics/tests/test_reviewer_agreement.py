@@ -26,6 +26,7 @@ def test_agreement_with_the_experts_is_counted_once_per_check(deliver, api, cast
     deliver(replay(events[1]))  # the same check under another event id
     deliver(checked(project_id=project, reviewer="someone-else", agreed=False))
     body = api(cast.owner).get("/api/v1/annotators/reviewer").json()
-    assert body["reviewer_agreement"] == [{"project_id": project, "checks": 4, "agreed": 3, "agreement": 0.75}]
+    assert body["reviewer_agreement"] == [{"project_id": project, "checks": 4, "agreed": 3, "agreement": 0.75,
+                                           "agreement_interval": [0.300642, 0.954413]}]
     # another tenant sees none of it
     assert api(cast.outsider).get("/api/v1/annotators/reviewer").json()["reviewer_agreement"] == []

@@ -67,6 +67,36 @@ class AnnotatorStatsListApi(APIView):
         return Response({"results": self.OutputSerializer(rows, many=True).data})
 
 
+def interval_field(what: str) -> serializers.ListField:
+    """`[low, high]`: the 95 % interval of a rate, null when there is nothing to count."""
+    return serializers.ListField(child=serializers.FloatField(min_value=0, max_value=1), min_length=2, max_length=2,
+                                 allow_null=True, help_text=f"95 % interval [low, high] of {what}")
+
+
+class GoldOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    mean_score = serializers.FloatField(allow_null=True)
+    mean_score_interval = interval_field("the mean gold score (Wilson, scores as fractional successes)")
+    pass_rate = serializers.FloatField(allow_null=True)
+    pass_rate_interval = interval_field("the pass rate (Wilson)")
+
+
+class ConsensusOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    agreement = serializers.FloatField(allow_null=True, help_text="mean agreement with the task's consensus")
+    agreement_interval = interval_field("the agreement (Wilson, agreements as fractional successes)")
+    disputed = serializers.IntegerField()
+
+
+class ReviewsOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    corrected = serializers.IntegerField()
+    rejection_rate = serializers.FloatField(allow_null=True, help_text="rejected / count (ADR 0037)")
+    rejection_rate_interval = interval_field("the rejection rate (Wilson)")
+
+
 class MetricsOutput(serializers.Serializer):
     annotator = serializers.CharField()
     project_id = serializers.UUIDField()
@@ -75,9 +105,18 @@ class MetricsOutput(serializers.Serializer):
     last_submitted_at = serializers.DateTimeField(allow_null=True)
     skill = serializers.FloatField(allow_null=True)
     skill_method = serializers.CharField(allow_null=True)
-    gold = serializers.DictField()
-    consensus = serializers.DictField()
-    reviews = serializers.DictField()
+    skill_interval = interval_field("the skill, as scoring estimated it (annotator.skill_estimated)")
+    gold = GoldOutput()
+    consensus = ConsensusOutput()
+    reviews = ReviewsOutput()
+
+
+class ReviewerAgreementOutput(serializers.Serializer):
+    project_id = serializers.UUIDField()
+    checks = serializers.IntegerField()
+    agreed = serializers.IntegerField()
+    agreement = serializers.FloatField()
+    agreement_interval = interval_field("the agreement with the later stage (Wilson)")
 
 
 class StandingOutput(serializers.Serializer):
@@ -125,7 +164,7 @@ class AnnotatorMetricsDetailApi(APIView):
         trend = serializers.DictField(help_text="daily buckets of the last 14 days (UTC) and the last 7 days "
                                                 "against everything before")
         standings = StandingOutput(many=True)
-        reviewer_agreement = serializers.ListField(child=serializers.DictField(), help_text=(
+        reviewer_agreement = ReviewerAgreementOutput(many=True, help_text=(
             "as a reviewer, per project: verdicts a later review stage checked and how many it agreed with"))
 
     @extend_schema(operation_id="annotator_metrics_retrieve", parameters=[FilterSerializer],

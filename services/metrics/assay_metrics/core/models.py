@@ -16,6 +16,9 @@ class AnnotatorStats(models.Model):
     skill = models.FloatField(null=True)
     skill_method = models.CharField(max_length=64, null=True)
     skill_at = models.DateTimeField(null=True)
+    # the estimate's interval as scoring published it (`skill_interval`), when it did
+    skill_low = models.FloatField(null=True)
+    skill_high = models.FloatField(null=True)
 
     class Meta:
         db_table = "metrics_annotator_stats"

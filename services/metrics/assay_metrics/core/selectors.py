@@ -20,6 +20,7 @@ from assay_metrics.core.models import (
     StandingChange,
     SubmissionLog,
 )
+from assay_metrics.numerics.intervals import wilson
 
 
 def annotator_stats_list(*, annotator: str | None = None, project_id: str | None = None) -> QuerySet[AnnotatorStats]:
@@ -35,6 +36,15 @@ def _ratio(part, whole) -> float | None:
     return round(part / whole, 6) if whole else None
 
 
+def _interval(successes: float, n: int) -> list[float] | None:
+    """The 95 % Wilson interval of successes / n (fractional successes: sums of scores or agreements), rounded
+    like the rates; None when there is nothing to count."""
+    if not n:
+        return None
+    low, high = wilson(successes=successes, n=n, level=0.95)
+    return [round(low, 6), round(high, 6)]
+
+
 def annotator_metrics_list(*, annotator: str | None = None, project_id: UUID | None = None,
                            gold_before: datetime | None = None) -> list[dict]:
     """Per (annotator, project): speed, gold accuracy, agreement with consensus, review outcomes, skill.
@@ -46,10 +56,12 @@ def annotator_metrics_list(*, annotator: str | None = None, project_id: UUID | N
     def row(a: str, p) -> dict:
         return rows.setdefault((a, str(p)), {
             "annotator": a, "project_id": str(p), "submissions": 0, "mean_duration_ms": None,
-            "last_submitted_at": None, "skill": None, "skill_method": None,
-            "gold": {"count": 0, "mean_score": None, "pass_rate": None},
-            "consensus": {"count": 0, "agreement": None, "disputed": 0},
-            "reviews": {"count": 0, "accepted": 0, "rejected": 0, "corrected": 0, "rejection_rate": None},
+            "last_submitted_at": None, "skill": None, "skill_method": None, "skill_interval": None,
+            "gold": {"count": 0, "mean_score": None, "mean_score_interval": None, "pass_rate": None,
+                     "pass_rate_interval": None},
+            "consensus": {"count": 0, "agreement": None, "agreement_interval": None, "disputed": 0},
+            "reviews": {"count": 0, "accepted": 0, "rejected": 0, "corrected": 0, "rejection_rate": None,
+                        "rejection_rate_interval": None},
         })
 
     timed = _filtered(SubmissionLog.objects.filter(duration_ms__isnull=False), annotator=annotator, project_id=project_id)
@@ -58,28 +70,33 @@ def annotator_metrics_list(*, annotator: str | None = None, project_id: UUID | N
     for s in _filtered(AnnotatorStats.objects.all(), annotator=annotator, project_id=project_id):
         r = row(s.annotator, s.project_id)
         r.update(submissions=s.submissions, last_submitted_at=s.last_submitted_at, skill=s.skill,
-                 skill_method=s.skill_method)
+                 skill_method=s.skill_method,
+                 skill_interval=[s.skill_low, s.skill_high] if s.skill_low is not None else None)
         mean = durations.get((s.annotator, str(s.project_id)))
         r["mean_duration_ms"] = round(mean, 1) if mean is not None else None
     gold = _filtered(GoldResult.objects.all(), annotator=annotator, project_id=project_id)
     if gold_before is not None:
         gold = gold.filter(recorded_at__lt=gold_before)
     for g in gold.values("annotator", "project_id").annotate(
-            n=Count("id"), mean=Avg("score"), passed=Count("id", filter=Q(passed=True))):
+            n=Count("id"), total=Sum("score"), mean=Avg("score"), passed=Count("id", filter=Q(passed=True))):
         row(g["annotator"], g["project_id"])["gold"] = {
-            "count": g["n"], "mean_score": round(g["mean"], 6), "pass_rate": _ratio(g["passed"], g["n"])}
+            "count": g["n"], "mean_score": round(g["mean"], 6), "mean_score_interval": _interval(g["total"], g["n"]),
+            "pass_rate": _ratio(g["passed"], g["n"]), "pass_rate_interval": _interval(g["passed"], g["n"])}
     consensus = _filtered(ConsensusMatch.objects.all(), annotator=annotator, project_id=project_id)
     for c in consensus.values("annotator", "project_id").annotate(
-            n=Count("id"), mean=Avg("agreement"), disputed=Count("id", filter=Q(disputed=True))):
+            n=Count("id"), total=Sum("agreement"), mean=Avg("agreement"),
+            disputed=Count("id", filter=Q(disputed=True))):
         row(c["annotator"], c["project_id"])["consensus"] = {
-            "count": c["n"], "agreement": round(c["mean"], 6), "disputed": c["disputed"]}
+            "count": c["n"], "agreement": round(c["mean"], 6), "agreement_interval": _interval(c["total"], c["n"]),
+            "disputed": c["disputed"]}
     reviews = _filtered(ReviewOutcome.objects.all(), annotator=annotator, project_id=project_id)
     for v in reviews.values("annotator", "project_id").annotate(
             n=Count("id"), accepted=Count("id", filter=Q(verdict="accepted")),
             rejected=Count("id", filter=Q(verdict="rejected")), corrected=Count("id", filter=Q(verdict="corrected"))):
         row(v["annotator"], v["project_id"])["reviews"] = {
             "count": v["n"], "accepted": v["accepted"], "rejected": v["rejected"], "corrected": v["corrected"],
-            "rejection_rate": _ratio(v["rejected"], v["n"])}
+            "rejection_rate": _ratio(v["rejected"], v["n"]),
+            "rejection_rate_interval": _interval(v["rejected"], v["n"])}
     return [rows[k] for k in sorted(rows)]
 
 
@@ -91,9 +108,10 @@ def _period(*, annotator: str, project_id: UUID | None, start: datetime | None, 
     if start is not None:
         subs, gold = subs.filter(submitted_at__gte=start), gold.filter(recorded_at__gte=start)
     s = subs.aggregate(n=Count("id"), mean=Avg("duration_ms"))
-    g = gold.aggregate(n=Count("id"), mean=Avg("score"))
+    g = gold.aggregate(n=Count("id"), total=Sum("score"), mean=Avg("score"))
     return {"submissions": s["n"], "mean_duration_ms": round(s["mean"], 1) if s["mean"] is not None else None,
-            "gold_count": g["n"], "gold_mean_score": round(g["mean"], 6) if g["mean"] is not None else None}
+            "gold_count": g["n"], "gold_mean_score": round(g["mean"], 6) if g["mean"] is not None else None,
+            "gold_mean_score_interval": _interval(g["total"], g["n"])}
 
 
 def annotator_trend(*, annotator: str, project_id: UUID | None, now: datetime, days: int = 14,
@@ -107,7 +125,7 @@ def annotator_trend(*, annotator: str, project_id: UUID | None, now: datetime, d
     by_day_subs = {r["day"]: r for r in subs.annotate(day=TruncDate("submitted_at")).values("day").annotate(
         n=Count("id"), total=Sum("duration_ms"), timed=Count("duration_ms"))}
     by_day_gold = {r["day"]: r for r in gold.annotate(day=TruncDate("recorded_at")).values("day").annotate(
-        n=Count("id"), mean=Avg("score"))}
+        n=Count("id"), total=Sum("score"), mean=Avg("score"))}
     daily = []
     for offset in range(days):
         day = (start_day + timedelta(days=offset)).date()
@@ -118,6 +136,7 @@ def annotator_trend(*, annotator: str, project_id: UUID | None, now: datetime, d
             "mean_duration_ms": round(s["total"] / s["timed"], 1) if s and s["timed"] else None,
             "gold_count": g["n"] if g else 0,
             "gold_mean_score": round(g["mean"], 6) if g else None,
+            "gold_mean_score_interval": _interval(g["total"], g["n"]) if g else None,
         })
     boundary = now - timedelta(days=7)
     return {
@@ -189,6 +208,7 @@ def reviewer_agreement(*, reviewer: str, project_id: UUID | None = None) -> list
     if project_id is not None:
         rows = rows.filter(project_id=project_id)
     return [{"project_id": str(r["project_id"]), "checks": r["checks"], "agreed": r["agreed"],
-             "agreement": round(r["agreed"] / r["checks"], 6)}
+             "agreement": round(r["agreed"] / r["checks"], 6),
+             "agreement_interval": _interval(r["agreed"], r["checks"])}
             for r in rows.values("project_id").annotate(checks=Count("id"), agreed=Count("id", filter=Q(agreed=True)))
             .order_by("project_id")]

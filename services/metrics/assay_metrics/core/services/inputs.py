@@ -58,3 +58,4 @@ class SkillIn:
     annotator: str
     method: str
     skill: float
+    interval: tuple[float, float] | None = None

@@ -121,7 +121,9 @@ def annotator_skills_record(*, skills: Sequence[SkillIn]) -> None:
     tenant_turn_take()
     now = timezone.now()
     sql, params = insert_sql([AnnotatorStats(tenant_id=tenant, project_id=project_id, annotator=annotator,
-                                             skill=s.skill, skill_method=s.method, skill_at=now)
+                                             skill=s.skill, skill_method=s.method, skill_at=now,
+                                             skill_low=s.interval[0] if s.interval else None,
+                                             skill_high=s.interval[1] if s.interval else None)
                               for (project_id, annotator), s in sorted(latest.items(), key=lambda i: i[0])])
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} {_STATS_CONFLICT} {excluded('skill', 'skill_method', 'skill_at')}", params)
+        cursor.execute(f"{sql} {_STATS_CONFLICT} {excluded('skill', 'skill_method', 'skill_at', 'skill_low', 'skill_high')}", params)
