@@ -20,8 +20,8 @@ STATES = ["normal", "tightened", "reduced", "discontinued"]
 
 
 class SwitchOutput(serializers.Serializer):
-    from_state = serializers.ChoiceField(choices=STATES)
-    to_state = serializers.ChoiceField(choices=STATES)
+    from_state = serializers.CharField(help_text="normal, tightened, reduced or discontinued")
+    to_state = serializers.CharField(help_text="normal, tightened, reduced or discontinued")
     reason = serializers.CharField()
     inspection_id = serializers.UUIDField(allow_null=True, help_text="the lot whose verdict switched")
     batch_id = serializers.CharField(allow_null=True)
