@@ -266,3 +266,34 @@ def test_cross_tenant_pipelines_and_events_stay_apart(lead, stages, api, cast, d
     assert deliver(twin(event, tenant="globex")).outcome is Outcome.APPLIED
     assert tasks_of(stages["boxes"]["id"]) == []
     assert sql("SELECT count(*) FROM assignment_pipeline_handover", tenant="acme") == [(0,)]
+
+
+def test_an_event_naming_a_task_of_another_project_is_dead_lettered(lead, stages, deliver):
+    body = three_stage(stages, edges=[{"source": "classify", "target": "boxes", "trigger": "label.finalized"}])
+    save(lead, body)
+    [task] = intake(lead, stages["boxes"]["id"], [{"external_id": "a", "url": "https://img.example/a.jpg"}])
+    result = deliver(finalized(task["task_id"], stages["classify"]["id"], {"label": "pedestrian-present"}))
+    assert result.outcome is Outcome.DEAD
+    assert f"task {task['task_id']} is not a task of project {stages['classify']['id']}" in result.reason
+    assert [e for e, _ in tasks_of(stages["boxes"]["id"])] == ["a"]
+    assert sql("SELECT count(*) FROM assignment_pipeline_handover") == [(0,)]
+
+
+def test_a_removed_pipeline_hands_nothing_over_and_keeps_its_tasks(lead, stages, api, cast, deliver):
+    body = three_stage(stages, edges=[{"source": "classify", "target": "boxes", "trigger": "label.finalized"}])
+    pipeline = save(lead, body).json()
+    one, two = intake(lead, stages["classify"]["id"], [{"external_id": "1", "url": "https://img.example/1.jpg"},
+                                                       {"external_id": "2", "url": "https://img.example/2.jpg"}])
+    deliver(finalized(one["task_id"], stages["classify"]["id"], {"label": "empty"}))
+    assert len(tasks_of(stages["boxes"]["id"])) == 1
+    # refused: another tenant's lead, an annotator; nothing removed
+    assert api(cast.outsider).delete(f"/api/v1/pipelines/{pipeline['id']}").status_code == 404
+    assert api(cast.teammate).delete(f"/api/v1/pipelines/{pipeline['id']}").status_code == 403
+    assert pipeline_rows() == [1, 3, 1]
+    assert lead.delete(f"/api/v1/pipelines/{pipeline['id']}").status_code == 204
+    assert lead.delete(f"/api/v1/pipelines/{pipeline['id']}").status_code == 404
+    assert pipeline_rows() == [0, 0, 0]
+    assert sql("SELECT count(*) FROM assignment_pipeline_handover") == [(0,)]
+    deliver(finalized(two["task_id"], stages["classify"]["id"], {"label": "empty"}))
+    assert len(tasks_of(stages["boxes"]["id"])) == 1
+    assert len(tasks_of(stages["classify"]["id"])) == 2

@@ -110,12 +110,19 @@ class PipelineListCreateApi(APIView):
 
 
 class PipelineDetailApi(APIView):
-    permission_classes = [READERS]
+    def get_permissions(self):
+        return [(READERS if self.request.method == "GET" else LEADS)()]
 
     @extend_schema(operation_id="pipeline_get", responses={200: PipelineOutput, **errors(_404="not_found")})
     def get(self, request, pipeline_id):
         pipeline = selectors.pipeline_get(pipeline_id=pipeline_id)
         return Response(selectors.pipeline_detail(pipeline=pipeline))
+
+    @extend_schema(operation_id="pipeline_delete", request=None, responses={204: None, **errors(_404="not_found")})
+    def delete(self, request, pipeline_id):
+        """Remove the pipeline (to change one, create its new version and remove the old); its tasks stay."""
+        services.pipeline_delete(pipeline_id=pipeline_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 _OUTCOMES = {o: serializers.IntegerField() for o in selectors.OUTCOMES}

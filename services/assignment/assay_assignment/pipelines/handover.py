@@ -16,6 +16,7 @@ import json
 from django.db import connection, transaction
 
 from assay_shared.bus.payload import payload_uuid
+from assay_shared.bus.processor import PermanentError
 from assay_shared.errors import ApplicationError
 from assay_shared.events.envelope import Envelope
 from assay_shared.observability.context import correlation_scope
@@ -59,13 +60,15 @@ def pipeline_events_apply(*, events: list[Envelope]) -> None:
         parents.setdefault(edge.target_id, []).append(edge)
     wanted = [f for f in finished if (f[1], f[0].type) in by_source]
     tasks = {str(t["id"]): t for t in Task.objects.filter(id__in={f[2] for f in wanted})
-             .values("id", "external_id", "data", "is_gold")}
+             .values("id", "project_id", "external_id", "data", "is_gold")}
     answers = {str(s["id"]): s["answer"] for s in Submission.objects.filter(
         id__in={f[3] for f in wanted if f[3]}).values("id", "answer")}
     for event, project_id, task_id, submission in wanted:
         task = tasks.get(task_id)
-        if task is None or task["is_gold"]:
-            continue  # a task this service never had, or gold (never handed on)
+        if task is None or str(task["project_id"]) != project_id:
+            raise PermanentError(f"{event.type} {event.id}: task {task_id} is not a task of project {project_id}")
+        if task["is_gold"]:
+            continue  # gold is never handed on
         p = event.payload
         if event.type == "label.finalized":
             answer = p["answer"]

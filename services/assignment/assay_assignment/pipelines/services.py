@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 from assay_shared.db.tenancy import require_tenant
-from assay_shared.errors import ApplicationError
+from assay_shared.errors import ApplicationError, NotFoundError
 
 from assay_assignment.core.models import LabelSchema, Project
 from assay_assignment.pipelines import expressions as ex
@@ -158,3 +158,11 @@ def pipeline_create(*, name: str, stages: list[dict], edges: list[dict]) -> Pipe
             source_project_id=made[e["source"]].project_id, trigger=e["trigger"], condition=e.get("condition", {}),
             template=e.get("template", {}), position=j) for j, e in enumerate(edges)])
     return pipeline
+
+
+def pipeline_delete(*, pipeline_id) -> None:
+    """Remove a pipeline with its stages, edges, hand-overs and joins; the tasks it created stay in their projects.
+    Events of its stages' tasks hand nothing over afterwards."""
+    deleted, _ = Pipeline.objects.filter(id=pipeline_id).delete()
+    if not deleted:
+        raise NotFoundError(f"pipeline {pipeline_id} does not exist")
