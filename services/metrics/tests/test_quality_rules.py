@@ -3,8 +3,9 @@ import uuid
 
 import pytest
 
-from assay_metrics.core.models import QualityRule, Standing, StandingChange
 from tests.events import acme, gold_scored, review_completed, submitted
+
+from assay_metrics.core.models import QualityRule, Standing, StandingChange
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def test_low_gold_accuracy_suspends_once_with_the_numbers(deliver, api, cast, ou
     assert event.payload == {
         "annotator": "teammate", "project_id": project, "rule": "gold_accuracy",
         "reason": "gold accuracy 0.500 below 0.6 over 3 gold answers", "value": 0.5, "threshold": 0.6, "count": 3,
-        "rule_id": rule_id, "actor": "system",
+        "rule_id": rule_id, "actor": "system", "value_interval": [0.125334, 0.874666],
     }
     standings = api(cast.owner).get("/api/v1/standings?state=suspended").json()["results"]
     assert [(s["annotator"], s["project_id"], s["suspended"]) for s in standings] == [("teammate", project, True)]
@@ -115,6 +116,8 @@ def test_fast_answers_flag(deliver, api, cast, outbox_events):
     deliver(submitted(project_id=project, duration_ms=100))
     [event] = outbox_events("annotator.flagged")
     assert (event.payload["rule"], event.payload["value"], event.payload["count"]) == ("fast_answers", 700.0, 3)
+    # a duration is no rate: no interval
+    assert "value_interval" not in event.payload
 
 
 def test_review_rejection_flag(deliver, api, cast, outbox_events):
@@ -127,6 +130,8 @@ def test_review_rejection_flag(deliver, api, cast, outbox_events):
     [event] = outbox_events("annotator.flagged")
     assert (event.payload["rule"], event.payload["count"], event.payload["reason"]) == (
         "review_rejection", 3, "review rejection rate 0.667 above 0.5 over 3 reviews")
+    # with the rate's 95 % Wilson interval
+    assert event.payload["value_interval"] == [0.20766, 0.938508]
 
 
 def test_reinstate_lifts_the_suspension_and_resets_the_evidence(deliver, api, cast, outbox_events):

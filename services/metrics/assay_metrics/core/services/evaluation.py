@@ -24,6 +24,7 @@ from assay_shared.db.upserts import from_row, insert_sql, returning
 
 from assay_metrics.core.models import QualityRule, Standing, StandingChange
 from assay_metrics.core.services.evidence_sql import committed_evidence
+from assay_metrics.numerics.intervals import wilson
 from assay_metrics.numerics.rules import (
     FAST_ANSWERS,
     LOW_AGREEMENT,
@@ -187,7 +188,18 @@ def _changes_record(fired: list[tuple[Standing, QualityRule, Fired, str]], *, fl
         "annotator": s.annotator, "project_id": str(s.project_id) if s.project_id else None, "rule": rule.kind,
         "reason": f.reason[:500], "value": f.value, "threshold": rule.threshold, "count": f.count,
         "rule_id": str(rule.id), "actor": "system", **_retake(f, rule, states[(s.annotator, s.scope)]),
+        **_value_interval(f, rule),
     }) for s, rule, f, correlation in fired])
+
+
+def _value_interval(fired: Fired, rule: QualityRule) -> dict:
+    """A rate rule's value (a mean gold score, rejected share or agreement over `count`) with its Wilson interval
+    at the rule's confidence (95 % when it has none); a duration (`fast_answers`) has none."""
+    if rule.kind == "fast_answers" or fired.value is None or not fired.count:
+        return {}
+    low, high = wilson(successes=min(max(fired.value, 0.0), 1.0) * fired.count, n=fired.count,
+                       level=rule.confidence or 0.95)
+    return {"value_interval": [round(low, 6), round(high, 6)]}
 
 
 def _retake(fired: Fired, rule: QualityRule, state: _State) -> dict:

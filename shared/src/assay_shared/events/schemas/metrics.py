@@ -8,6 +8,9 @@ _standing = obj(
      "reason": {"type": "string", "minLength": 1, "maxLength": 500}},
     {
         "value": {"type": ["number", "null"]},
+        # a rate's Wilson interval [low, high] at the rule's confidence (95 % without one); absent for durations
+        "value_interval": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                           "minItems": 2, "maxItems": 2},
         "threshold": {"type": ["number", "null"]},
         "count": {"type": "integer", "minimum": 0},
         "rule_id": {"anyOf": [UUID, {"type": "null"}]},
@@ -22,6 +25,9 @@ _failed = obj(
      "retake_at": {"anyOf": [TIMESTAMP, {"type": "null"}]}},
     {
         "value": {"type": ["number", "null"]},
+        # a rate's Wilson interval [low, high] at the rule's confidence (95 % without one); absent for durations
+        "value_interval": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                           "minItems": 2, "maxItems": 2},
         "threshold": {"type": ["number", "null"]},
         "count": {"type": "integer", "minimum": 0},
         "rule_id": {"anyOf": [UUID, {"type": "null"}]},
