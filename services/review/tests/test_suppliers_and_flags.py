@@ -211,3 +211,23 @@ def test_flagged_rate_is_validated_and_a_refusal_changes_nothing(api, cast):
     assert api(cast.owner).get(f"/api/v1/projects/{project}/sampling-policy").json()["flagged_rate"] == 0.5
     with acme():
         assert SupplierSwitch.objects.count() == 0
+
+
+def test_the_projects_acceptance_setting_chooses_the_double_plan_unless_the_request_says(deliver, api, cast):
+    project = lot(deliver, 16)
+    refused = api(cast.owner).put(f"/api/v1/projects/{project}/sampling-policy",
+                                  {"base_rate": 0.0, "acceptance_plan_type": "triple"}, content_type=JSON)
+    assert refused.status_code == 400 and set(refused.json()["error"]["fields"]) == {"acceptance_plan_type"}
+    with acme():
+        assert not SamplingPolicy.objects.exists()
+    saved = api(cast.owner).put(f"/api/v1/projects/{project}/sampling-policy",
+                                {"base_rate": 0.0, "acceptance_plan_type": "double"}, content_type=JSON)
+    assert saved.json()["acceptance_plan_type"] == "double"
+    by_setting = api(cast.owner).post("/api/v1/batches/b-1/inspections", {"project_id": project, "aql": 10.0},
+                                      content_type=JSON).json()
+    assert (by_setting["plan_type"], by_setting["sample_size"]) == ("double", 2)
+    with acme():
+        BatchInspection.objects.filter(id=by_setting["inspection_id"]).update(status="rejected")
+    asked = api(cast.owner).post("/api/v1/batches/b-1/inspections",
+                                 {"project_id": project, "aql": 10.0, "plan_type": "single"}, content_type=JSON).json()
+    assert (asked["plan_type"], asked["sample_size"]) == ("single", 5)

@@ -44,6 +44,7 @@ class PolicyOutput(serializers.Serializer):
     low_gold_min_count = serializers.IntegerField()
     low_gold_rate = serializers.FloatField()
     flagged_rate = serializers.FloatField(help_text="rate for an annotator metrics flagged, until reinstated")
+    acceptance_plan_type = serializers.CharField(help_text="single or double: the project's batch inspections' plan")
     updated_by = serializers.CharField()
     updated_at = serializers.DateTimeField()
 
@@ -74,6 +75,14 @@ class SamplingPolicyApi(APIView):
         flagged_rate = serializers.FloatField(
             min_value=0.0, max_value=1.0, required=False, default=0.0,
             help_text="rate for the work of an annotator metrics flagged (annotator.flagged), until reinstated; 0: off")
+        acceptance_plan_type = serializers.CharField(
+            required=False, default="single",
+            help_text="single or double: the plan of this project's batch inspections that do not ask for one (ADR 0095)")
+
+        def validate_acceptance_plan_type(self, value):
+            if value not in ("single", "double"):
+                raise serializers.ValidationError("must be single or double")
+            return value
 
         def validate(self, attrs):
             errors = {}
@@ -330,7 +339,8 @@ class BatchInspectionCreateApi(APIView):
             r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", required=False, default=None, allow_null=True,
             help_text="the team or vendor whose lot this is: its ISO 2859-1 state chooses the plan (ADR 0095)",
             error_messages={"invalid": "1–64 letters, digits, '_', '.', '-', starting with a letter or digit"})
-        plan_type = serializers.ChoiceField(choices=["single", "double"], required=False, default="single")
+        plan_type = serializers.ChoiceField(choices=["single", "double"], required=False,
+                                            help_text="default: the project's sampling policy's acceptance_plan_type")
 
         def validate_aql(self, value):
             if not any(abs(value - a) < 1e-9 for a in AQLS):

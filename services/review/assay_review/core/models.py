@@ -19,6 +19,7 @@ class SamplingPolicy(models.Model):
     low_gold_min_count = models.PositiveIntegerField(default=0)
     low_gold_rate = models.FloatField(default=0.0)
     flagged_rate = models.FloatField(default=0.0)  # an annotator metrics flagged (annotator.flagged) until reinstated
+    acceptance_plan_type = models.CharField(max_length=6, default="single")  # batch inspections' plan unless asked
     updated_by = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

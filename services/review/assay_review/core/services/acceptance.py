@@ -16,7 +16,7 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError
 from assay_shared.observability.context import current_correlation_id
 
-from assay_review.core.models import BatchInspection, InspectionSample, ReviewItem, Submission
+from assay_review.core.models import BatchInspection, InspectionSample, ReviewItem, SamplingPolicy, Submission
 from assay_review.core.services.items import Opening, review_items_open
 from assay_review.core.services.suppliers import supplier_for_lot, supplier_lot_record
 from assay_review.numerics.aql import SamplingPlan, accept_probability_at_aql
@@ -42,7 +42,7 @@ def _plan_full(inspection: BatchInspection) -> Plan:
 
 
 def inspection_request(*, project_id: UUID, batch_id: str, aql: float, inspection_level: str, actor: str,
-                       supplier: str | None = None, plan_type: str = "single") -> BatchInspection:
+                       supplier: str | None = None, plan_type: str | None = None) -> BatchInspection:
     """Open an inspection of the batch: compute the plan, draw the sample, queue what is not yet reviewed."""
     tenant = require_tenant()
     if BatchInspection.objects.filter(project_id=project_id, batch_id=batch_id, status=BatchInspection.OPEN).exists():
@@ -51,6 +51,9 @@ def inspection_request(*, project_id: UUID, batch_id: str, aql: float, inspectio
     if len(lot) < 2:
         raise ApplicationError(f"batch {batch_id} has {len(lot)} known item(s); a lot needs at least 2",
                                code="lot_too_small", fields={"batch_id": [f"{len(lot)} known item(s), need at least 2"]})
+    if plan_type is None:  # the project's acceptance setting, else single
+        plan_type = SamplingPolicy.objects.filter(project_id=project_id).values_list(
+            "acceptance_plan_type", flat=True).first() or "single"
     state = supplier_for_lot(name=supplier) if supplier is not None else "normal"
     plan = plan_for(lot_size=len(lot), aql=aql, inspection_level=inspection_level, state=state, plan_type=plan_type)
     inspection = BatchInspection.objects.create(
