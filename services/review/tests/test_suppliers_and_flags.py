@@ -141,29 +141,29 @@ def test_bad_inspection_requests_are_refused_naming_the_field_and_change_nothing
 
 
 def test_double_plan_opens_its_second_sample_only_when_undecided(deliver, api, cast, outbox_events):
-    # a lot of 16 at AQL 10 (C): single n 5, Ac 1 → double 2 + 2, Ac1 0 Re1 2, Ac2 1 Re2 2
+    # a lot of 16 at AQL 10 (C): single n 5, Ac 1 → double 3 + 3 (Table III-A), Ac1 0 Re1 2, Ac2 1 Re2 2
     project = lot(deliver, 16)
     response = api(cast.owner).post("/api/v1/batches/b-1/inspections",
                                     {"project_id": project, "aql": 10.0, "plan_type": "double"}, content_type=JSON)
     body = response.json()
     assert {k: body[k] for k in ("plan_type", "sample_size", "acceptance_number", "rejection_number",
                                  "second_sample_size", "second_acceptance_number", "second_rejection_number")} == {
-        "plan_type": "double", "sample_size": 2, "acceptance_number": 0, "rejection_number": 2,
-        "second_sample_size": 2, "second_acceptance_number": 1, "second_rejection_number": 2}
-    assert len(outbox_events("review.requested")) == 2
+        "plan_type": "double", "sample_size": 3, "acceptance_number": 0, "rejection_number": 2,
+        "second_sample_size": 3, "second_acceptance_number": 1, "second_rejection_number": 2}
+    assert len(outbox_events("review.requested")) == 3
     # 1 defect in the first sample: neither ≤ Ac1 nor ≥ Re1, so the second sample is queued
-    decide(api, cast.reviewer, project, ["rejected", "accepted"])
-    assert len(outbox_events("review.requested")) == 4
+    decide(api, cast.reviewer, project, ["rejected", "accepted", "accepted"])
+    assert len(outbox_events("review.requested")) == 6
     detail = api(cast.reviewer).get(f"/api/v1/inspections/{body['inspection_id']}").json()
-    assert (detail["status"], detail["second_opened"], len(detail["sample"])) == ("open", True, 4)
-    # two clean items: cumulative 1 ≤ Ac2, accepted
-    decide(api, cast.reviewer, project, ["accepted", "accepted"])
+    assert (detail["status"], detail["second_opened"], len(detail["sample"])) == ("open", True, 6)
+    # three clean items: cumulative 1 ≤ Ac2, accepted
+    decide(api, cast.reviewer, project, ["accepted", "accepted", "accepted"])
     [accepted] = outbox_events("batch.accepted")
     assert {k: accepted.payload[k] for k in ("plan_type", "reviewed", "defects", "second_sample_opened", "defect_rate")} == {
-        "plan_type": "double", "reviewed": 4, "defects": 1, "second_sample_opened": True, "defect_rate": 0.25}
+        "plan_type": "double", "reviewed": 6, "defects": 1, "second_sample_opened": True, "defect_rate": round(1 / 6, 6)}
     # the OC for the chart is the exact binomial of the double plan: P(accept) at p = AQL 10%
     oc = {point["p"]: point["acceptance_probability"] for point in detail["oc_curve"]}
-    assert oc[0.1] == round(0.9 ** 2 + 2 * 0.1 * 0.9 * 0.9 ** 2, 6) and oc[0.0] == 1.0
+    assert oc[0.1] == round(0.9 ** 3 + 3 * 0.1 * 0.9 ** 2 * 0.9 ** 3, 6) and oc[0.0] == 1.0
 
 
 def standing(type_, *, annotator, project_id, tenant="acme"):
@@ -225,7 +225,7 @@ def test_the_projects_acceptance_setting_chooses_the_double_plan_unless_the_requ
     assert saved.json()["acceptance_plan_type"] == "double"
     by_setting = api(cast.owner).post("/api/v1/batches/b-1/inspections", {"project_id": project, "aql": 10.0},
                                       content_type=JSON).json()
-    assert (by_setting["plan_type"], by_setting["sample_size"]) == ("double", 2)
+    assert (by_setting["plan_type"], by_setting["sample_size"]) == ("double", 3)
     with acme():
         BatchInspection.objects.filter(id=by_setting["inspection_id"]).update(status="rejected")
     asked = api(cast.owner).post("/api/v1/batches/b-1/inspections",

@@ -28,30 +28,30 @@ def test_reduced_table(letter, aql, plan):
 
 
 def test_double_plans_from_table_iii():
-    # K at 1.0 normal: single 125 3/4 → double 50 + 50, Ac1 1 Re1 3, Ac2 4 Re2 5
+    # K at 1.0 normal: single 125 3/4 → double 80 + 80 (Table III-A), Ac1 1 Re1 3, Ac2 4 Re2 5
     assert plan_for(lot_size=2000, aql=1.0, inspection_level="II", plan_type="double") == Plan(
-        state="normal", plan_type="double", code_letter="K", sample_size=50, acceptance_number=1, rejection_number=3,
-        second_sample_size=50, second_acceptance_number=4, second_rejection_number=5)
-    # L at 2.5 normal: single 200 10/11 → 80 + 80, 5/9 then 12/13
+        state="normal", plan_type="double", code_letter="K", sample_size=80, acceptance_number=1, rejection_number=3,
+        second_sample_size=80, second_acceptance_number=4, second_rejection_number=5)
+    # L at 2.5 normal: single 200 10/11 → 125 + 125, 5/9 then 12/13
     double = plan_for(lot_size=5000, aql=2.5, inspection_level="II", plan_type="double")
     assert (double.sample_size, double.acceptance_number, double.rejection_number, double.second_acceptance_number,
-            double.second_rejection_number) == (80, 5, 9, 12, 13)
-    # tightened K at 1.0: single 2/3 → 50 + 50, 0/3 then 3/4
+            double.second_rejection_number) == (125, 5, 9, 12, 13)
+    # tightened K at 1.0: single 2/3 → 80 + 80, 0/3 then 3/4
     tight = plan_for(lot_size=2000, aql=1.0, inspection_level="II", state="tightened", plan_type="double")
-    assert (tight.sample_size, tight.acceptance_number, tight.rejection_number, tight.second_acceptance_number) == (50, 0, 3, 3)
+    assert (tight.sample_size, tight.acceptance_number, tight.rejection_number, tight.second_acceptance_number) == (80, 0, 3, 3)
     # where the single plan has Ac 0 the standard has no double plan: the single plan is used
     assert plan_for(lot_size=2000, aql=0.10, inspection_level="II", plan_type="double").plan_type == "single"
 
 
 def test_double_decisions():
-    plan = plan_for(lot_size=2000, aql=1.0, inspection_level="II", plan_type="double")  # 50+50, 1/3, 4/5
-    assert verdict(plan=plan, first_defects=1, first_reviewed=50) == "accepted"
+    plan = plan_for(lot_size=2000, aql=1.0, inspection_level="II", plan_type="double")  # 80+80, 1/3, 4/5
+    assert verdict(plan=plan, first_defects=1, first_reviewed=80) == "accepted"
     assert verdict(plan=plan, first_defects=3, first_reviewed=10) == "rejected"
-    assert verdict(plan=plan, first_defects=2, first_reviewed=49) is None
-    assert verdict(plan=plan, first_defects=2, first_reviewed=50) == "second_sample"
-    assert verdict(plan=plan, first_defects=2, first_reviewed=50, second_defects=2, second_reviewed=50) == "accepted"
-    assert verdict(plan=plan, first_defects=2, first_reviewed=50, second_defects=3, second_reviewed=20) == "rejected"
-    assert verdict(plan=plan, first_defects=2, first_reviewed=50, second_defects=1, second_reviewed=20) == "second_sample"
+    assert verdict(plan=plan, first_defects=2, first_reviewed=79) is None
+    assert verdict(plan=plan, first_defects=2, first_reviewed=80) == "second_sample"
+    assert verdict(plan=plan, first_defects=2, first_reviewed=80, second_defects=2, second_reviewed=80) == "accepted"
+    assert verdict(plan=plan, first_defects=2, first_reviewed=80, second_defects=3, second_reviewed=20) == "rejected"
+    assert verdict(plan=plan, first_defects=2, first_reviewed=80, second_defects=1, second_reviewed=20) == "second_sample"
 
 
 def test_double_oc_is_the_exact_binomial_sum():

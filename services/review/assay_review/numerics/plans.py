@@ -8,8 +8,8 @@ below or above in the same column.
   Ac 1, 2, 3, 5, 8, 12, 18 (Re = Ac + 1); an arrow past letter R leads to S (3150, Ac 1 Re 2).
 - Reduced (Table II-C of the 1999 edition, Re = Ac + 1): each row is the normal table's row two letters up
   (letters A, B and C all take row A), so a K lot is inspected with H's plans (n = 50 where normal takes 125).
-- Double (Tables III-A/B/C): where the single plan has Ac ≥ 1, two samples of the size two letters above the
-  single plan's (n1 = n2); Ac1/Re1 on the first sample, Ac2/Re2 on the cumulative count. Where the single plan
+- Double (Tables III-A/B/C): where the single plan has Ac ≥ 1, two samples of the size one letter above the
+  single plan's (n1 = n2: K, single 125, takes 80 + 80); Ac1/Re1 on the first sample, Ac2/Re2 on the cumulative count. Where the single plan
   has Ac 0 the standard gives no double plan (its asterisk): the single plan is used.
 """
 from __future__ import annotations
@@ -109,7 +109,7 @@ def plan_for(*, lot_size: int, aql: float, inspection_level: str, state: str = "
                     acceptance_number=ac, rejection_number=re)
     ac1, re1, ac2, re2 = (_DOUBLE_TIGHTENED if state == "tightened" else _DOUBLE_NORMAL)[ac]
     n_index = SAMPLE_SIZES.index(n)
-    n1 = SAMPLE_SIZES[max(n_index - 2, 0)]
+    n1 = SAMPLE_SIZES[max(n_index - 1, 0)]
     n1 = min(n1, lot_size)
     n2 = min(n1, lot_size - n1)
     return Plan(state=state, plan_type="double", code_letter=used, sample_size=n1, acceptance_number=ac1,
