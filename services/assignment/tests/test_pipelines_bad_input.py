@@ -62,6 +62,10 @@ CASES = {
                    "edges": [edge("a", "b", template={"url": "$url"})]},
         {"edges[0].template.url": ["'$url' is not a reference: $data.url, $data.metadata.<key>, $task.id,"
                                    " $task.external_id, $label, $answer or $answer.<path>"]}),
+    "template URL of an unsupported scheme": (
+        lambda p: {"stages": [stage("a", p["classify"]), stage("b", p["boxes"])],
+                   "edges": [edge("a", "b", template={"url": "ftp://x/a.jpg"})]},
+        {"edges[0].template.url": ["the scheme ftp: is not supported; use https://, http://, s3:// or gs://"]}),
     "condition on a label the source lacks": (
         lambda p: {"stages": [stage("a", p["classify"]), stage("b", p["boxes"])],
                    "edges": [edge("a", "b", condition={"label": {"in": ["pedestrian-present", "cyclist"]}})]},

@@ -8,6 +8,7 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, NotFoundError
 
 from assay_assignment.core.models import LabelSchema, Project
+from assay_assignment.core.services import media
 from assay_assignment.pipelines import expressions as ex
 from assay_assignment.pipelines.models import Edge, Pipeline, Stage
 
@@ -132,6 +133,9 @@ def pipeline_create(*, name: str, stages: list[dict], edges: list[dict]) -> Pipe
         source = source_of(edge["source"], edge["trigger"])
         errors.update(ex.condition_errors(edge.get("condition", {}), source, f"edges[{j}].condition"))
         errors.update(ex.template_errors(edge.get("template", {}), source, f"edges[{j}].template"))
+        url = edge["template"].get("url") if isinstance(edge.get("template"), dict) else None
+        if isinstance(url, str) and not url.startswith("$") and (problem := media.reference_problem(url)):
+            ex._err(errors, f"edges[{j}].template.url", problem)
     for i, stage in enumerate(stages):
         incoming = parents.get(stage["key"], [])
         join = stage.get("join")
