@@ -14,9 +14,11 @@ def acme():
 
 
 def submitted(*, project_id: str, annotator: str = "teammate", answer=None, duration_ms: int | None = 1500,
-              submission_id: str | None = None, submitted_at: datetime | None = None, tenant: str = "acme"):
+              submission_id: str | None = None, submitted_at: datetime | None = None, tenant: str = "acme",
+              task_id: str | None = None):
     payload = {
-        "submission_id": submission_id or str(uuid.uuid4()), "task_id": str(uuid.uuid4()), "project_id": project_id,
+        "submission_id": submission_id or str(uuid.uuid4()), "task_id": task_id or str(uuid.uuid4()),
+        "project_id": project_id,
         "annotator": annotator, "answer": {"label": "cat"} if answer is None else answer,
         "submitted_at": (submitted_at or datetime.now(timezone.utc)).isoformat(),
     }

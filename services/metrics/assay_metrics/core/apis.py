@@ -338,3 +338,42 @@ class AnnotatorQualifyApi(APIView):
         standing = services.annotator_qualify(annotator=annotator, actor=principal_of(request).subject,
                                               **body.validated_data)
         return Response(StandingOutput(standing).data)
+
+
+class AnnotatorAlphaOutput(serializers.Serializer):
+    annotator = serializers.CharField()
+    alpha = serializers.FloatField(allow_null=True, help_text="1 − (the annotator's own observed disagreement) "
+                                                              "/ (the project's expected disagreement)")
+    values = serializers.IntegerField(help_text="the annotator's pairable values (objects, or nothing drawn)")
+
+
+class ObjectAgreementApi(APIView):
+    """Agreement of a box or polygon project: Krippendorff's alpha with the 1 − IoU distance, overall and per
+    annotator (ADR 0096)."""
+
+    permission_classes = [HasRole.of(*PRIVILEGED)]
+
+    class FilterSerializer(serializers.Serializer):
+        project_id = serializers.UUIDField()
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ObjectAgreement"
+
+        project_id = serializers.UUIDField()
+        answer_type = serializers.ChoiceField(choices=["bbox", "polygon"], allow_null=True,
+                                              help_text="the shape of the answers counted; null when there are none")
+        distance = serializers.CharField(help_text="always `1 - IoU` (1 for two labels or an object against nothing)")
+        alpha = serializers.FloatField(allow_null=True, help_text="null when no disagreement can be expected")
+        answers = serializers.IntegerField(help_text="answers counted: each annotator's latest per task")
+        units = serializers.IntegerField(help_text="clusters of matched objects with at least two values")
+        values = serializers.IntegerField(help_text="pairable values")
+        annotators = AnnotatorAlphaOutput(many=True)
+
+    @extend_schema(operation_id="object_agreement_retrieve", parameters=[FilterSerializer],
+                   responses={200: OutputSerializer, **errors(_400="validation_error",
+                                                              _403="forbidden: admin, qa_lead, reviewer, service")})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return Response(self.OutputSerializer(selectors.object_agreement(**filters.validated_data)).data)

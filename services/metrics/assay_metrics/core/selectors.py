@@ -1,6 +1,7 @@
 """Reads of the metrics service (row-level security scopes them to the caller's tenant)."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from assay_metrics.core.models import (
     StandingChange,
     SubmissionLog,
 )
+from assay_metrics.numerics.alpha import alpha_with_distance, iou_distance, object_units
 from assay_metrics.numerics.intervals import wilson
 
 
@@ -212,3 +214,52 @@ def reviewer_agreement(*, reviewer: str, project_id: UUID | None = None) -> list
              "agreement_interval": _interval(r["agreed"], r["checks"])}
             for r in rows.values("project_id").annotate(checks=Count("id"), agreed=Count("id", filter=Q(agreed=True)))
             .order_by("project_id")]
+
+
+def _objects_of(answer) -> tuple[str, list[dict]] | None:
+    """("bbox" | "polygon", objects) of an object answer with usable geometry; None for anything else."""
+    objects = answer.get("objects") if isinstance(answer, dict) else None
+    if not isinstance(objects, list):
+        return None
+    kinds = set()
+    for o in objects:
+        if not isinstance(o, dict) or not isinstance(o.get("label"), str):
+            return None
+        box, points = o.get("bbox"), o.get("points")
+        if isinstance(box, list) and len(box) == 4 and all(_number(v) for v in box) and box[2] > 0 and box[3] > 0:
+            kinds.add("bbox")
+        elif isinstance(points, list) and len(points) >= 3 and all(
+                isinstance(p, list) and len(p) == 2 and all(_number(v) for v in p) for p in points):
+            kinds.add("polygon")
+        else:
+            return None
+    if len(kinds) > 1:
+        return None
+    return (kinds.pop() if kinds else ""), objects
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def object_agreement(*, project_id: UUID) -> dict:
+    """Krippendorff's alpha with the 1 − IoU distance of the project's box or polygon answers (each annotator's
+    latest per task), for the project and per annotator (numerics/alpha.py); answers of another shape are left out."""
+    latest = (SubmissionLog.objects.filter(project_id=project_id).order_by("task_id", "annotator", "-submitted_at", "-id")
+              .distinct("task_id", "annotator").values_list("task_id", "annotator", "answer"))
+    answers, kinds = [], {}
+    for task, annotator, answer in latest:
+        parsed = _objects_of(answer)
+        if parsed is None:
+            continue
+        kind, objects = parsed
+        if kind:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        answers.append((str(task), annotator, objects))
+    kind = max(kinds, key=kinds.get) if kinds else None
+    if kind is not None:
+        answers = [a for a in answers if all(("bbox" if "bbox" in o else "polygon") == kind for o in a[2])]
+    got = alpha_with_distance(units=object_units(answers=answers), distance=iou_distance)
+    return {"project_id": str(project_id), "answer_type": kind, "distance": "1 - IoU", "alpha": got.alpha,
+            "answers": len(answers), "units": got.n_units, "values": got.n_values,
+            "annotators": [{"annotator": a, "alpha": alpha, "values": n} for a, (alpha, n) in got.coders.items()]}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("annotators/<str:annotator>/suspend", apis.AnnotatorSuspendApi.as_view(), name="annotator-suspend"),
     path("annotators/<str:annotator>/reinstate", apis.AnnotatorReinstateApi.as_view(), name="annotator-reinstate"),
     path("annotators/<str:annotator>/qualify", apis.AnnotatorQualifyApi.as_view(), name="annotator-qualify"),
+    path("object-agreement", apis.ObjectAgreementApi.as_view(), name="object-agreement"),
     path("standings", apis.StandingListApi.as_view(), name="standings"),
     path("standing-changes", apis.StandingChangeListApi.as_view(), name="standing-changes"),
     path("quality-rules", apis_rules.QualityRuleListApi.as_view(), name="quality-rules"),
