@@ -297,3 +297,30 @@ def test_a_removed_pipeline_hands_nothing_over_and_keeps_its_tasks(lead, stages,
     deliver(finalized(two["task_id"], stages["classify"]["id"], {"label": "empty"}))
     assert len(tasks_of(stages["boxes"]["id"])) == 1
     assert len(tasks_of(stages["classify"]["id"])) == 2
+
+
+def test_a_stage_with_an_open_batch_takes_its_tasks_there_until_it_is_closed(lead, stages, deliver):
+    batch = lead.post(f"/api/v1/projects/{stages['boxes']['id']}/batches/open", {"name": "from classify"},
+                      content_type="application/json").json()
+    body = three_stage(stages, edges=[{"source": "classify", "target": "boxes", "trigger": "label.finalized"}])
+    body["stages"][1]["batch_id"] = batch["id"]
+    pipeline = save(lead, body).json()
+    assert pipeline["stages"][1]["batch_id"] == batch["id"]
+    one, two = intake(lead, stages["classify"]["id"], [{"external_id": "1", "url": "https://img.example/1.jpg"},
+                                                       {"external_id": "2", "url": "https://img.example/2.jpg"}])
+    deliver(finalized(one["task_id"], stages["classify"]["id"], {"label": "empty"}))
+    assert sql("SELECT batch_id::text FROM assignment_task WHERE project_id = %s", [stages["boxes"]["id"]]) == [
+        (batch["id"],)]
+    # once the batch is closed, a hand-over fails with the intake's reason, shown in the progress
+    lead.post(f"/api/v1/projects/{stages['boxes']['id']}/batches/{batch['id']}/close")
+    deliver(finalized(two["task_id"], stages["classify"]["id"], {"label": "empty"}))
+    assert len(tasks_of(stages["boxes"]["id"])) == 1
+    assert lead.get(f"/api/v1/pipelines/{pipeline['id']}/progress").json()["failed"] == 1
+    [(reason,)] = sql("SELECT reason FROM assignment_pipeline_handover WHERE outcome = 'failed'")
+    assert reason.startswith(f"batch {batch['id']} is closed; it takes no more tasks")
+    # and a closed batch, or one of another project, is refused when a pipeline is saved
+    other = dict(body, stages=[body["stages"][0], {**body["stages"][1]}])
+    response = save(lead, other)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "stages[1].batch_id": ["is not an open batch of the stage's project"]}

@@ -35,6 +35,8 @@ class StageSerializer(serializers.Serializer):
     metadata_keys = serializers.ListField(
         child=serializers.RegexField(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$"), required=False, default=list,
         max_length=200, help_text="metadata keys the stage's tasks carry (besides those seen on its tasks)")
+    batch_id = serializers.UUIDField(required=False, allow_null=True, default=None, help_text=(
+        "an open batch of the stage's project that takes the tasks handed over (none: no batch)"))
 
     class Meta:
         ref_name = "PipelineStage"

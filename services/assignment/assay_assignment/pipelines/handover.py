@@ -105,11 +105,11 @@ def _settle(*, edge_ids: list, source_task_id: str | None, join_value: str | Non
     rows.update(outcome=outcome, target_task_id=target_task_id, reason=reason)
 
 
-def _intake(*, project_id, external_id: str, data: dict) -> tuple[str | None, str]:
-    """(the new task's id, "") or (None, why the intake refused it)."""
+def _intake(*, stage, external_id: str, data: dict) -> tuple[str | None, str]:
+    """(the new task's id, "") or (None, why the intake refused it: a closed batch, a URL that is no media)."""
     try:
         with transaction.atomic():
-            [taken] = tasks_intake(project_id=project_id, tasks=[
+            [taken] = tasks_intake(project_id=stage.project_id, batch_id=stage.batch_id, tasks=[
                 {"external_id": external_id, "url": data["url"], "metadata": data["metadata"]}])
         return taken.task_id, ""
     except ApplicationError as exc:
@@ -129,7 +129,7 @@ def _edge_apply(*, edge: Edge, parents: list[Edge], source: ex.Finished) -> None
     if join_value is None:
         if not _claim(edge=edge, source=source, outcome=Handover.WAITING, data=data):
             return
-        task_id, reason = _intake(project_id=edge.target.project_id, data=data,
+        task_id, reason = _intake(stage=edge.target, data=data,
                                   external_id=f"pipeline:{edge.pipeline_id}:{edge.id}:{source.task_id}")
         _settle(edge_ids=[edge.id], source_task_id=source.task_id, join_value=None, target_task_id=task_id,
                 outcome=Handover.CREATED if task_id else Handover.FAILED, reason=reason)
@@ -158,7 +158,7 @@ def _join(*, edge: Edge, parents: list[Edge], join_value: str) -> None:
     shares = [arrived[e.id] for e in parents]
     data = {"url": next((s["url"] for s in shares if s.get("url")), shares[0]["url"]),
             "metadata": {k: v for s in shares for k, v in s["metadata"].items()}}
-    task_id, reason = _intake(project_id=edge.target.project_id, data=data,
+    task_id, reason = _intake(stage=edge.target, data=data,
                               external_id=f"pipeline:{edge.pipeline_id}:{edge.target_id}:{key_hash[:40]}")
     if task_id:
         join.target_task_id = task_id

@@ -25,6 +25,7 @@ class Stage(models.Model):
     project_id = models.UUIDField()
     join = models.CharField(max_length=200, null=True)
     metadata_keys = models.JSONField(default=list)
+    batch_id = models.UUIDField(null=True)  # an open batch of the project that takes the tasks handed over
     position = models.PositiveSmallIntegerField()
 
     class Meta:

@@ -26,7 +26,8 @@ def pipeline_detail(*, pipeline: Pipeline) -> dict:
     stages = {s.id: s for s in pipeline.stages.order_by("position")}
     return {
         "id": str(pipeline.id), "name": pipeline.name, "created_at": pipeline.created_at,
-        "stages": [{"key": s.key, "project_id": str(s.project_id), "join": s.join, "metadata_keys": s.metadata_keys}
+        "stages": [{"key": s.key, "project_id": str(s.project_id), "join": s.join, "metadata_keys": s.metadata_keys,
+                    "batch_id": str(s.batch_id) if s.batch_id else None}
                    for s in stages.values()],
         "edges": [{"id": str(e.id), "source": stages[e.source_id].key, "target": stages[e.target_id].key,
                    "trigger": e.trigger, "condition": e.condition, "template": e.template}

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, NotFoundError
 
-from assay_assignment.core.models import LabelSchema, Project
+from assay_assignment.core.models import Batch, LabelSchema, Project
 from assay_assignment.core.services import media
 from assay_assignment.pipelines import expressions as ex
 from assay_assignment.pipelines.models import Edge, Pipeline, Stage
@@ -94,6 +94,10 @@ def pipeline_create(*, name: str, stages: list[dict], edges: list[dict]) -> Pipe
     for pid, i in projects.items():
         if pid not in known:
             ex._err(errors, f"stages[{i}].project_id", "is not a project of this tenant")
+    for i, stage in enumerate(stages):
+        if stage.get("batch_id") and not Batch.objects.filter(id=stage["batch_id"], project_id=stage["project_id"],
+                                                              state=Batch.OPEN).exists():
+            ex._err(errors, f"stages[{i}].batch_id", "is not an open batch of the stage's project")
     pairs: dict[tuple[str, str], int] = {}
     for j, edge in enumerate(edges):
         for end in ("source", "target"):
@@ -156,7 +160,7 @@ def pipeline_create(*, name: str, stages: list[dict], edges: list[dict]) -> Pipe
         pipeline = Pipeline.objects.create(tenant_id=tenant, name=name)
         made = {s["key"]: Stage.objects.create(
             tenant_id=tenant, pipeline=pipeline, key=s["key"], project_id=s["project_id"], join=s.get("join") or None,
-            metadata_keys=sorted(set(s.get("metadata_keys") or [])), position=i) for i, s in enumerate(stages)}
+            metadata_keys=sorted(set(s.get("metadata_keys") or [])), batch_id=s.get("batch_id"), position=i) for i, s in enumerate(stages)}
         Edge.objects.bulk_create([Edge(
             tenant_id=tenant, pipeline=pipeline, source=made[e["source"]], target=made[e["target"]],
             source_project_id=made[e["source"]].project_id, trigger=e["trigger"], condition=e.get("condition", {}),

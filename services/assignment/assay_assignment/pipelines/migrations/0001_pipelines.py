@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
                 ('project_id', models.UUIDField()),
                 ('join', models.CharField(max_length=200, null=True)),
                 ('metadata_keys', models.JSONField(default=list)),
+                ('batch_id', models.UUIDField(null=True)),
                 ('position', models.PositiveSmallIntegerField()),
                 ('pipeline', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='assignment_pipelines.pipeline')),
             ],
