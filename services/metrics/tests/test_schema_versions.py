@@ -34,6 +34,6 @@ def test_answers_of_an_earlier_version_are_counted_and_compared_with_their_conse
     # then every answer counts, and each is compared with the consensus of its own task, in its own labels
     rows = {r["annotator"]: r for r in api(cast.owner).get(f"/api/v1/annotators?project_id={project}").json()["results"]}
     assert (rows["teammate"]["submissions"], rows["teammate"]["gold"]["count"], rows["teammate"]["consensus"]) == (
-        2, 1, {"count": 2, "agreement": 1.0, "disputed": 0})
+        2, 1, {"count": 2, "agreement": 1.0, "agreement_interval": [0.34238, 1.0], "disputed": 0})
     assert (rows["annotator2"]["submissions"], rows["annotator2"]["consensus"]) == (
-        2, {"count": 2, "agreement": 0.5, "disputed": 0})
+        2, {"count": 2, "agreement": 0.5, "agreement_interval": [0.094531, 0.905469], "disputed": 0})
