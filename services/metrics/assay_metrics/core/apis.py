@@ -162,7 +162,8 @@ class AnnotatorMetricsDetailApi(APIView):
         annotator = serializers.CharField()
         projects = MetricsOutput(many=True)
         trend = serializers.DictField(help_text="daily buckets of the last 14 days (UTC) and the last 7 days "
-                                                "against everything before")
+                                                "against everything before; each gold mean score with its 95 % "
+                                                "Wilson interval (`gold_mean_score_interval`)")
         standings = StandingOutput(many=True)
         reviewer_agreement = ReviewerAgreementOutput(many=True, help_text=(
             "as a reviewer, per project: verdicts a later review stage checked and how many it agreed with"))
