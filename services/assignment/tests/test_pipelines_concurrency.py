@@ -6,8 +6,11 @@ import pytest
 
 from assay_shared.bus.consumer import Outcome
 from assay_shared.testing.batches import consume
+from tests import test_pipelines as pipelines
 from tests.conftest import sql
-from tests.test_pipelines import BOX, fan_in, finalized, intake, lead, tasks_of  # noqa: F401 - fixtures
+from tests.test_pipelines import BOX, finalized, intake, tasks_of
+
+lead, fan_in = pipelines.lead, pipelines.fan_in  # the fixtures of the pipeline tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
