@@ -4,7 +4,7 @@ UV ?= uv
 SERVICES := assignment scoring review metrics webhooks
 PYTEST := $(UV) run pytest
 
-.PHONY: help install up down status demo test test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-sprt bench-review bench-export bench-label-errors bench-webhooks bench-system bench-console
+.PHONY: help install up down status demo test lint test-shared test-services test-console test-e2e bench-bus bench-assignment bench-scoring bench-scoring-service bench-sprt bench-review bench-export bench-label-errors bench-webhooks bench-system bench-console
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,7 +25,10 @@ status:  ## show the running stack
 demo: install  ## the main job: whole system on the embedded stack with simulated annotators
 	$(UV) run assay demo
 
-test: install test-shared test-services test-console test-e2e  ## every test, against real Postgres and real brokers
+test: install lint test-shared test-services test-console test-e2e  ## every test, against real Postgres and real brokers
+
+lint:  ## architecture contracts (import-linter: no service imports another, numerics never import Django)
+	$(UV) run lint-imports
 
 test-shared:
 	PYTHONPATH=shared/tests DJANGO_SETTINGS_MODULE=assay_bustest.settings $(PYTEST) shared/tests

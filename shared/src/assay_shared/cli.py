@@ -1,4 +1,4 @@
-"""The `assay` command: run the local stack, the demo, mint tokens, bootstrap databases."""
+"""The `assay` command: run the local stack, the demo, mint tokens, bootstrap databases, provision tenants."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from assay_shared.tenants.command import parser_add as tenant_parser_add
 
 DEFAULT_STATE = Path(os.environ.get("ASSAY_STATE_DIR", ".state"))
 
@@ -79,6 +81,13 @@ def _cmd_db_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_asyncapi(args: argparse.Namespace) -> int:
+    from assay_shared.events.asyncapi import asyncapi_render
+
+    sys.stdout.write(asyncapi_render(fmt=args.format))
+    return 0
+
+
 def parser_build() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assay", description=__doc__)
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help="local state folder (default .state)")
@@ -110,6 +119,11 @@ def parser_build() -> argparse.ArgumentParser:
     boot.add_argument("--database", required=True)
     boot.add_argument("--app-role", default="assay_app")
     boot.set_defaults(fn=_cmd_db_bootstrap)
+    tenant_parser_add(sub)
+    asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI 3.0 document of the events and of /ws/work "
+                                               "(docs/asyncapi.yaml)")
+    asyncapi.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    asyncapi.set_defaults(fn=_cmd_asyncapi)
     return parser
 
 
