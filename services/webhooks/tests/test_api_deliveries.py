@@ -157,6 +157,7 @@ def test_openapi_schema_lists_the_endpoints(client):
     document = json.loads(response.content)
     assert {"/api/v1/endpoints", "/api/v1/endpoints/{endpoint_id}", "/api/v1/endpoints/{endpoint_id}/rotate-secret",
             "/api/v1/endpoints/{endpoint_id}/ping", "/api/v1/deliveries", "/api/v1/deliveries/{delivery_id}",
-            "/api/v1/deliveries/{delivery_id}/redeliver", "/api/v1/deliveries/redeliver-failed"} == set(document["paths"])
+            "/api/v1/deliveries/{delivery_id}/redeliver", "/api/v1/deliveries/redeliver-failed",
+            "/api/v1/operations/dead-letters", "/api/v1/operations/dead-letters/replay"} == set(document["paths"])
     assert document["components"]["securitySchemes"] == {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
