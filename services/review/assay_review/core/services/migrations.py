@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
+from assay_shared.label_mapping import answer_map
 
 from assay_review.core.models import FinalLabel
 from assay_review.core.services.labels import _COLUMNS, _payload
-from assay_review.numerics.mapping import answer_map
 
 
 def final_labels_migrate(*, project_id: UUID, from_version: int, to_version: int, resolved: dict[str, str],

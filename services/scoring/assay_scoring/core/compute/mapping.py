@@ -54,25 +54,3 @@ def mapping_errors(*, mapping: Any, source: list[str], target: list[str]) -> dic
 def mapping_resolve(mapping: dict[str, Any]) -> dict[str, str]:
     """A checked mapping as source label → target label (a split resolved to its default)."""
     return {k: v if isinstance(v, str) else v["default"] for k, v in mapping.items()}
-
-
-def answer_map(*, answer: Any, resolved: dict[str, str]) -> Any:
-    """`answer` with its labels renamed by `resolved`: a single choice's `label`, a multi choice's `labels`
-    (a merge keeps one of each), the `label` of objects and spans. Other shapes pass unchanged."""
-    if not isinstance(answer, dict):
-        return answer
-    out = dict(answer)
-    if isinstance(out.get("label"), str):
-        out["label"] = resolved.get(out["label"], out["label"])
-    if isinstance(out.get("labels"), list):
-        seen: list = []
-        for x in out["labels"]:
-            y = resolved.get(x, x) if isinstance(x, str) else x
-            if y not in seen:
-                seen.append(y)
-        out["labels"] = seen
-    for key in ("objects", "spans"):
-        if isinstance(out.get(key), list):
-            out[key] = [{**o, "label": resolved.get(o["label"], o["label"])}
-                        if isinstance(o, dict) and isinstance(o.get("label"), str) else o for o in out[key]]
-    return out

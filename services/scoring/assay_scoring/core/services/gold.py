@@ -9,11 +9,11 @@ from uuid import UUID
 from assay_shared.bus.publish import Emit, events_emit_many
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
+from assay_shared.label_mapping import answer_map
 
 from assay_scoring.core.compute.answers import answer_validate
 from assay_scoring.core.compute.config import ScoringConfig
 from assay_scoring.core.compute.gold import gold_outcome_compute
-from assay_scoring.core.compute.mapping import answer_map
 from assay_scoring.core.models import ANSWER_TYPES, GoldAnswer, GoldScore, ProjectSettings, SchemaMigration, Submission
 from assay_scoring.core.services.projects import (
     config_of,

@@ -17,8 +17,9 @@ from django.utils import timezone
 from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, NotFoundError
+from assay_shared.label_mapping import answer_map
 
-from assay_scoring.core.compute.mapping import answer_map, mapping_errors, mapping_resolve
+from assay_scoring.core.compute.mapping import mapping_errors, mapping_resolve
 from assay_scoring.core.models import ConsensusResult, GoldAnswer, ProjectSettings, SchemaMigration
 from assay_scoring.core.services.projects import schema_versions_of
 

@@ -1,6 +1,6 @@
-"""A label mapping between two schema versions applied to an answer or a final label (no Django here).
+"""A label mapping between two schema versions applied to an answer (ADR 0069); scoring and review both apply it.
 
-`resolved` is source label → target label, as schema.migrated carries it (scoring has checked it, ADR 0069).
+`resolved` is source label → target label, as `schema.migrated` carries it (a split already resolved to its default).
 """
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 
 def answer_map(*, answer: Any, resolved: dict[str, str]) -> Any:
-    """`answer` with its labels renamed: a single choice's `label`, a multi choice's `labels` (a merge keeps one of
-    each), the `label` of objects and spans. Other shapes pass unchanged."""
+    """`answer` with its labels renamed by `resolved`: a single choice's `label`, a multi choice's `labels`
+    (a merge keeps one of each), the `label` of objects and spans. Other shapes pass unchanged."""
     if not isinstance(answer, dict):
         return answer
     out = dict(answer)
