@@ -69,8 +69,9 @@ async def annotator_work(*, url: str, token: str, project_id: str, stats: Annota
                         stats.push_latency_ms.append(1000 * (time.monotonic() - appeared))
                     waiting_since = None
                 await asyncio.sleep(rng.uniform(0.01, 0.05))
-                seen[task["task_id"]] = task["data"]["url"]
-                correct = truth[task["data"]["url"]]
+                photo = task["data"]["metadata"]["photo"]  # data.url is a signed link, different on every hand-out
+                seen[task["task_id"]] = photo
+                correct = truth[photo]
                 label = correct if rng.random() < stats.accuracy else rng.choice([x for x in labels if x != correct])
                 pending[task["task_id"]] = label == correct
                 await socket.send(json.dumps({"type": "submit", "task_id": task["task_id"], "answer": {"label": label},
@@ -88,18 +89,15 @@ def crowd_run(*, url: str, tokens: dict[str, str], accuracies: dict[str, float],
 
     async def main() -> None:
         done = asyncio.Event()
-
-        async def watch() -> None:
-            while not stop.is_set():
-                await asyncio.sleep(0.1)
-            done.set()
-
-        workers = [annotator_work(url=url, token=tokens[n], project_id=project_id, stats=stats[n], truth=truth,
-                                  labels=labels, stop=done, work_appeared=work_appeared, seen=seen, seed=i)
-                   for i, n in enumerate(tokens)]
+        workers = [asyncio.create_task(annotator_work(
+            url=url, token=tokens[n], project_id=project_id, stats=stats[n], truth=truth, labels=labels, stop=done,
+            work_appeared=work_appeared, seen=seen, seed=i)) for i, n in enumerate(tokens)]
         started.set()
-        results = await asyncio.gather(watch(), *workers, return_exceptions=True)
-        for name, result in zip(tokens, results[1:]):
+        while not stop.is_set() and not all(w.done() for w in workers):  # every annotator gone: nobody will answer
+            await asyncio.sleep(0.1)
+        done.set()
+        results = await asyncio.gather(*workers, return_exceptions=True)
+        for name, result in zip(tokens, results):
             if isinstance(result, Exception):
                 stats[name].errors.append(f"{type(result).__name__}: {result}")
 

@@ -42,7 +42,7 @@ def _verified(receiver: WebhookReceiver, secret: str) -> int:
 def report_print(*, story: Story, crowd: dict[str, AnnotatorStats], truth: dict[str, str], receiver: WebhookReceiver,
                  say: Callable[[str], None]) -> None:
     project_id = story.facts["project_id"]
-    urls = story.facts["task_urls"]
+    photos = story.facts["task_photos"]
     progress = _ok(story.lead("assignment").get(f"/projects/{project_id}/progress"), "progress")
     say("\n── assignment ─────────────────────────────────────────────────────────────")
     say(f"   project: {progress['tasks']} tasks, {progress['answered']} answers, {progress['completed']} completed, "
@@ -65,7 +65,7 @@ def report_print(*, story: Story, crowd: dict[str, AnnotatorStats], truth: dict[
         + ", ".join(f"{a} {statistics.mean(v):.2f}" for a, v in sorted(per.items())))
     results = _all(scoring, "/consensus", project_id=project_id)
     status = Counter(r["status"] for r in results)
-    right = sum(1 for r in results if truth.get(urls.get(r["task_id"], "")) == (r["answer"] or {}).get("label"))
+    right = sum(1 for r in results if truth.get(photos.get(r["task_id"], "")) == (r["answer"] or {}).get("label"))
     say(f"   consensus: {status.get('reached', 0)} reached, {status.get('disputed', 0)} disputed "
         f"(method {results[0]['method'] if results else '-'}); {right}/{len(results)} equal the hidden truth; "
         f"mean confidence {statistics.mean([r['confidence'] for r in results]) if results else float('nan'):.3f}")

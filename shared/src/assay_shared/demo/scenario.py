@@ -78,16 +78,18 @@ def story_setup(story: Story, receiver: WebhookReceiver) -> None:
 
 
 def story_gold(story: Story, rng: random.Random) -> dict[str, str]:
-    """Gold tasks in assignment (flagged), their answers in scoring; returns url → truth."""
+    """Gold tasks in assignment (flagged), their answers in scoring; returns photo → truth. The photo's name rides
+    in the task's metadata because its stored location never reaches an annotator (a signed link does)."""
     truth: dict[str, str] = {}
     lines = []
     project_id = story.facts["project_id"]
     for i in range(max(4, story.tasks // 4)):
-        url = f"s3://demo-pets/gold/{i:04d}.jpg"
-        truth[url] = rng.choice(LABELS)
+        photo = f"gold/{i:04d}.jpg"
+        truth[photo] = rng.choice(LABELS)
         task = _ok(story.lead("assignment").post(f"/projects/{project_id}/tasks", json={
-            "url": url, "external_id": f"gold-{i:04d}", "gold": True}), "gold task")
-        lines.append(json.dumps({"task_id": task["id"], "project_id": project_id, "answer": {"label": truth[url]},
+            "url": f"s3://demo-pets/{photo}", "external_id": f"gold-{i:04d}", "gold": True,
+            "metadata": {"photo": photo}}), "gold task")
+        lines.append(json.dumps({"task_id": task["id"], "project_id": project_id, "answer": {"label": truth[photo]},
                                  "reason": "expert label"}))
     _ok(story.lead("scoring").post("/gold-answers/import", content="\n".join(lines),
                                    headers={"Content-Type": "application/x-ndjson"}), "gold answers")
@@ -98,10 +100,10 @@ def story_gold(story: Story, rng: random.Random) -> dict[str, str]:
 def story_import(story: Story, rng: random.Random, truth: dict[str, str], work_appeared: dict[str, float]) -> None:
     rows = []
     for i in range(story.tasks):
-        url = f"s3://demo-pets/batch-1/{i:05d}.jpg"
-        truth[url] = rng.choices(LABELS, weights=[1, 2, 2])[0]
-        rows.append(json.dumps({"external_id": f"img-{i:05d}", "url": url, "priority": 1 if i < 5 else 0,
-                                "metadata": {"camera": f"cam-{i % 3}"}}))
+        photo = f"batch-1/{i:05d}.jpg"
+        truth[photo] = rng.choices(LABELS, weights=[1, 2, 2])[0]
+        rows.append(json.dumps({"external_id": f"img-{i:05d}", "url": f"s3://demo-pets/{photo}",
+                                "priority": 1 if i < 5 else 0, "metadata": {"camera": f"cam-{i % 3}", "photo": photo}}))
     work_appeared["at"] = time.monotonic()
     result = _ok(story.lead("assignment").post(f"/projects/{story.facts['project_id']}/batches?name=batch-1",
                                                content="\n".join(rows) + "\n",
@@ -121,7 +123,7 @@ def story_crowd(story: Story, truth: dict[str, str]) -> dict[str, AnnotatorStats
     thread = threading.Thread(target=lambda: result.setdefault("stats", crowd_run(
         url=ws_url, tokens=tokens, accuracies={n: ACCURACIES[n] for n in names},
         project_id=story.facts["project_id"], truth=truth, labels=LABELS, stop=stop, started=started,
-        work_appeared=work_appeared, seen=story.facts.setdefault("task_urls", {}))), daemon=True)
+        work_appeared=work_appeared, seen=story.facts.setdefault("task_photos", {}))), daemon=True)
     thread.start()
     started.wait(10)
     time.sleep(1.0)
@@ -129,14 +131,17 @@ def story_crowd(story: Story, truth: dict[str, str]) -> dict[str, AnnotatorStats
     progress = story.lead("assignment")
     project_id = story.facts["project_id"]
     try:
-        _eventually(lambda: _ok(progress.get(f"/projects/{project_id}/progress"), "progress"),
-                    lambda p: _batch_done(p, story.facts["batch_id"]), timeout=240,
+        answered = _eventually(lambda: _ok(progress.get(f"/projects/{project_id}/progress"), "progress"),
+                    lambda p: _batch_done(p, story.facts["batch_id"]) or not thread.is_alive(), timeout=240,
                     what="every task of the batch answered to its overlap")
     finally:
         stop.set()
         thread.join(30)
-    story.facts["progress"] = _ok(progress.get(f"/projects/{project_id}/progress"), "progress")
     stats = result.get("stats", {})
+    if not _batch_done(answered, story.facts["batch_id"]):  # (a dispute may ask for more answers later)
+        errors = "; ".join(f"{s.name}: {', '.join(s.errors)}" for s in stats.values() if s.errors)
+        raise DemoFailed(f"the annotators stopped before the batch was answered ({errors or 'no errors reported'})")
+    story.facts["progress"] = _ok(progress.get(f"/projects/{project_id}/progress"), "progress")
     story.facts["submitted"] = sum(s.answered for s in stats.values())
     return stats
 
@@ -154,7 +159,7 @@ def story_review(story: Story, truth: dict[str, str]) -> dict:
     done = {"accepted": 0, "rejected": 0, "escalated": 0, "corrected": 0}
 
     def right(body: dict) -> tuple[bool, str | None]:
-        expected = truth.get(story.facts["task_urls"].get(body["task_id"]))
+        expected = truth.get(story.facts["task_photos"].get(body["task_id"]))
         return (body.get("answer") or {}).get("label") == expected, expected
 
     def as_reviewer(body: dict) -> dict:
