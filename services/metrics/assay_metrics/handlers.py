@@ -9,6 +9,7 @@ from assay_shared.bus.registry import HandlerRegistry
 from assay_shared.events.envelope import Envelope
 
 from assay_metrics.core import services
+from assay_metrics.core.services.exams import ExamIn, project_exams_record
 from assay_metrics.core.services.reviewers import CheckIn, reviewer_checks_record
 
 registry = HandlerRegistry()
@@ -70,6 +71,13 @@ def on_review_checked(*, events: list[Envelope]) -> None:
         check_id=payload_uuid(e, e.payload["check_id"], "check_id"),
         project_id=payload_uuid(e, e.payload["project_id"], "project_id"), reviewer=e.payload["reviewer"],
         checker=e.payload["checker"], agreed=e.payload["agreed"]) for e in events])
+
+
+@registry.on_many("project.configured")
+def on_project_configured(*, events: list[Envelope]) -> None:
+    project_exams_record(exams=[ExamIn(
+        project_id=payload_uuid(e, e.payload["project_id"], "project_id"),
+        exam_size=int((e.payload.get("settings") or {}).get("exam_size") or 0)) for e in events])
 
 
 @registry.on_many("annotator.skill_estimated")

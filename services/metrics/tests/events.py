@@ -69,3 +69,14 @@ def scope(tenant: str):
     from assay_shared.db.tenancy import tenant_atomic
 
     return tenant_atomic(tenant=tenant)
+
+
+def project_configured(*, project_id: str, exam_size: int = 0, tenant: str = "acme"):
+    settings = {"name": "p", "schema_version": 1, "schema": {"answer_type": "single_choice"}, "max_overlap": 1,
+                "exam_size": exam_size, "lease_ttl_seconds": 600, "max_open_leases": 1, "required_skills": [],
+                "training_mode": False}
+    return envelope_build(
+        type="project.configured", tenant=tenant, producer="assignment",
+        payload={"project_id": project_id, "answer_type": "single_choice", "labels": ["cat", "dog"], "overlap": 1,
+                 "gold_rate": 0.1, "settings": settings},
+    )

@@ -74,7 +74,8 @@ def test_other_runs_cost_one_statement_per_table():
     add_rule(kind="gold_accuracy", threshold=0.1, min_count=50)
     add_rule(kind="review_rejection", threshold=0.9, min_count=50)
     gold = [gold_scored(project_id=project, annotator=f"ann-{i % 8}", score=1.0) for i in range(64)]
-    assert count(gold) == CONSUMER + TURN + 1 + 1 + 2  # insert, rules, standings lock, evaluation (was 4 per event)
+    # insert, rules, standings lock, evaluation, the projects' exams (was 4 per event)
+    assert count(gold) == CONSUMER + TURN + 1 + 1 + 2 + 1
     reviews = [review_completed(project_id=project, annotator=f"ann-{i % 8}", verdict="accepted") for i in range(64)]
     assert count(reviews) == CONSUMER + 1 + 1 + 2  # (was 4 per event)
     matches = [consensus(project_id=project, annotators=["a", "b", "c"], submission_ids=[str(uuid.uuid4()) for _ in "abc"])

@@ -9,6 +9,7 @@ from assay_shared.auth.drf import HasRole, principal_of
 from assay_metrics.core import selectors, services
 from assay_metrics.core.apis import errors, page
 from assay_metrics.core.models import QualityRule
+from assay_metrics.core.services.exams import exam_problems
 from assay_metrics.numerics.sprt import Plan, min_answers, plan_problems
 
 MAX_ANSWER_MS = 3_600_000
@@ -46,7 +47,7 @@ def _refuse(problems: dict[str, str]) -> None:
         raise serializers.ValidationError({field: [reason] for field, reason in problems.items()})
 
 
-def _check(kind: str, attrs: dict) -> dict:
+def _check(kind: str, attrs: dict, *, project_id) -> dict:
     """Refuse settings that do not fit the kind, or that could leave an annotator waiting forever (ADR 0087).
 
     A sequential qualification stores its indifference accuracy as the threshold and its shortest possible
@@ -85,6 +86,8 @@ def _check(kind: str, attrs: dict) -> dict:
                                             "or a suspension could be lifted by the evidence that caused it"})
     elif attrs.get("probation") is not None:
         _refuse({"probation": "only with reinstate_threshold"})
+    _refuse(exam_problems(kind=kind, project_id=project_id, sequential=sequential, min_count=attrs.get("min_count"),
+                          max_count=attrs.get("max_count")))
     return attrs
 
 
@@ -136,7 +139,7 @@ class QualityRuleListApi(APIView):
         project_id = serializers.UUIDField(required=False, allow_null=True, default=None)
 
         def validate(self, attrs):
-            return _check(attrs["kind"], attrs)
+            return _check(attrs["kind"], attrs, project_id=attrs.get("project_id"))
 
     class FilterSerializer(serializers.Serializer):
         project_id = serializers.UUIDField(required=False)
@@ -173,7 +176,7 @@ class QualityRuleDetailApi(APIView):
         rule = selectors.quality_rule_get(rule_id=rule_id)
         body = RuleFields(data=request.data)
         body.is_valid(raise_exception=True)
-        attrs = _check(rule.kind, dict(body.validated_data))
+        attrs = _check(rule.kind, dict(body.validated_data), project_id=rule.project_id)
         return Response(RuleOutput(services.quality_rule_update(rule_id=rule_id, **attrs)).data)
 
     @extend_schema(operation_id="quality_rule_delete", responses={

@@ -194,3 +194,17 @@ class ReviewerCheck(models.Model):
         db_table = "metrics_reviewer_check"
         constraints = [models.UniqueConstraint(fields=["tenant_id", "check_id"], name="metrics_reviewer_check_unique")]
         indexes = [models.Index(fields=["tenant_id", "reviewer", "project_id"], name="metrics_check_reviewer")]
+
+
+class ProjectExam(models.Model):
+    """A project's qualification exam as assignment configured it (project.configured's settings.exam_size):
+    how many gold answers a new annotator gives before regular work, 0 for none."""
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    exam_size = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "metrics_project_exam"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id"], name="metrics_project_exam_unique")]

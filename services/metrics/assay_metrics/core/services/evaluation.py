@@ -60,7 +60,7 @@ def _scope(rule: QualityRule) -> str:
     return str(rule.project_id) if rule.project_id else ALL
 
 
-def _standings_lock(keys: set[tuple[str, str]], *, tenant: str) -> dict[tuple[str, str], Standing]:
+def standings_lock(keys: set[tuple[str, str]], *, tenant: str) -> dict[tuple[str, str], Standing]:
     """The standings of these (annotator, scope) keys, created if missing, locked until commit, as committed."""
     sql, params = insert_sql([Standing(tenant_id=tenant, annotator=annotator, scope=scope,
                                        project_id=None if scope == ALL else UUID(scope))
@@ -109,7 +109,7 @@ def standings_evaluate(*, source: str, rows: Sequence[NewRow]) -> list[Fired]:
     pairs = list(dict.fromkeys((r.annotator, rule) for r in rows for rule in covering[r.project_id]))
     if not pairs:
         return []
-    standings = _standings_lock({(annotator, _scope(rule)) for annotator, rule in pairs}, tenant=tenant)
+    standings = standings_lock({(annotator, _scope(rule)) for annotator, rule in pairs}, tenant=tenant)
     flags = {key: Flags(s.suspended, s.flagged, s.qualified, s.exam_failed,
                         str(s.suspended_by) if s.suspended_by else None) for key, s in standings.items()}
     states = {key: _State(s.since, s.suspended_at, s.exam_since) for key, s in standings.items()}

@@ -10,11 +10,13 @@ from assay_shared.db.upserts import insert_or_nothing
 
 from assay_metrics.core.models import GoldResult, ReviewOutcome
 from assay_metrics.core.services.evaluation import NewRow, standings_evaluate
+from assay_metrics.core.services.exams import exams_close
 from assay_metrics.core.services.inputs import GoldIn, ReviewIn
 
 
 def annotator_gold_record(*, results: Sequence[GoldIn]) -> list[UUID]:
-    """Record the gold results not recorded yet (by submission); evaluate the gold rules on them. Returns the new ones."""
+    """Record the gold results not recorded yet (by submission); evaluate the gold rules on them, then end in manual
+    qualification the exams that reached their length without a verdict. Returns the new ones."""
     tenant = require_tenant()
     first: dict[UUID, GoldIn] = {}
     for r in results:
@@ -25,10 +27,11 @@ def annotator_gold_record(*, results: Sequence[GoldIn]) -> list[UUID]:
     created = {row.submission_id: row for row in insert_or_nothing([GoldResult(
         tenant_id=tenant, submission_id=r.submission_id, project_id=r.project_id, annotator=r.annotator, score=r.score,
         passed=r.passed) for r in first.values()], conflict=("tenant_id", "submission_id"))}
-    standings_evaluate(source="gold", rows=[
-        NewRow(annotator=r.annotator, project_id=r.project_id, row_id=created[key].id,
-               recorded_at=created[key].recorded_at, correlation_id=r.correlation_id, value=r.score)
-        for key, r in first.items() if key in created])
+    rows = [NewRow(annotator=r.annotator, project_id=r.project_id, row_id=created[key].id,
+                   recorded_at=created[key].recorded_at, correlation_id=r.correlation_id, value=r.score)
+            for key, r in first.items() if key in created]
+    standings_evaluate(source="gold", rows=rows)
+    exams_close(rows=rows)
     return [key for key in first if key in created]
 
 
