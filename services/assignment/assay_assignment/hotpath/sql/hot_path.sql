@@ -2,6 +2,11 @@
 -- Both take the tenant and set it for their own transaction: row-level security stays in force.
 -- "NOT EXISTS (... OFFSET 0)" keeps each exclusion a per-candidate probe of a unique index: as an anti-join the
 -- planner would read all of the annotator's history for every claim, which grows with it.
+-- Every lookup names the tenant, as the indexes lead with it: a role that bypasses row-level security (the
+-- database owner, a superuser) gets no tenant predicate from the policy, and a claim without it would read every
+-- available task of the project, probe each and sort them, instead of walking the queue's index to the first.
+-- "required_skills = '{}' OR ..." says what is true of most tasks in a way the planner can count: "<@" alone is
+-- estimated to keep one row in 200, which makes sorting every candidate look cheaper than that walk.
 
 -- The annotator's deterministic gold draw in [0, 1); assay_assignment.core.services.queue.gold_draw mirrors it.
 CREATE OR REPLACE FUNCTION assignment_gold_draw(p_seed bigint, p_annotator varchar, p_position bigint)
@@ -63,7 +68,7 @@ BEGIN
          v_skills || coalesce(w.skills, '{}')
     INTO v_suspended, v_qualified, v_skills
     FROM (SELECT 1) one LEFT JOIN assignment_annotator_status w
-      ON w.annotator = p_annotator AND w.project_id = p_tenant_wide;
+      ON w.tenant_id = p_tenant AND w.annotator = p_annotator AND w.project_id = p_tenant_wide;
   IF v_suspended THEN
     o_outcome := 'suspended';
     RETURN;
@@ -106,7 +111,7 @@ BEGIN
       WHERE a.id = (
         SELECT x.id FROM assignment_assignment x JOIN assignment_task t ON t.id = x.task_id
         WHERE x.project_id = p_project AND x.state = 'leased' AND x.expires_at < now() AND NOT x.gold
-          AND t.required_skills <@ v_skills
+          AND (t.required_skills = '{}' OR t.required_skills <@ v_skills)
           AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = t.id AND y.annotator = p_annotator OFFSET 0)
           AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = t.id AND s.annotator = p_annotator OFFSET 0)
         ORDER BY t.priority DESC, t.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED)
@@ -115,7 +120,8 @@ BEGIN
       UPDATE assignment_task t SET free_slots = t.free_slots - 1
         WHERE t.id = (
           SELECT c.id FROM assignment_task c
-          WHERE c.project_id = p_project AND NOT c.exhausted AND NOT c.is_gold AND c.required_skills <@ v_skills
+          WHERE c.tenant_id = p_tenant AND c.project_id = p_project AND NOT c.exhausted AND NOT c.is_gold
+            AND (c.required_skills = '{}' OR c.required_skills <@ v_skills)
             AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = c.id AND y.annotator = p_annotator OFFSET 0)
             AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = c.id AND s.annotator = p_annotator OFFSET 0)
           ORDER BY c.priority DESC, c.seq LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -160,8 +166,8 @@ DECLARE
   v_task uuid;
 BEGIN
   IF p_mixed AND NOT EXISTS (
-      SELECT 1 FROM assignment_task r WHERE r.project_id = p_project AND NOT r.exhausted AND NOT r.is_gold
-        AND r.required_skills <@ p_skills
+      SELECT 1 FROM assignment_task r WHERE r.tenant_id = p_tenant AND r.project_id = p_project AND NOT r.exhausted AND NOT r.is_gold
+        AND (r.required_skills = '{}' OR r.required_skills <@ p_skills)
         AND NOT EXISTS (SELECT 1 FROM assignment_assignment y WHERE y.task_id = r.id AND y.annotator = p_annotator OFFSET 0)
         AND NOT EXISTS (SELECT 1 FROM assignment_skip s WHERE s.task_id = r.id AND s.annotator = p_annotator OFFSET 0)) THEN
     RETURN NULL;
