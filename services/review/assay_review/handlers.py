@@ -86,3 +86,27 @@ def on_annotator_flagged(*, event: Envelope) -> None:
 @registry.on("annotator.reinstated")
 def on_annotator_reinstated(*, event: Envelope) -> None:
     services.annotator_flags_apply(changes=[("reinstated", _standing(event))])
+
+
+@registry.on("batch.opened")
+def on_batch_opened(*, event: Envelope) -> None:
+    p = event.payload
+    services.batch_state_apply(project_id=payload_uuid(event, p["project_id"], "project_id"), batch_id=p["batch_id"],
+                               closed=False)
+
+
+@registry.on("batch.closed")
+def on_batch_closed(*, event: Envelope) -> None:
+    p = event.payload
+    services.batch_state_apply(project_id=payload_uuid(event, p["project_id"], "project_id"), batch_id=p["batch_id"],
+                               closed=True, task_count=p["task_count"],
+                               closed_at=payload_time(event, p["closed_at"], "closed_at"))
+
+
+@registry.on("batch.imported")
+def on_batch_imported(*, event: Envelope) -> None:
+    """A file import's batch is complete (`closed`, absent in older events: true); a streamed import's stays open."""
+    p = event.payload
+    closed = p.get("closed", True)
+    services.batch_state_apply(project_id=payload_uuid(event, p["project_id"], "project_id"), batch_id=p["batch_id"],
+                               closed=closed, task_count=p["task_count"] if closed else None)

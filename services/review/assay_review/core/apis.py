@@ -10,7 +10,6 @@ from assay_shared.auth.drf import HasRole, principal_of
 from assay_review.core import selectors, services
 from assay_review.core.apis_workflow import refusals
 from assay_review.core.models import ReviewItem
-from assay_review.numerics.aql import AQLS
 
 LEADS = HasRole.of("qa_lead", "admin")
 REVIEWERS = HasRole.of("reviewer", "expert", "qa_lead", "admin")
@@ -324,47 +323,6 @@ def _inspection_data(inspection) -> dict:
     data.update(inspection_interval(inspection))
     data["oc_curve"] = inspection_oc(inspection)
     return data
-
-
-class BatchInspectionCreateApi(APIView):
-    """POST: ask for a batch verdict at an AQL; GET: the batch's inspections."""
-
-    permission_classes = [LEADS]
-
-    class BatchInspectionCreateInput(serializers.Serializer):
-        project_id = serializers.UUIDField()
-        aql = serializers.FloatField()
-        inspection_level = serializers.ChoiceField(choices=["I", "II", "III"], required=False, default="II")
-        supplier = serializers.RegexField(
-            r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", required=False, default=None, allow_null=True,
-            help_text="the team or vendor whose lot this is: its ISO 2859-1 state chooses the plan (ADR 0095)",
-            error_messages={"invalid": "1–64 letters, digits, '_', '.', '-', starting with a letter or digit"})
-        plan_type = serializers.ChoiceField(choices=["single", "double"], required=False,
-                                            help_text="default: the project's sampling policy's acceptance_plan_type")
-
-        def validate_aql(self, value):
-            if not any(abs(value - a) < 1e-9 for a in AQLS):
-                raise serializers.ValidationError(f"must be one of {', '.join(f'{a:g}' for a in AQLS)}")
-            return value
-
-    @extend_schema(operation_id="batch_inspection_request", request=BatchInspectionCreateInput, responses={
-        201: InspectionDetailOutput, **refusals(_400="validation_error, lot_too_small",
-                                                    _409="inspection already open, supplier_discontinued")})
-    def post(self, request, batch_id):
-        if len(batch_id) > 128:
-            return Response({"error": {"code": "validation_error", "message": "batch_id: at most 128 characters",
-                                       "fields": {"batch_id": ["at most 128 characters"]}}}, status=400)
-        body = self.BatchInspectionCreateInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        inspection = services.inspection_request(batch_id=batch_id, actor=principal_of(request).subject,
-                                                 **body.validated_data)
-        return Response(_inspection_data(inspection), status=status.HTTP_201_CREATED)
-
-    @extend_schema(operation_id="batch_inspections_list", responses={
-        200: inline_serializer("InspectionList", fields={"results": InspectionDetailOutput(many=True)}), **refusals()})
-    def get(self, request, batch_id):
-        rows = selectors.inspection_list(batch_id=batch_id)
-        return Response({"results": [_inspection_data(i) for i in rows]})
 
 
 class InspectionDetailApi(APIView):

@@ -385,3 +385,52 @@ class AnnotatorFlag(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant_id", "annotator", "project_id"], name="review_flag_unique",
                                     nulls_distinct=False)]
+
+
+class ReviewBatch(models.Model):
+    """A batch as assignment announced it (ADR 0097): open while tasks stream in, closed (complete) after.
+
+    Only ever moves from open to closed. A batch review has heard nothing of is taken as closed: a plain file
+    import's batch is complete from the start, and so is one announced before review listened to batch events.
+    """
+
+    OPEN, CLOSED = "open", "closed"
+
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128)
+    state = models.CharField(max_length=6)
+    task_count = models.PositiveIntegerField(null=True)
+    closed_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_batch"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id", "batch_id"], name="review_batch_unique")]
+
+
+class InspectionRequest(models.Model):
+    """An inspection asked for while its batch was open (`wait_for_close`): it waits, and when the batch closes it
+    opens as an inspection of the lot as it stands then, or is cancelled with the reason it could not open."""
+
+    WAITING, OPENED, CANCELLED = "waiting", "opened", "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant_id = models.CharField(max_length=64)
+    project_id = models.UUIDField()
+    batch_id = models.CharField(max_length=128)
+    aql = models.FloatField()
+    inspection_level = models.CharField(max_length=3)
+    supplier = models.CharField(max_length=64, null=True)
+    plan_type = models.CharField(max_length=6, null=True)
+    requested_by = models.CharField(max_length=128)
+    status = models.CharField(max_length=10, default=WAITING)
+    inspection_id = models.UUIDField(null=True)
+    reason = models.CharField(max_length=300, default="", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "review_inspection_request"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id", "batch_id"],
+                                               condition=models.Q(status="waiting"), name="review_request_one_waiting")]

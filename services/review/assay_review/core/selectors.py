@@ -11,6 +11,8 @@ from assay_shared.errors import NotFoundError
 from assay_review.core.models import (
     BatchInspection,
     FinalLabel,
+    InspectionRequest,
+    ReviewBatch,
     ReviewItem,
     ReviewWorkflow,
     SamplingDecision,
@@ -85,6 +87,15 @@ def inspection_get(*, inspection_id: UUID) -> BatchInspection:
 def inspection_list(*, batch_id: str | None = None, project_id: UUID | None = None) -> QuerySet[BatchInspection]:
     rows = BatchInspection.objects.order_by("-created_at")
     return filter_given(rows, batch_id=batch_id, project_id=project_id)
+
+
+def inspection_requests(*, batch_id: str) -> QuerySet[InspectionRequest]:
+    """Inspections asked for while the batch was open (waiting, opened when it closed, or cancelled)."""
+    return InspectionRequest.objects.filter(batch_id=batch_id).order_by("-created_at", "id")
+
+
+def batch_states(*, batch_id: str) -> QuerySet[ReviewBatch]:
+    return ReviewBatch.objects.filter(batch_id=batch_id).order_by("project_id")
 
 
 def inspection_sample_ids(*, inspection: BatchInspection) -> list[str]:

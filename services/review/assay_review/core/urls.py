@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assay_review.core import apis, apis_items, apis_predictions, apis_suppliers, apis_workflow
+from assay_review.core import apis, apis_batches, apis_items, apis_predictions, apis_suppliers, apis_workflow
 
 urlpatterns = [
     path("sampling-policies", apis.SamplingPolicyListApi.as_view(), name="sampling-policies"),
@@ -11,7 +11,7 @@ urlpatterns = [
     path("review-items/claim", apis.ReviewItemClaimApi.as_view(), name="review-item-claim"),
     path("review-items/<uuid:review_id>", apis_items.ReviewItemDetailApi.as_view(), name="review-item"),
     path("review-items/<uuid:review_id>/decision", apis.ReviewItemDecideApi.as_view(), name="review-item-decide"),
-    path("batches/<str:batch_id>/inspections", apis.BatchInspectionCreateApi.as_view(), name="batch-inspections"),
+    path("batches/<str:batch_id>/inspections", apis_batches.BatchInspectionCreateApi.as_view(), name="batch-inspections"),
     path("inspections/<uuid:inspection_id>", apis.InspectionDetailApi.as_view(), name="inspection"),
     path("suppliers", apis_suppliers.SupplierListApi.as_view(), name="suppliers"),
     path("suppliers/<str:supplier>", apis_suppliers.SupplierDetailApi.as_view(), name="supplier"),

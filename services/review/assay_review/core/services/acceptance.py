@@ -16,7 +16,14 @@ from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError
 from assay_shared.observability.context import current_correlation_id
 
-from assay_review.core.models import BatchInspection, InspectionSample, ReviewItem, SamplingPolicy, Submission
+from assay_review.core.models import (
+    BatchInspection,
+    InspectionSample,
+    ReviewBatch,
+    ReviewItem,
+    SamplingPolicy,
+    Submission,
+)
 from assay_review.core.services.items import Opening, review_items_open
 from assay_review.core.services.suppliers import supplier_for_lot, supplier_lot_record
 from assay_review.numerics.aql import SamplingPlan, accept_probability_at_aql
@@ -43,8 +50,15 @@ def _plan_full(inspection: BatchInspection) -> Plan:
 
 def inspection_request(*, project_id: UUID, batch_id: str, aql: float, inspection_level: str, actor: str,
                        supplier: str | None = None, plan_type: str | None = None) -> BatchInspection:
-    """Open an inspection of the batch: compute the plan, draw the sample, queue what is not yet reviewed."""
+    """Open an inspection of the batch: compute the plan, draw the sample, queue what is not yet reviewed.
+
+    Refused while the batch is open (409 `batch_open`, ADR 0097): its lot is not complete.
+    """
+    from assay_review.core.services.batches import batch_lock_state, batch_open_refusal
+
     tenant = require_tenant()
+    if batch_lock_state(project_id=project_id, batch_id=batch_id) == ReviewBatch.OPEN:
+        raise batch_open_refusal(batch_id)
     if BatchInspection.objects.filter(project_id=project_id, batch_id=batch_id, status=BatchInspection.OPEN).exists():
         raise ConflictError(f"batch {batch_id} already has an open inspection", fields={"batch_id": ["inspection already open"]})
     lot = {str(s.submission_id): s for s in Submission.objects.filter(project_id=project_id, batch_id=batch_id)}
