@@ -54,8 +54,9 @@ def args_parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lag-bound", type=float, default=2.0,
                         help="a rate is sustained while every service's lag stays under this, in s (default %(default)s)")
     parser.add_argument("--analyze-every", type=float, default=10.0,
-                        help="when the server runs with autovacuum off, ANALYZE the run's databases every so many "
-                             "seconds, as autovacuum would (0: never; default %(default)s)")
+                        help="when the server runs with autovacuum off, look at the run's databases every so many "
+                             "seconds and VACUUM / ANALYZE the tables autovacuum's rules find due (0: never; "
+                             "default %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and bus queues afterwards")
     parser.add_argument("--chaos", action="store_true",
                         help="after the steps, one step with kill -9 of workers and a 20 s broker cut (chaos.py)")
@@ -232,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         system.migrate()
         if args.analyze_every > 0 and not autovacuum_on(admin_url=servers.database_admin_url):
             keeper = StatisticsKeeper(urls=[system.admin_url(s) for s in SERVICES], every=args.analyze_every).start()
-            _say(f"  postgres runs with autovacuum off: the run's databases are analyzed every {args.analyze_every:g} s, "
-                 "as autovacuum would (--analyze-every 0: never)")
+            _say(f"  postgres runs with autovacuum off: every {args.analyze_every:g} s the bench vacuums and analyzes the "
+                 "tables autovacuum's rules find due (--analyze-every 0: never)")
         system.start(celery=True, log=_appender(state / "supervisor.log"))
         if chaos is not None:
             chaos.supervise(system)
@@ -245,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(system=system, receiver=receiver, scenario=scenario, args=args, chaos=chaos)
         steps = asyncio.run(bench.run())
         _report_end(system, steps, args)
+        if keeper is not None:
+            _say(f"autovacuum's work done by the bench: {keeper.analyzed} tables analyzed, {keeper.vacuumed} vacuumed "
+                 f"in {keeper.rounds} rounds")
         checks = invariants_check(system=system, ledger=bench.ledger, endpoint_id=scenario.endpoint_id)
     finally:
         if keeper is not None:
