@@ -28,8 +28,8 @@ def page(name: str, item) -> serializers.Serializer:
 
 
 def _own_view(request, annotator: str | None) -> tuple[str | None, datetime | None]:
-    """Annotators see only themselves, and their gold results only up to the start of today (UTC),
-    so a result appearing right after a submission never tells them which task was gold."""
+    """Annotators see only themselves, and their gold results and consensus matches only up to the start of today
+    (UTC), so a figure moving right after a submission never tells them which task was gold."""
     principal = principal_of(request)
     if principal.has_any(*PRIVILEGED):
         return annotator, None
@@ -143,9 +143,9 @@ class AnnotatorMetricsListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        annotator, gold_before = _own_view(request, filters.validated_data.get("annotator"))
+        annotator, hidden_from = _own_view(request, filters.validated_data.get("annotator"))
         rows = selectors.annotator_metrics_list(annotator=annotator, project_id=filters.validated_data.get("project_id"),
-                                                gold_before=gold_before)
+                                                hidden_from=hidden_from)
         return Response({"results": MetricsOutput(rows, many=True).data})
 
 
@@ -174,7 +174,7 @@ class AnnotatorMetricsDetailApi(APIView):
     def get(self, request, annotator):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        allowed, gold_before = _own_view(request, annotator)
+        allowed, hidden_from = _own_view(request, annotator)
         if allowed != annotator:
             return Response({"error": {"code": "forbidden", "message": "annotators see only their own metrics",
                                        "fields": {}}}, status=status.HTTP_403_FORBIDDEN)
@@ -182,9 +182,9 @@ class AnnotatorMetricsDetailApi(APIView):
         return Response({
             "annotator": annotator,
             "projects": MetricsOutput(selectors.annotator_metrics_list(
-                annotator=annotator, project_id=project_id, gold_before=gold_before), many=True).data,
+                annotator=annotator, project_id=project_id, hidden_from=hidden_from), many=True).data,
             "trend": selectors.annotator_trend(annotator=annotator, project_id=project_id,
-                                               now=datetime.now(timezone.utc), gold_before=gold_before),
+                                               now=datetime.now(timezone.utc), hidden_from=hidden_from),
             "standings": StandingOutput(selectors.standing_list(annotator=annotator), many=True).data,
             # as a reviewer: agreement with the later review stage that checked their verdicts (review.checked)
             "reviewer_agreement": selectors.reviewer_agreement(reviewer=annotator, project_id=project_id),
@@ -265,10 +265,10 @@ class AnnotatorDailyListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        annotator, gold_before = _own_view(request, None)
+        annotator, hidden_from = _own_view(request, None)
         rows = selectors.annotators_daily(now=datetime.now(timezone.utc), days=filters.validated_data["days"],
                                           project_id=filters.validated_data.get("project_id"), annotator=annotator,
-                                          gold_before=gold_before)
+                                          hidden_from=hidden_from)
         return Response({"results": self.OutputSerializer(rows, many=True).data})
 
 

@@ -48,10 +48,12 @@ def _interval(successes: float, n: int) -> list[float] | None:
 
 
 def annotator_metrics_list(*, annotator: str | None = None, project_id: UUID | None = None,
-                           gold_before: datetime | None = None) -> list[dict]:
+                           hidden_from: datetime | None = None) -> list[dict]:
     """Per (annotator, project): speed, gold accuracy, agreement with consensus, review outcomes, skill.
 
-    `gold_before` hides gold results recorded from that moment on (what an annotator sees of their own).
+    `hidden_from` hides gold results and consensus matches recorded from that moment on (what an annotator sees
+    of their own): a result, or a consensus count that rises after one answer and not after another, would tell
+    them which of their tasks was gold (gold tasks get no consensus, ADR 0021).
     """
     rows: dict[tuple[str, str], dict] = {}
 
@@ -77,14 +79,16 @@ def annotator_metrics_list(*, annotator: str | None = None, project_id: UUID | N
         mean = durations.get((s.annotator, str(s.project_id)))
         r["mean_duration_ms"] = round(mean, 1) if mean is not None else None
     gold = _filtered(GoldResult.objects.all(), annotator=annotator, project_id=project_id)
-    if gold_before is not None:
-        gold = gold.filter(recorded_at__lt=gold_before)
+    if hidden_from is not None:
+        gold = gold.filter(recorded_at__lt=hidden_from)
     for g in gold.values("annotator", "project_id").annotate(
             n=Count("id"), total=Sum("score"), mean=Avg("score"), passed=Count("id", filter=Q(passed=True))):
         row(g["annotator"], g["project_id"])["gold"] = {
             "count": g["n"], "mean_score": round(g["mean"], 6), "mean_score_interval": _interval(g["total"], g["n"]),
             "pass_rate": _ratio(g["passed"], g["n"]), "pass_rate_interval": _interval(g["passed"], g["n"])}
     consensus = _filtered(ConsensusMatch.objects.all(), annotator=annotator, project_id=project_id)
+    if hidden_from is not None:
+        consensus = consensus.filter(recorded_at__lt=hidden_from)
     for c in consensus.values("annotator", "project_id").annotate(
             n=Count("id"), total=Sum("agreement"), mean=Avg("agreement"),
             disputed=Count("id", filter=Q(disputed=True))):
@@ -103,9 +107,9 @@ def annotator_metrics_list(*, annotator: str | None = None, project_id: UUID | N
 
 
 def _period(*, annotator: str, project_id: UUID | None, start: datetime | None, end: datetime,
-            gold_before: datetime | None) -> dict:
+            hidden_from: datetime | None) -> dict:
     subs = _filtered(SubmissionLog.objects.filter(submitted_at__lt=end), annotator=annotator, project_id=project_id)
-    gold = _filtered(GoldResult.objects.filter(recorded_at__lt=min(end, gold_before) if gold_before else end),
+    gold = _filtered(GoldResult.objects.filter(recorded_at__lt=min(end, hidden_from) if hidden_from else end),
                      annotator=annotator, project_id=project_id)
     if start is not None:
         subs, gold = subs.filter(submitted_at__gte=start), gold.filter(recorded_at__gte=start)
@@ -117,13 +121,13 @@ def _period(*, annotator: str, project_id: UUID | None, start: datetime | None, 
 
 
 def annotator_trend(*, annotator: str, project_id: UUID | None, now: datetime, days: int = 14,
-                    gold_before: datetime | None = None) -> dict:
+                    hidden_from: datetime | None = None) -> dict:
     """Daily buckets for the last `days` days (UTC), and the last 7 days against everything before."""
     start_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     subs = _filtered(SubmissionLog.objects.filter(submitted_at__gte=start_day), annotator=annotator, project_id=project_id)
     gold = _filtered(GoldResult.objects.filter(recorded_at__gte=start_day), annotator=annotator, project_id=project_id)
-    if gold_before is not None:
-        gold = gold.filter(recorded_at__lt=gold_before)
+    if hidden_from is not None:
+        gold = gold.filter(recorded_at__lt=hidden_from)
     by_day_subs = {r["day"]: r for r in subs.annotate(day=TruncDate("submitted_at")).values("day").annotate(
         n=Count("id"), total=Sum("duration_ms"), timed=Count("duration_ms"))}
     by_day_gold = {r["day"]: r for r in gold.annotate(day=TruncDate("recorded_at")).values("day").annotate(
@@ -143,8 +147,8 @@ def annotator_trend(*, annotator: str, project_id: UUID | None, now: datetime, d
     boundary = now - timedelta(days=7)
     return {
         "daily": daily,
-        "last_7_days": _period(annotator=annotator, project_id=project_id, start=boundary, end=now, gold_before=gold_before),
-        "before": _period(annotator=annotator, project_id=project_id, start=None, end=boundary, gold_before=gold_before),
+        "last_7_days": _period(annotator=annotator, project_id=project_id, start=boundary, end=now, hidden_from=hidden_from),
+        "before": _period(annotator=annotator, project_id=project_id, start=None, end=boundary, hidden_from=hidden_from),
     }
 
 
@@ -179,15 +183,15 @@ def quality_rule_get(*, rule_id: UUID) -> QualityRule:
 
 
 def annotators_daily(*, now: datetime, days: int, project_id: UUID | None = None,
-                     annotator: str | None = None, gold_before: datetime | None = None) -> list[dict]:
+                     annotator: str | None = None, hidden_from: datetime | None = None) -> list[dict]:
     """Every annotator's last `days` days (UTC): answers and mean gold score per day, in one query per table
     (the workforce table's sparklines)."""
     start_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     subs = _filtered(SubmissionLog.objects.filter(submitted_at__gte=start_day), annotator=annotator,
                      project_id=project_id)
     gold = _filtered(GoldResult.objects.filter(recorded_at__gte=start_day), annotator=annotator, project_id=project_id)
-    if gold_before is not None:
-        gold = gold.filter(recorded_at__lt=gold_before)
+    if hidden_from is not None:
+        gold = gold.filter(recorded_at__lt=hidden_from)
     counts = {(r["annotator"], r["day"]): r["n"] for r in subs.annotate(day=TruncDate("submitted_at"))
               .values("annotator", "day").annotate(n=Count("id"))}
     scores = {(r["annotator"], r["day"]): r["mean"] for r in gold.annotate(day=TruncDate("recorded_at"))
