@@ -49,7 +49,7 @@ def test_model_disagreement_ranks_wrong_labels_first_and_raises_them_into_review
     # when the label issues are computed with the worst 10% raised into review
     computed = api(cast.owner).post(f"/api/v1/projects/{project}/label-issues", {
         "model_name": "resnet", "model_version": "3", "worst_share": 0.1}, content_type="application/json")
-    assert computed.json() == {"scored": 40, "issues": 4, "flagged": 4, "queued": 4}
+    assert computed.json() == {"scored": 40, "issues": 4, "flagged": 4, "queued": 4, "rule": "request"}
     # then the ranked list starts with the four wrong labels
     ranked = api(cast.reviewer).get(f"/api/v1/projects/{project}/label-issues?limit=5").json()["results"]
     assert {r["task_id"] for r in ranked[:4]} == wrong
@@ -171,6 +171,6 @@ def test_swapped_box_labels_rank_first_with_cleanlabs_object_detection(deliver, 
     assert bulk(api, cast.owner, project, lines).json() == {"stored": 40}
     computed = api(cast.owner).post(f"/api/v1/projects/{project}/label-issues",
                                     {"model_name": "det", "model_version": "1"}, content_type="application/json")
-    assert computed.json() == {"scored": 40, "issues": 4, "flagged": 0, "queued": 0}
+    assert computed.json() == {"scored": 40, "issues": 4, "flagged": 0, "queued": 0, "rule": "none"}
     ranked = api(cast.owner).get(f"/api/v1/projects/{project}/label-issues?limit=4").json()["results"]
     assert {r["task_id"] for r in ranked} == swapped and all(r["is_issue"] for r in ranked)

@@ -44,6 +44,8 @@ class PolicyOutput(serializers.Serializer):
     low_gold_rate = serializers.FloatField()
     flagged_rate = serializers.FloatField(help_text="rate for an annotator metrics flagged, until reinstated")
     acceptance_plan_type = serializers.CharField(help_text="single or double: the project's batch inspections' plan")
+    model_disagrees_threshold = serializers.FloatField(allow_null=True, help_text="model-disagrees rule: a score under it")
+    model_disagrees_worst_share = serializers.FloatField(allow_null=True, help_text="model-disagrees rule: the worst share")
     updated_by = serializers.CharField()
     updated_at = serializers.DateTimeField()
 
@@ -77,6 +79,13 @@ class SamplingPolicyApi(APIView):
         acceptance_plan_type = serializers.CharField(
             required=False, default="single",
             help_text="single or double: the plan of this project's batch inspections that do not ask for one (ADR 0095)")
+
+        model_disagrees_threshold = serializers.FloatField(
+            min_value=0.0, max_value=1.0, required=False, default=None, allow_null=True,
+            help_text="when label issues are computed without a rule: raise the labels scoring under this into review")
+        model_disagrees_worst_share = serializers.FloatField(
+            min_value=0.0, max_value=1.0, required=False, default=None, allow_null=True,
+            help_text="when label issues are computed without a rule: raise this share of the labels, the worst first")
 
         def validate_acceptance_plan_type(self, value):
             if value not in ("single", "double"):

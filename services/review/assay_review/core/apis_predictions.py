@@ -165,7 +165,9 @@ class LabelIssuesApi(APIView):
     @extend_schema(operation_id="label_issues_compute", request=ComputeInput, responses={
         200: inline_serializer("LabelIssuesComputed", fields={
             "scored": serializers.IntegerField(), "issues": serializers.IntegerField(),
-            "flagged": serializers.IntegerField(), "queued": serializers.IntegerField()}),
+            "flagged": serializers.IntegerField(), "queued": serializers.IntegerField(),
+            "rule": serializers.CharField(help_text="which model-disagrees rule chose them: request, policy (the "
+                                                    "project's sampling policy) or none")}),
         **refusals(_400="validation_error: answer type not supported", _404="no predictions of that model")})
     def post(self, request, project_id):
         body = ComputeInput(data=request.data)

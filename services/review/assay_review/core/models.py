@@ -20,6 +20,9 @@ class SamplingPolicy(models.Model):
     low_gold_rate = models.FloatField(default=0.0)
     flagged_rate = models.FloatField(default=0.0)  # an annotator metrics flagged (annotator.flagged) until reinstated
     acceptance_plan_type = models.CharField(max_length=6, default="single")  # batch inspections' plan unless asked
+    # the "model disagrees" rule applied whenever label issues are computed without a rule of their own (ADR 0098)
+    model_disagrees_threshold = models.FloatField(null=True)
+    model_disagrees_worst_share = models.FloatField(null=True)
     updated_by = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -23,7 +23,8 @@ from assay_review.core.models import (
 def sampling_policy_get(*, project_id: UUID) -> SamplingPolicy:
     policy = SamplingPolicy.objects.filter(project_id=project_id).first()
     if policy is None:
-        raise NotFoundError(f"project {project_id} has no sampling policy")
+        raise NotFoundError(f"project {project_id} has no sampling policy: the default applies, which samples nothing "
+                            f"by rule (disputes, batch samples and the model-disagrees rule still queue items)")
     return policy
 
 

@@ -56,6 +56,15 @@ class Policy:
     flagged_rate: float = 0.0
 
 
+# The policy of a project the QA lead has not given one (ADR 0098): no rule samples anything. Disputes, batch
+# samples and the model-disagrees rule still queue items; they do not go through a policy.
+DEFAULT_POLICY = Policy(base_rate=0.0, class_rates={}, annotator_rates={}, new_annotator_submissions=0,
+                        new_annotator_rate=0.0, low_gold_threshold=0.0, low_gold_min_count=0, low_gold_rate=0.0,
+                        flagged_rate=0.0)
+DEFAULT_POLICY_RULE = "no_policy"
+DEFAULT_POLICY_DETAIL = "the project has no sampling policy: the default samples nothing by rule"
+
+
 @dataclass(frozen=True)
 class AnnotatorHistory:
     submissions_before: int

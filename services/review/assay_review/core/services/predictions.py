@@ -20,7 +20,7 @@ from assay_shared.db.upserts import excluded, insert_sql
 from assay_shared.errors import ApplicationError, NotFoundError
 from assay_shared.observability.context import current_correlation_id
 
-from assay_review.core.models import FinalLabel, Prediction, ProjectSettings, Submission
+from assay_review.core.models import FinalLabel, Prediction, ProjectSettings, SamplingPolicy, Submission
 from assay_review.core.services.items import Opening, review_items_open
 from assay_review.core.services.projects import project_labels_all
 from assay_review.numerics.label_errors import (
@@ -126,8 +126,9 @@ _STORE_CHUNK = 20_000
 def label_issues_compute(*, project_id: UUID, model_name: str, model_version: str, batch_id: str | None = None,
                          threshold: float | None = None, worst_share: float | None = None) -> dict[str, int]:
     """Score the project's (or batch's) final labels against the model's predictions with cleanlab; store the
-    scores; with `threshold` or `worst_share`, queue the tasks the rule picks for review (reason model_disagrees,
-    ahead of sampled items). Returns the counts: scored, issues, flagged, queued.
+    scores; with `threshold` or `worst_share` (else the project's policy's model-disagrees rule, if it has one), queue
+    the tasks the rule picks for review (reason model_disagrees, ahead of sampled items). Returns the counts: scored,
+    issues, flagged, queued, and which rule chose them (`request`, `policy` or `none`).
 
     One read of the model's predictions and one of the labels, joined here; the scores are stored with one
     statement per 20,000 tasks (arrays, not a row of parameters per task).
@@ -164,8 +165,14 @@ def label_issues_compute(*, project_id: UUID, model_name: str, model_version: st
         raise ApplicationError(f"label issues are found for {', '.join(CHOICE_TYPES + OBJECT_TYPES)} answers, "
                                f"not {answer_type}", code="validation_error",
                                fields={"project_id": [f"answer type {answer_type} is not supported"]})
+    rule = "request" if threshold is not None or worst_share is not None else None
+    if rule is None:  # the project's stored rule (its sampling policy), if it has one (ADR 0098)
+        stored = SamplingPolicy.objects.filter(project_id=project_id).values_list(
+            "model_disagrees_threshold", "model_disagrees_worst_share").first()
+        if stored is not None and stored != (None, None):
+            (threshold, worst_share), rule = stored, "policy"
     chosen = model_disagrees(scored.scores, threshold=threshold, worst_share=worst_share) \
-        if threshold is not None or worst_share is not None else np.zeros(len(rows), dtype=bool)
+        if rule is not None else np.zeros(len(rows), dtype=bool)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _STORE_CHUNK):
             part = slice(start, start + _STORE_CHUNK)
@@ -175,7 +182,8 @@ def label_issues_compute(*, project_id: UUID, model_name: str, model_version: st
                 scored.issues[part].tolist(), chosen[part].tolist()])
     flagged = [t for t, c in zip(tasks, chosen) if c]
     queued = _queue(flagged) if flagged else 0
-    return {"scored": len(rows), "issues": int(scored.issues.sum()), "flagged": len(flagged), "queued": queued}
+    return {"scored": len(rows), "issues": int(scored.issues.sum()), "flagged": len(flagged), "queued": queued,
+            "rule": rule or "none"}
 
 
 def _queue(tasks: list[UUID]) -> int:

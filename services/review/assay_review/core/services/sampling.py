@@ -24,11 +24,18 @@ from assay_shared.db.upserts import excluded, insert_sql
 
 from assay_review.core.models import AnnotatorProfile, SamplingDecision, Submission
 from assay_review.core.services.items import Opening, review_items_open
-from assay_review.numerics.sampling import AnnotatorHistory, Policy, answer_labels, draw, effective_rate
+from assay_review.numerics.sampling import (
+    DEFAULT_POLICY,
+    DEFAULT_POLICY_DETAIL,
+    DEFAULT_POLICY_RULE,
+    AnnotatorHistory,
+    Policy,
+    answer_labels,
+    draw,
+    effective_rate,
+)
 from assay_review.numerics.stages import stages_from
 
-NO_POLICY = Policy(base_rate=0.0, class_rates={}, annotator_rates={}, new_annotator_submissions=0,
-                   new_annotator_rate=0.0, low_gold_threshold=0.0, low_gold_min_count=0, low_gold_rate=0.0)
 BATCH_ID_MAX = 128
 
 # A submission first known from a consensus event is completed by its annotation.submitted.
@@ -177,8 +184,8 @@ def _flagged(profiles: set[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
 
 def _decide(row: Submission, *, policy: Policy | None, history: AnnotatorHistory,
             correlation_id: str) -> tuple[SamplingDecision, Opening | None]:
-    choice = effective_rate(policy=policy or NO_POLICY, annotator=row.annotator, labels=row.labels, history=history)
-    rule, detail = ("no_policy", "the project has no sampling policy") if policy is None else (choice.rule, choice.detail)
+    choice = effective_rate(policy=policy or DEFAULT_POLICY, annotator=row.annotator, labels=row.labels, history=history)
+    rule, detail = (DEFAULT_POLICY_RULE, DEFAULT_POLICY_DETAIL) if policy is None else (choice.rule, choice.detail)
     value = draw(key=str(row.submission_id), salt=str(row.project_id))
     sampled = value < choice.rate
     decision = SamplingDecision(
