@@ -9,7 +9,11 @@ def comparable_answer(answer: Any) -> tuple | None:
     """A single- or multiple-choice answer in a form that compares by value; None for anything richer.
 
     "cat", {"label": "cat"} → ("label", "cat"); ["a", "b"], {"labels": [...]} → ("labels", ("a", "b")).
+    An `attributes` object beside the label(s) is left out: a choice consensus is a vote on the labels only, so
+    {"label": "cat", "attributes": {}} compares as {"label": "cat"}.
     """
+    if isinstance(answer, dict) and isinstance(answer.get("attributes"), dict) and len(answer) > 1:
+        answer = {k: v for k, v in answer.items() if k != "attributes"}
     if isinstance(answer, str):
         return ("label", answer)
     if isinstance(answer, dict) and set(answer) == {"label"} and isinstance(answer["label"], str):
