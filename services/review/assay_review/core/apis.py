@@ -192,6 +192,7 @@ class ReviewItemOutput(serializers.Serializer):
     reason = serializers.CharField()
     stage = serializers.IntegerField()
     stage_name = serializers.CharField()
+    skills = serializers.ListField(child=serializers.CharField(), help_text="the stage's skills a reviewer must hold")
     previous_id = serializers.UUIDField(allow_null=True, help_text="the item at the stage before, if forwarded")
     forwarded = serializers.BooleanField(help_text="decided and sent on to a later stage (not final)")
     status = serializers.CharField()

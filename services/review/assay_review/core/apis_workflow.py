@@ -13,6 +13,8 @@ from assay_review.core import exports, selectors, services
 from assay_review.numerics.stages import FINAL_VERDICTS, FRESH_SOURCES, ROLES, SOURCES, VERDICTS
 
 LEADS = HasRole.of("qa_lead", "admin")
+SKILL = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+SKILL_RULE = "1–64 letters, digits, '_', '.', ':', '-', starting with a letter or digit"
 
 ErrorOutput = inline_serializer("ReviewError", fields={"error": inline_serializer("ReviewErrorBody", fields={
     "code": serializers.CharField(), "message": serializers.CharField(),
@@ -36,6 +38,9 @@ class StageSerializer(serializers.Serializer):
     check_share = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, default=0.0,
                                          help_text="share of this stage's other verdicts sent to the next stage")
     escalate_to = serializers.CharField(min_length=1, max_length=64, required=False)
+    skills = serializers.ListField(
+        child=serializers.RegexField(SKILL, error_messages={"invalid": SKILL_RULE}),
+        required=False, max_length=32, help_text="optional: who works the stage must hold every one of these skills")
 
 
 class WorkflowInput(serializers.Serializer):
@@ -58,6 +63,8 @@ def _stored(stage: dict) -> dict:
             out[key] = list(dict.fromkeys(stage[key]))
     if "escalate_to" in stage:
         out["escalate_to"] = stage["escalate_to"]
+    if stage.get("skills"):
+        out["skills"] = sorted(set(stage["skills"]))
     return out
 
 
@@ -189,3 +196,34 @@ class ExportLinkApi(APIView):
     def get(self, request):
         return exports.export_stream(exports.export_link_plan(token=request.query_params.get("token", "")),
                                      request=request)
+
+
+class ReviewerSkillsApi(APIView):
+    """The skills of one reviewer or expert, which stages naming skills require (ADR 0098)."""
+
+    permission_classes = [LEADS]
+
+    class SkillsInput(serializers.Serializer):
+        skills = serializers.ListField(
+            child=serializers.RegexField(SKILL, error_messages={"invalid": SKILL_RULE}), max_length=64,
+            allow_empty=True)
+
+    @extend_schema(operation_id="reviewer_skills_get", responses={200: inline_serializer("ReviewerSkills", fields={
+        "subject": serializers.CharField(), "skills": serializers.ListField(child=serializers.CharField())}),
+        **refusals()})
+    def get(self, request, subject):
+        return Response({"subject": subject, "skills": services.reviewer_skills_of(subject)})
+
+    @extend_schema(operation_id="reviewer_skills_set", request=SkillsInput, responses={
+        200: inline_serializer("ReviewerSkillsSet", fields={
+            "subject": serializers.CharField(), "skills": serializers.ListField(child=serializers.CharField())}),
+        **refusals(_400="validation_error (skills.0 …)")})
+    def put(self, request, subject):
+        if not 1 <= len(subject) <= 128:
+            return Response({"error": {"code": "validation_error", "message": "subject: 1 to 128 characters",
+                                       "fields": {"subject": ["1 to 128 characters"]}}}, status=400)
+        body = self.SkillsInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = services.reviewer_skills_set(subject=subject, actor=principal_of(request).subject,
+                                           **body.validated_data)
+        return Response({"subject": row.subject, "skills": row.skills})

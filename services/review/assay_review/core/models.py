@@ -100,7 +100,7 @@ class SamplingDecision(models.Model):
 class ReviewItem(models.Model):
     """One submission at one review stage, waiting for, held by, or decided by a reviewer.
 
-    `roles` are the stage's, copied when the item opens, and `excluded` the people who may not have it (a disputed
+    `roles` and `skills` are the stage's, copied when the item opens, and `excluded` the people who may not have it (a disputed
     task's annotators, the reviewers of its earlier stages), so claiming is one indexed query with no join. An item decided with
     a verdict that sends it on (`forwarded`) is followed by an item at a later stage (`previous_id` pointing back);
     the other verdicts are final.
@@ -131,6 +131,7 @@ class ReviewItem(models.Model):
     stage_name = models.CharField(max_length=64, default="review")
     roles = ArrayField(models.CharField(max_length=32), default=list)
     excluded = ArrayField(models.CharField(max_length=128), default=list)
+    skills = ArrayField(models.CharField(max_length=64), default=list)  # the stage's: a reviewer must hold them all
     previous_id = models.UUIDField(null=True)
     forwarded = models.BooleanField(default=False)
 
@@ -437,3 +438,18 @@ class InspectionRequest(models.Model):
         db_table = "review_inspection_request"
         constraints = [models.UniqueConstraint(fields=["tenant_id", "project_id", "batch_id"],
                                                condition=models.Q(status="waiting"), name="review_request_one_waiting")]
+
+
+class ReviewerSkills(models.Model):
+    """The skills a QA lead gave a reviewer or expert: a stage naming skills is worked only by people holding all of
+    them (ADR 0098). Review's own: annotators' skills in assignment route annotation work, not review."""
+
+    tenant_id = models.CharField(max_length=64)
+    subject = models.CharField(max_length=128)
+    skills = ArrayField(models.CharField(max_length=64), default=list)
+    updated_by = models.CharField(max_length=128)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "review_reviewer_skills"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "subject"], name="review_reviewer_skills_unique")]

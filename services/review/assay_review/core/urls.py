@@ -17,6 +17,7 @@ urlpatterns = [
     path("suppliers/<str:supplier>", apis_suppliers.SupplierDetailApi.as_view(), name="supplier"),
     path("suppliers/<str:supplier>/approval", apis_suppliers.SupplierApprovalApi.as_view(), name="supplier-approval"),
     path("suppliers/<str:supplier>/resume", apis_suppliers.SupplierResumeApi.as_view(), name="supplier-resume"),
+    path("reviewers/<str:subject>/skills", apis_workflow.ReviewerSkillsApi.as_view(), name="reviewer-skills"),
     path("projects/<uuid:project_id>/review-stages", apis_workflow.ReviewWorkflowApi.as_view(), name="review-stages"),
     path("projects/<uuid:project_id>/predictions", apis_predictions.PredictionApi.as_view(), name="predictions"),
     path("projects/<uuid:project_id>/predictions/bulk", apis_predictions.PredictionBulkApi.as_view(),

@@ -35,6 +35,7 @@ class Stage:
     classes: tuple[str, ...] = ()
     check_share: float = 0.0
     escalate_to: str | None = None
+    skills: tuple[str, ...] = ()  # a person working the stage must hold every one of them (none: any)
 
 
 DEFAULT = (Stage(name="review", roles=ROLES),)
@@ -62,7 +63,8 @@ def stages_from(raw: Iterable[dict[str, Any]] | None) -> tuple[Stage, ...]:
         return DEFAULT
     return tuple(Stage(name=s["name"], roles=tuple(s["roles"]), enters=tuple(s.get("enters") or FRESH_SOURCES),
                        exits=tuple(s.get("exits") or FINAL_VERDICTS), classes=tuple(s.get("classes") or ()),
-                       check_share=float(s.get("check_share") or 0.0), escalate_to=s.get("escalate_to"))
+                       check_share=float(s.get("check_share") or 0.0), escalate_to=s.get("escalate_to"),
+                       skills=tuple(s.get("skills") or ()))
                  for s in raw)
 
 

@@ -12,7 +12,12 @@ from assay_review.core.services.flags import StandingIn, annotator_flags_apply
 from assay_review.core.services.items import Opening, review_item_open, review_items_open
 from assay_review.core.services.policies import sampling_policy_delete, sampling_policy_set
 from assay_review.core.services.projects import project_configure
-from assay_review.core.services.reviews import review_item_claim, review_item_decide
+from assay_review.core.services.reviews import (
+    review_item_claim,
+    review_item_decide,
+    reviewer_skills_of,
+    reviewer_skills_set,
+)
 from assay_review.core.services.sampling import GoldScoreIn, SubmissionIn, gold_scores_record, submissions_sample
 from assay_review.core.services.workflow import review_workflow_delete, review_workflow_set
 
@@ -20,6 +25,6 @@ __all__ = [
     "ConsensusIn", "StandingIn", "batch_state_apply", "inspection_ask", "annotator_flags_apply", "GoldScoreIn", "Opening", "SubmissionIn", "consensus_disputed_apply", "consensus_disputes_queue",
     "consensus_reached_apply", "project_configure", "review_workflow_delete", "review_workflow_set",
     "consensus_submissions_record", "gold_scores_record", "inspection_request", "inspections_on_review",
-    "review_item_claim", "review_item_decide", "review_item_open", "review_items_open", "sampling_policy_delete",
+    "review_item_claim", "review_item_decide", "reviewer_skills_of", "reviewer_skills_set", "review_item_open", "review_items_open", "sampling_policy_delete",
     "sampling_policy_set", "submissions_sample",
 ]

@@ -50,6 +50,7 @@ def _item(tenant: str, opening: Opening, stages: tuple[Stage, ...]) -> ReviewIte
     return ReviewItem(tenant_id=tenant, submission_id=s.submission_id, task_id=s.task_id, project_id=s.project_id,
                       batch_id=s.batch_id, annotator=s.annotator, reason=opening.reason, rate=opening.rate,
                       stage=position, stage_name=stages[position].name, roles=list(stages[position].roles),
+                      skills=list(stages[position].skills),
                       priority=opening.priority, excluded=sorted(set(opening.excluded) - {s.annotator}))
 
 

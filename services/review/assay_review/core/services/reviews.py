@@ -12,7 +12,7 @@ from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 
-from assay_review.core.models import ReviewItem
+from assay_review.core.models import ReviewerSkills, ReviewItem
 from assay_review.core.services.items import workflows_of
 from assay_review.numerics.stages import next_route
 
@@ -21,17 +21,30 @@ _CANDIDATES = 8
 _CHECKED_REASONS = ("rejected", "corrected", "reviewer_check")
 
 
-def _claimable_by(reviewer: str, roles: Iterable[str]) -> Q:
-    """Items the person may work: their stage admits one of their roles, it is not their submission, and they are
-    not excluded from it (they answered the disputed task, or decided the item at an earlier stage). Row-local
-    conditions only: no join per candidate."""
-    return Q(roles__overlap=sorted(roles)) & ~Q(annotator=reviewer) & ~Q(excluded__contains=[reviewer])
+def _claimable_by(reviewer: str, roles: Iterable[str], skills: Iterable[str]) -> Q:
+    """Items the person may work: their stage admits one of their roles, they hold every skill it names, it is not
+    their submission, and they are not excluded from it (they answered the disputed task, or decided the item at an
+    earlier stage). Row-local conditions only: no join per candidate."""
+    return (Q(roles__overlap=sorted(roles)) & Q(skills__contained_by=sorted(skills)) & ~Q(annotator=reviewer)
+            & ~Q(excluded__contains=[reviewer]))
+
+
+def reviewer_skills_of(reviewer: str) -> list[str]:
+    return ReviewerSkills.objects.filter(subject=reviewer).values_list("skills", flat=True).first() or []
+
+
+def reviewer_skills_set(*, subject: str, skills: list[str], actor: str) -> ReviewerSkills:
+    """Give a reviewer or expert their skills (replacing what they had); items they hold are not taken back, but
+    deciding one whose stage needs a skill they no longer hold is refused (403)."""
+    row, _ = ReviewerSkills.objects.update_or_create(
+        tenant_id=require_tenant(), subject=subject, defaults={"skills": sorted(set(skills)), "updated_by": actor})
+    return row
 
 
 def review_item_claim(*, reviewer: str, roles: Iterable[str] = ("reviewer",),
                       project_id: UUID | None = None) -> ReviewItem | None:
     """The reviewer's next item: the one they already hold, else the oldest free one they may work (or one whose
-    claim lapsed), items the model flagged first (`priority`). Nobody gets their own submission, an answer to a
+    claim lapsed), items the model flagged first (`priority`), at a stage whose skills they all hold. Nobody gets their own submission, an answer to a
     disputed task they answered, or an item they decided at an earlier stage.
 
     The claim is a conditional UPDATE … WHERE status is still claimable, so two reviewers racing for the
@@ -43,7 +56,7 @@ def review_item_claim(*, reviewer: str, roles: Iterable[str] = ("reviewer",),
     mine = held.order_by("claimed_at").first()
     if mine is not None:
         return mine
-    allowed = _claimable_by(reviewer, roles)
+    allowed = _claimable_by(reviewer, roles, reviewer_skills_of(reviewer))
     while True:
         now = timezone.now()
         claimable = Q(status=ReviewItem.PENDING) | Q(status=ReviewItem.CLAIMED, claimed_at__lt=now - CLAIM_TTL)
@@ -70,6 +83,10 @@ def _held(review_id: UUID, reviewer: str) -> ReviewItem:
         raise ForbiddenError("you answered this task or decided this item at an earlier stage")
     if item.status == ReviewItem.DECIDED:
         raise ConflictError(f"review item {review_id} was already decided ({item.verdict})")
+    missing = sorted(set(item.skills) - set(reviewer_skills_of(reviewer)))
+    if missing:
+        raise ForbiddenError(f"stage {item.stage_name!r} needs skills you do not hold: {', '.join(missing)}",
+                             code="missing_skills", fields={"skills": missing})
     if item.status != ReviewItem.CLAIMED or item.claimed_by != reviewer:
         raise ConflictError(f"review item {review_id} is not claimed by you: claim it first",
                             fields={"review_id": ["not claimed by the caller"]})
@@ -134,7 +151,8 @@ def _forward(item: ReviewItem, *, stage: int, reason: str, stages, tenant: str) 
     following = ReviewItem.objects.create(
         tenant_id=tenant, submission_id=item.submission_id, task_id=item.task_id, project_id=item.project_id,
         batch_id=item.batch_id, annotator=item.annotator, reason=reason, stage=stage,
-        stage_name=stages[stage].name, roles=list(stages[stage].roles), previous_id=item.id,
+        stage_name=stages[stage].name, roles=list(stages[stage].roles), skills=list(stages[stage].skills),
+        previous_id=item.id,
         excluded=sorted({*item.excluded, item.reviewer}))
     event_emit(type="review.forwarded", tenant=tenant, payload={
         "review_id": str(following.id), "previous_review_id": str(item.id), "task_id": str(item.task_id),
