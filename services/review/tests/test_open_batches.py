@@ -8,10 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.events import acme, replay, submitted, twin
-
 from assay_shared.bus.processor import Outcome
 from assay_shared.events.envelope import envelope_build
+from tests.events import acme, replay, submitted, twin
 
 from assay_review.core.models import BatchInspection, InspectionRequest, ReviewBatch, ReviewItem
 

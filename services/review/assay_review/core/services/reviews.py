@@ -12,8 +12,9 @@ from assay_shared.bus.publish import event_emit
 from assay_shared.db.tenancy import require_tenant
 from assay_shared.errors import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 
-from assay_review.core.models import ReviewerSkills, ReviewItem
+from assay_review.core.models import Prediction, ReviewerSkills, ReviewItem
 from assay_review.core.services.items import workflows_of
+from assay_review.numerics.corrections import correction_problems
 from assay_review.numerics.stages import next_route
 
 CLAIM_TTL = timedelta(minutes=30)
@@ -113,6 +114,8 @@ def review_item_decide(
     if verdict not in stage.exits:
         raise ApplicationError(f"stage {stage.name!r} allows {', '.join(stage.exits)}", code="validation_error",
                                fields={"verdict": [f"not allowed at stage {stage.name!r}"]})
+    if verdict == "corrected":
+        _correction_check(item, corrected_answer)
     route = next_route(stages, stage=item.stage, verdict=verdict, review_id=str(item.id))
     item.status, item.verdict, item.reviewer = ReviewItem.DECIDED, verdict, reviewer
     item.corrected_answer = corrected_answer if verdict == "corrected" else None
@@ -137,6 +140,19 @@ def review_item_decide(
     final_label_from_review(item=item, disputed=first_reason == "consensus_disputed")
     inspections_on_review(submission_id=item.submission_id)
     return item
+
+
+def _correction_check(item: ReviewItem, answer: Any) -> None:
+    """Refuse (400, the field named, nothing changed) a correction naming a label outside the project's schema
+    versions, or a box outside the task's image when review knows its size (a prediction's `image`, ADR 0089)."""
+    from assay_review.core.services.projects import project_labels_all
+
+    image = Prediction.objects.filter(task_id=item.task_id, image__isnull=False).order_by("-updated_at").values_list(
+        "image", flat=True).first()
+    problems = correction_problems(answer=answer, labels=project_labels_all(project_id=item.project_id), image=image)
+    if problems:
+        raise ApplicationError("the correction cannot ship as given", code="validation_error",
+                               fields={path: [reason] for path, reason in problems.items()})
 
 
 def _first_reason(item: ReviewItem) -> str:
