@@ -27,8 +27,9 @@ demo: install  ## the main job: whole system on the embedded stack with simulate
 
 test: install lint test-shared test-services test-console test-e2e  ## every test, against real Postgres and real brokers
 
-lint:  ## architecture contracts (import-linter: no service imports another, numerics never import Django)
+lint:  ## architecture contracts (import-linter: no service imports another, numerics never import Django) and ruff
 	$(UV) run lint-imports
+	$(UV) run ruff check .
 
 test-shared:
 	PYTHONPATH=shared/tests DJANGO_SETTINGS_MODULE=assay_bustest.settings $(PYTEST) shared/tests

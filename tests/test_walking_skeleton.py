@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from assay_webhooks.signing import webhook_verify
 from tests.conftest import eventually
+
+from assay_webhooks.signing import webhook_verify
 
 pytestmark = pytest.mark.e2e
 

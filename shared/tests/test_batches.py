@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import redis
 from prometheus_client import REGISTRY
+from test_bus import emit, payload, received, wait_for
 
-from assay_bustest.models import Received
 from assay_shared.bus.consumer import EventConsumer
 from assay_shared.bus.lag import LagTracker, lag_read, lag_report_loop
 from assay_shared.bus.models import InboxEvent
@@ -21,8 +21,6 @@ from assay_shared.bus.transport import Topology
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.events.envelope import Envelope, envelope_build
 from assay_shared.testing import env as test_env
-
-from test_bus import emit, payload, received, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,6 @@ import pytest
 from kombu import Connection
 from prometheus_client import REGISTRY
 
-from assay_bustest.models import Received
 from assay_shared.bus.consumer import EventConsumer, EventProcessor
 from assay_shared.bus.models import OutboxEvent
 from assay_shared.bus.publish import event_emit
@@ -22,6 +21,8 @@ from assay_shared.bus.transport import Topology
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.testing import env as test_env
 from assay_shared.testing.proxy import TcpProxy
+
+from assay_bustest.models import Received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BROKERS = {"rabbitmq": test_env.TEST_AMQP_URL, "redis": test_env.TEST_REDIS_URL}

@@ -5,8 +5,9 @@ import pytest
 from django.db import connection
 from django.db.utils import ProgrammingError
 
-from assay_bustest.models import Received
 from assay_shared.db.tenancy import require_tenant, tenant_atomic, tenant_scope
+
+from assay_bustest.models import Received
 
 pytestmark = pytest.mark.django_db
 

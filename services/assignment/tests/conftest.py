@@ -79,6 +79,7 @@ def work(api):
 
 def table_counts():
     from django.db import connection
+
     from assay_shared.db.tenancy import tenant_atomic
 
     with tenant_atomic(tenant="acme"), connection.cursor() as cursor:
@@ -94,6 +95,7 @@ def table_counts():
 
 def sql(query, params=(), *, tenant="acme"):
     from django.db import connection
+
     from assay_shared.db.tenancy import tenant_atomic
 
     with tenant_atomic(tenant=tenant), connection.cursor() as cursor:

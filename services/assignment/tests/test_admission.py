@@ -10,9 +10,10 @@ import redis
 
 from assay_shared.bus.lag import Lag, lag_key
 from assay_shared.config import ConfigError
+from tests.conftest import CLASSES, rows
+
 from assay_assignment.core.admission import admission_verdict
 from assay_assignment.core.admission_rule import AdmissionRule, admission_rule_from_env
-from tests.conftest import CLASSES, rows
 
 RULE = AdmissionRule(max_lag_seconds=2.0, services=("scoring", "webhooks"))
 

@@ -12,12 +12,12 @@ from channels.layers import get_channel_layer
 
 from assay_shared.bus.lag import Lag
 from assay_shared.errors import error_body
+from tests.conftest import CLASSES, rows, sql, table_counts
 
 from assay_assignment.asgi import application
 from assay_assignment.core import admission
 from assay_assignment.core.admission_rule import AdmissionRule
 from assay_assignment.hotpath import aio, checks
-from tests.conftest import CLASSES, rows, sql, table_counts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

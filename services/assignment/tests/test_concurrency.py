@@ -8,10 +8,10 @@ from django.db import connection
 
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.errors import ApplicationError
+from tests.conftest import CLASSES
 
 from assay_assignment.core.services import projects
 from assay_assignment.hotpath import calls, syncdb
-from tests.conftest import CLASSES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

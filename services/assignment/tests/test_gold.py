@@ -6,10 +6,10 @@ import pytest
 
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.events.envelope import envelope_build
+from tests.conftest import rows, sql
 
 from assay_assignment.core.services.queue import gold_draw
 from assay_assignment.core.services.status import gold_feedback_flush, gold_result_record
-from tests.conftest import rows, sql
 
 pytestmark = pytest.mark.django_db
 

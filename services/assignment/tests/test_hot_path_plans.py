@@ -5,8 +5,9 @@ import psycopg
 import pytest
 from django.db import connection
 
-from assay_assignment.core.models import NO_BATCH, TENANT_WIDE
 from tests.conftest import rows
+
+from assay_assignment.core.models import NO_BATCH, TENANT_WIDE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

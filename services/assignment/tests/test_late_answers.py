@@ -6,13 +6,13 @@ import uuid
 import pytest
 
 from assay_shared.db.tenancy import tenant_atomic
+from tests.conftest import rows, sql, table_counts
 
 from assay_assignment.core.models import NO_BATCH, Progress
 from assay_assignment.core.services import projects
 from assay_assignment.core.services.maintenance import leases_expire_all
 from assay_assignment.hotpath.functions import CONTEXT, SUBMIT_MANY, SubmissionContext, SubmitRow
 from assay_assignment.hotpath.submissions import submission_plan
-from tests.conftest import rows, sql, table_counts
 
 pytestmark = pytest.mark.django_db
 

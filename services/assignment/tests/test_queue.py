@@ -292,6 +292,6 @@ def test_progress_and_open_leases_for_leads(make_project, import_tasks, work, ca
     assert {k: progress[k] for k in ("queued", "leased", "answered", "completed")} == {
         "queued": 4, "leased": 1, "answered": 1, "completed": 0}
     leases = api(cast.owner).get(f"/api/v1/projects/{project['id']}/leases").json()["results"]
-    assert [(l["annotator"], l["task_id"], l["expired"]) for l in leases] == [("annotator2", task["task_id"], False)]
+    assert [(lease["annotator"], lease["task_id"], lease["expired"]) for lease in leases] == [("annotator2", task["task_id"], False)]
     assert api(cast.teammate).get(f"/api/v1/projects/{project['id']}/leases").status_code == 403
     assert api(cast.teammate).get(f"/api/v1/projects/{project['id']}/progress").status_code == 403

@@ -79,7 +79,7 @@ def schema_to_form(definition: dict) -> dict:
         words += [f"{b}={attr[b]}" for b in ("min", "max") if b in attr]
         words += ["required"] if attr.get("required") else []
         lines.append(" ".join(str(w) for w in words))
-    return {"answer_type": definition.get("answer_type", ""), "labels": "\n".join(l["name"] for l in labels),
+    return {"answer_type": definition.get("answer_type", ""), "labels": "\n".join(label["name"] for label in labels),
             "attributes": "\n".join(lines), "max_objects": str(definition.get("max_objects") or "")}
 
 

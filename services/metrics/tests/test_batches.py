@@ -13,6 +13,17 @@ from prometheus_client import REGISTRY
 
 from assay_shared.bus.consumer import Outcome
 from assay_shared.bus.models import OutboxEvent
+from tests.events import (
+    consensus,
+    gold_scored,
+    process_batch,
+    replay,
+    review_completed,
+    scope,
+    skill_estimated,
+    submitted,
+    twin,
+)
 
 from assay_metrics.core.models import (
     AnnotatorStats,
@@ -24,7 +35,6 @@ from assay_metrics.core.models import (
     StandingChange,
     SubmissionLog,
 )
-from tests.events import consensus, gold_scored, process_batch, replay, review_completed, scope, skill_estimated, submitted, twin
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a split batch reconnects, as the consumer does
 

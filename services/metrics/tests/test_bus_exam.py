@@ -16,10 +16,10 @@ from assay_shared.bus.relay import OutboxRelay
 from assay_shared.bus.transport import Topology
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.testing import env as test_env
+from tests.events import gold_scored, project_configured
 
 from assay_metrics.core.models import Standing
 from assay_metrics.core.services import annotator_qualify
-from tests.events import gold_scored, project_configured
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WATCHED = ("annotator.qualification_failed", "annotator.qualified")

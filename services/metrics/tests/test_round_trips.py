@@ -13,8 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assay_shared.bus.consumer import Outcome
-
-from assay_metrics.core.models import AnnotatorStats, ConsensusMatch, QualityRule, StandingChange, SubmissionLog
 from tests.events import (
     acme,
     consensus,
@@ -25,6 +23,8 @@ from tests.events import (
     skill_estimated,
     submitted,
 )
+
+from assay_metrics.core.models import AnnotatorStats, ConsensusMatch, QualityRule, StandingChange, SubmissionLog
 
 pytestmark = pytest.mark.django_db
 

@@ -59,7 +59,9 @@ def run(folder: Path, quorum: float = 0.5, rounds: int = 2, cluster_ious: tuple 
             per_answer.append(f)
             per_worker.setdefault(worker, [0, 0, 0])
             pw = per_worker[worker]
-            pw[0] += t; pw[1] += p; pw[2] += g
+            pw[0] += t
+            pw[1] += p
+            pw[2] += g
     answer_f1 = 2 * tp / (npred + ngold)
     wf1 = [2 * t / (p + g) for t, p, g in per_worker.values() if p + g]
     workers = sorted({w for lst in crowd.values() for w, _ in lst})

@@ -19,6 +19,7 @@ from django.conf import settings
 from assay_shared.bus.consumer import EventProcessor, Outcome
 from assay_shared.bus.registry import registry_from_settings
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import submitted, task_completed
 
 from assay_scoring.core.compute.config import FittedModel
 from assay_scoring.core.compute.online import posterior_from_model
@@ -26,7 +27,6 @@ from assay_scoring.core.models import ConsensusResult, GoldScore
 from assay_scoring.core.services.gold import gold_answer_set
 from assay_scoring.core.services.projects import project_settings_update
 from assay_scoring.core.services.refit import project_model_refit
-from tests.factories import submitted, task_completed
 
 pytestmark = pytest.mark.django_db
 LABELS = [f"class-{i}" for i in range(5)]

@@ -7,10 +7,10 @@ from django.db import connection, connections
 
 from assay_shared.bus.consumer import Outcome
 from assay_shared.db.tenancy import tenant_atomic
-
-from assay_scoring.core.models import ConsensusResult
 from tests.factories import new_id
 from tests.test_batches import answer, processor, project_with
+
+from assay_scoring.core.models import ConsensusResult
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

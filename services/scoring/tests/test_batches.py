@@ -9,11 +9,11 @@ from assay_shared.bus.consumer import EventProcessor, Outcome
 from assay_shared.bus.registry import registry_from_settings
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.events.envelope import envelope_build
+from tests.factories import new_id, submitted, task_completed
 
 from assay_scoring.core.models import ConsensusResult, GoldScore, Submission
 from assay_scoring.core.services.gold import gold_answer_set
 from assay_scoring.core.services.projects import project_settings_update
-from tests.factories import new_id, submitted, task_completed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

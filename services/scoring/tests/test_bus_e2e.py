@@ -14,10 +14,10 @@ from assay_shared.bus.relay import OutboxRelay
 from assay_shared.bus.transport import Topology
 from assay_shared.db.tenancy import tenant_atomic
 from assay_shared.testing import env as test_env
+from tests.factories import new_id, submitted
 
 from assay_scoring.core.models import ConsensusResult, GoldScore
 from assay_scoring.core.services.gold import gold_answer_set
-from tests.factories import new_id, submitted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WATCHED = ("gold.scored", "consensus.reached", "consensus.disputed")

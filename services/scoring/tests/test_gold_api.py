@@ -4,9 +4,9 @@ import json
 import pytest
 
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import new_id
 
 from assay_scoring.core.models import GoldAnswer, ProjectSettings
-from tests.factories import new_id
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/gold-answers"

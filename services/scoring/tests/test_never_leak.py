@@ -8,9 +8,9 @@ from django.urls import get_resolver
 from django.utils import timezone
 
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import new_id, submitted
 
 from assay_scoring.core.models import GoldScore
-from tests.factories import new_id, submitted
 
 pytestmark = pytest.mark.django_db
 GOLD_LABEL = "zebra-gold-only"

@@ -3,10 +3,10 @@ import pytest
 
 from assay_shared.bus.consumer import Outcome
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import new_id, submitted
 
 from assay_scoring.core.models import ConsensusResult, GoldScore, Submission
 from assay_scoring.core.services.gold import gold_answer_set
-from tests.factories import new_id, submitted
 
 pytestmark = pytest.mark.django_db
 

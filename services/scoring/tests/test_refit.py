@@ -4,12 +4,12 @@ import pytest
 from django.conf import settings
 
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import new_id, submitted, task_completed
 
 from assay_scoring.core.models import AnnotatorParams, RefitDue, WorkerModel
 from assay_scoring.core.services.gold import gold_answer_set
 from assay_scoring.core.services.projects import project_settings_update
 from assay_scoring.core.tasks import refit_due_projects
-from tests.factories import new_id, submitted, task_completed
 
 pytestmark = pytest.mark.django_db
 

@@ -2,11 +2,11 @@
 import pytest
 
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import new_id, submitted
 
 from assay_scoring.core.services.gold import gold_answer_set
 from assay_scoring.core.services.projects import project_settings_update
 from assay_scoring.core.tasks import refit_due_projects
-from tests.factories import new_id, submitted
 
 pytestmark = pytest.mark.django_db
 

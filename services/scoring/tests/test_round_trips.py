@@ -12,12 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from assay_shared.bus.consumer import EventProcessor, Outcome
 from assay_shared.bus.registry import registry_from_settings
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import new_id, task_completed
+from tests.test_batches import answer, project_with
 
 from assay_scoring.core.models import ConsensusResult, GoldScore, Submission
 from assay_scoring.core.services.gold import gold_answer_set
 from assay_scoring.core.services.refit import project_model_refit
-from tests.factories import new_id, task_completed
-from tests.test_batches import answer, project_with
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,9 @@ import pytest
 
 from assay_shared.bus.consumer import Outcome
 from assay_shared.db.tenancy import tenant_atomic
+from tests.factories import has_event, new_id, project_configured, submitted
 
 from assay_scoring.core.models import ProjectSettings
-from tests.factories import has_event, new_id, project_configured, submitted
 
 pytestmark = pytest.mark.django_db
 

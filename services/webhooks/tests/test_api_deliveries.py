@@ -7,11 +7,10 @@ from django.utils import timezone
 
 from assay_shared.db.tenancy import tenant_atomic
 
-from assay_webhooks.core.dispatch import deliveries_dispatch
-from assay_webhooks.core.models import Delivery, DispatchEntry
-
 from .conftest import Reply, submitted, task_created
 from .test_api_endpoints import create, patch, post
+from assay_webhooks.core.dispatch import deliveries_dispatch
+from assay_webhooks.core.models import Delivery, DispatchEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -7,11 +7,10 @@ from django.utils import timezone
 
 from assay_shared.db.tenancy import tenant_atomic
 
+from .conftest import submitted
 from assay_webhooks.core.dispatch import deliveries_dispatch
 from assay_webhooks.core.models import Delivery, Endpoint
 from assay_webhooks.signing import WebhookVerificationError, webhook_verify
-
-from .conftest import submitted
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,11 @@ import pytest
 from assay_shared.bus.consumer import Outcome
 from assay_shared.db.tenancy import tenant_atomic
 
+from .conftest import submitted, task_created
 from assay_webhooks.core.dispatch import deliveries_dispatch
 from assay_webhooks.core.models import Attempt, Delivery, DispatchEntry
 from assay_webhooks.core.services import endpoint_create
 from assay_webhooks.signing import webhook_verify
-
-from .conftest import submitted, task_created
 
 pytestmark = pytest.mark.django_db
 

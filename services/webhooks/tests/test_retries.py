@@ -6,12 +6,11 @@ from django.utils import timezone
 
 from assay_shared.db.tenancy import tenant_atomic
 
+from .conftest import Reply, submitted
+from .test_delivery import make_endpoint
 from assay_webhooks.core.dispatch import deliveries_claim, deliveries_dispatch
 from assay_webhooks.core.models import Delivery, DispatchEntry, Endpoint
 from assay_webhooks.signing import webhook_verify
-
-from .conftest import Reply, submitted
-from .test_delivery import make_endpoint
 
 pytestmark = pytest.mark.django_db
 

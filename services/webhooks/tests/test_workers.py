@@ -9,11 +9,10 @@ from django.utils import timezone
 
 from assay_shared.db.tenancy import tenant_atomic
 
-from assay_webhooks.core.dispatch import deliveries_dispatch
-from assay_webhooks.core.models import Delivery, DispatchEntry, Endpoint
-
 from .conftest import Reply, submitted
 from .test_delivery import make_endpoint
+from assay_webhooks.core.dispatch import deliveries_dispatch
+from assay_webhooks.core.models import Delivery, DispatchEntry, Endpoint
 
 
 @pytest.mark.django_db(transaction=True)

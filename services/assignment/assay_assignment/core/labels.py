@@ -162,7 +162,7 @@ def answer_errors(definition: dict, answer: Any, *, path: str = "answer") -> Err
     """Problems of an answer against one schema version; empty when it is valid."""
     errors: Errors = {}
     kind = definition["answer_type"]
-    labels = {l["name"]: l.get("attributes", []) for l in definition.get("labels") or []}
+    labels = {label["name"]: label.get("attributes", []) for label in definition.get("labels") or []}
     if not isinstance(answer, dict):
         return {path: ["must be an object"]}
     if kind == "free_text":

@@ -27,8 +27,17 @@ from assay_assignment.core.models import NO_BATCH, TENANT_WIDE, Progress
 from assay_assignment.hotpath import submissions
 from assay_assignment.hotpath.aiopool import HotPool
 from assay_assignment.hotpath.coalesce import Coalescer
-from assay_assignment.hotpath.functions import (CONTEXT, NEXT, NEXT_MANY, SUBMIT, SUBMIT_MANY, NextRow,
-                                                SubmissionContext, SubmitArgs, SubmitRow)
+from assay_assignment.hotpath.functions import (
+    CONTEXT,
+    NEXT,
+    NEXT_MANY,
+    SUBMIT,
+    SUBMIT_MANY,
+    NextRow,
+    SubmissionContext,
+    SubmitArgs,
+    SubmitRow,
+)
 
 T = TypeVar("T")
 _pool: HotPool | None = None

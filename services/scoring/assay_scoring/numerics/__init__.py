@@ -3,8 +3,17 @@
 from .agreement import fleiss_kappa, krippendorff_alpha, pairwise_cohen_kappa, per_class_alpha
 from .box_batch import BoxBatch, box_consensus_batch
 from .categorical import (
-    DEFAULT_CONFIG, DEFAULT_METHOD, ConsensusResult, categorical_consensus, dawid_skene, glad, mace,
-    majority_vote, multi_choice_consensus, one_coin_dawid_skene, weighted_vote,
+    DEFAULT_CONFIG,
+    DEFAULT_METHOD,
+    ConsensusResult,
+    categorical_consensus,
+    dawid_skene,
+    glad,
+    mace,
+    majority_vote,
+    multi_choice_consensus,
+    one_coin_dawid_skene,
+    weighted_vote,
 )
 from .consensus_objects import box_consensus, keypoint_consensus, polygon_consensus, span_consensus
 from .encoding import EncodedAnswers, encode_answers

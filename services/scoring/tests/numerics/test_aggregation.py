@@ -5,8 +5,14 @@ import pytest
 
 from assay_scoring.numerics.agreement import fleiss_kappa, krippendorff_alpha, pairwise_cohen_kappa
 from assay_scoring.numerics.categorical import (
-    categorical_consensus, dawid_skene, glad, mace, majority_vote, multi_choice_consensus,
-    one_coin_dawid_skene, weighted_vote,
+    categorical_consensus,
+    dawid_skene,
+    glad,
+    mace,
+    majority_vote,
+    multi_choice_consensus,
+    one_coin_dawid_skene,
+    weighted_vote,
 )
 from assay_scoring.numerics.consensus_objects import box_consensus, span_consensus
 from assay_scoring.numerics.errors import AggregationInputError

@@ -6,7 +6,11 @@ import pytest
 from assay_scoring.numerics.errors import AnswerValidationError
 from assay_scoring.numerics.gold_objects import score_boxes, score_keypoints, score_polygons
 from assay_scoring.numerics.gold_simple import (
-    normalized_edit_distance, score_free_text, score_multi_choice, score_single_choice, score_spans,
+    normalized_edit_distance,
+    score_free_text,
+    score_multi_choice,
+    score_single_choice,
+    score_spans,
 )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 
-
 from assay_shared.testing import env as test_env
 
 _match = re.match(r"^assay_(\w+)\.settings$", os.environ.get("DJANGO_SETTINGS_MODULE", ""))

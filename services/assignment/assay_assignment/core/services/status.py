@@ -14,6 +14,7 @@ from assay_assignment.core.push import annotator_feedback_push
 from assay_assignment.core.services.progress import progress_add
 from assay_assignment.core.services.queue import lease_release, task_slots_add
 
+
 def _status_row(*, annotator: str, project_id) -> AnnotatorStatus:
     row, _ = AnnotatorStatus.objects.select_for_update().get_or_create(
         tenant_id=require_tenant(), annotator=annotator, project_id=project_id or TENANT_WIDE)
